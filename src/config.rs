@@ -1,0 +1,328 @@
+//! The whole configuration: one typed struct, a default for every key.
+//!
+//! Sources, later ones winning: the built-in defaults, the TOML file (`./cardspool.toml` unless
+//! `--config` names another; the default file is optional, a named one is not), then environment
+//! variables `CARDSPOOL_<SECTION>__<KEY>` (for example `CARDSPOOL_AMQP__URL`). Layering is
+//! figment's; unknown keys are refused so that a typo does not silently fall back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_CONFIG_FILE: &str = "cardspool.toml";
+pub const ENV_PREFIX: &str = "CARDSPOOL_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    /// figment's message names the key and the source (file or environment variable).
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<figment::Error>),
+    #[error("invalid configuration: `{key}` {message}")]
+    Value { key: &'static str, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub amqp: AmqpConfig,
+    pub journal: JournalConfig,
+    pub intake: IntakeConfig,
+    pub central: CentralConfig,
+    pub api: ApiConfig,
+    pub log: LogConfig,
+    pub printers: Vec<PrinterConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            amqp: AmqpConfig::default(),
+            journal: JournalConfig::default(),
+            intake: IntakeConfig::default(),
+            central: CentralConfig::default(),
+            api: ApiConfig::default(),
+            log: LogConfig::default(),
+            printers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmqpConfig {
+    /// The broker, with credentials and vhost (`%2f` is the default vhost `/`).
+    pub url: String,
+    /// Deliveries in flight per consumer. Bounds memory and the redeliveries after a reconnect.
+    pub prefetch: u16,
+    /// Exchange upstream services publish enrollment events to (topic, durable).
+    pub enrollments_exchange: String,
+    /// The quorum queue the spooler consumes, bound to `enrollment.*`.
+    pub intake_queue: String,
+    /// Where rejected events go, with the reason in the `x-cardspool-error` header.
+    pub dead_letter_exchange: String,
+    /// The queue behind the dead-letter exchange, kept for staff and for replays.
+    pub dead_letter_queue: String,
+    /// Exchange for status events back to upstream (topic, durable).
+    pub status_exchange: String,
+    /// Deliveries of one message before the broker dead-letters it as poison.
+    pub delivery_limit: u32,
+    /// TCP + AMQP handshake timeout; lapin has none of its own.
+    pub connect_timeout_ms: u64,
+    /// AMQP heartbeat: how fast a dead connection is noticed.
+    pub heartbeat_s: u16,
+    /// Longest pause between reconnection attempts (jittered exponential backoff, never gives up).
+    pub reconnect_max_backoff_ms: u64,
+}
+
+impl Default for AmqpConfig {
+    fn default() -> Self {
+        AmqpConfig {
+            url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
+            prefetch: 16,
+            enrollments_exchange: "cardspool.enrollments".into(),
+            intake_queue: "cardspool.intake".into(),
+            dead_letter_exchange: "cardspool.dead".into(),
+            dead_letter_queue: "cardspool.dead".into(),
+            status_exchange: "cardspool.status".into(),
+            delivery_limit: 5,
+            connect_timeout_ms: 10_000,
+            heartbeat_s: 15,
+            reconnect_max_backoff_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JournalConfig {
+    /// `sqlite://PATH` (created when missing) or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig { url: "sqlite://cardspool-data/journal.db".into(), max_connections: 8 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeConfig {
+    pub photo_max_bytes: usize,
+    pub photo_max_pixels: u64,
+    pub signature_max_bytes: usize,
+    pub signature_max_pixels: u64,
+    /// Template used when an event names none.
+    pub default_template: String,
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        let limits = crate::domain::event::ImageLimits::default();
+        IntakeConfig {
+            photo_max_bytes: limits.photo_max_bytes,
+            photo_max_pixels: limits.photo_max_pixels,
+            signature_max_bytes: limits.signature_max_bytes,
+            signature_max_pixels: limits.signature_max_pixels,
+            default_template: "ektp".into(),
+        }
+    }
+}
+
+impl IntakeConfig {
+    pub fn image_limits(&self) -> crate::domain::event::ImageLimits {
+        crate::domain::event::ImageLimits {
+            photo_max_bytes: self.photo_max_bytes,
+            photo_max_pixels: self.photo_max_pixels,
+            signature_max_bytes: self.signature_max_bytes,
+            signature_max_pixels: self.signature_max_pixels,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CentralConfig {
+    pub url: String,
+    /// Central's Ed25519 public key, base64. The simulator serves its own at `GET /v1/public-key`.
+    pub public_key: String,
+    /// This office's code, sent with every authorization request.
+    pub office: String,
+}
+
+impl Default for CentralConfig {
+    fn default() -> Self {
+        CentralConfig { url: "http://127.0.0.1:8470".into(), public_key: String::new(), office: "1502".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter directive; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: LogFormat::Text, filter: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterConfig {
+    pub name: String,
+    /// `ipp://`, `ipps://` or a folder `dir:///path`.
+    pub uri: String,
+    #[serde(default = "default_pool")]
+    pub pool: String,
+}
+
+fn default_pool() -> String {
+    "ektp".into()
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then the file, then `CARDSPOOL_*` variables.
+    ///
+    /// `file` is the `--config` argument: when given it must exist; when absent,
+    /// `./cardspool.toml` is read if present.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file or the key that is wrong.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE)),
+        }
+        Self::from_figment(figment.merge(Self::env()))
+    }
+
+    /// Only the environment on top of the defaults: for tests and embedded use.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
+        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)))
+    }
+
+    fn env() -> Env {
+        // Only CARDSPOOL_SECTION__KEY variables are configuration; others with the prefix
+        // (CARDSPOOL_TOKEN, say, for the CLI) are not and must not trip the unknown-key check.
+        Env::prefixed(ENV_PREFIX).filter(|key| key.as_str().contains("__")).split("__")
+    }
+
+    fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
+        let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let fail = |key, message: &str| Err(ConfigError::Value { key, message: message.to_owned() });
+        if !(self.amqp.url.starts_with("amqp://") || self.amqp.url.starts_with("amqps://")) {
+            return fail("amqp.url", "must start with amqp:// or amqps://");
+        }
+        if self.amqp.prefetch == 0 {
+            return fail("amqp.prefetch", "must be at least 1");
+        }
+        if !(self.journal.url.starts_with("sqlite:")
+            || self.journal.url.starts_with("postgres://")
+            || self.journal.url.starts_with("postgresql://"))
+        {
+            return fail("journal.url", "must start with sqlite: or postgres://");
+        }
+        if self.journal.max_connections == 0 {
+            return fail("journal.max_connections", "must be at least 1");
+        }
+        let mut names = std::collections::HashSet::new();
+        for printer in &self.printers {
+            if !names.insert(printer.name.as_str()) {
+                return fail("printers.name", &format!("{:?} is used by two printers", printer.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_defaults() {
+        assert_eq!(Config::from_toml_str("").unwrap(), Config::default());
+        assert_eq!(Config::default().journal.url, "sqlite://cardspool-data/journal.db");
+    }
+
+    #[test]
+    fn file_overrides_defaults() {
+        let config =
+            Config::from_toml_str("[amqp]\nprefetch = 64\n[[printers]]\nname = \"card-1\"\nuri = \"dir:///tmp/out\"\n")
+                .unwrap();
+        assert_eq!(config.amqp.prefetch, 64);
+        assert_eq!(config.amqp.url, AmqpConfig::default().url);
+        assert_eq!(config.printers[0].pool, "ektp");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let error = Config::from_toml_str("[amqp]\nprefetch = \"many\"\n").unwrap_err().to_string();
+        assert!(error.contains("amqp.prefetch"), "{error}");
+        let error = Config::from_toml_str("[amqp]\nprefech = 3\n").unwrap_err().to_string();
+        assert!(error.contains("prefech"), "{error}");
+        let error = Config::from_toml_str("[journal]\nurl = \"mysql://x\"\n").unwrap_err().to_string();
+        assert!(error.contains("journal.url"), "{error}");
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("cardspool.toml", "[amqp]\nprefetch = 8\nurl = \"amqp://file/%2f\"\n")?;
+            jail.set_env("CARDSPOOL_AMQP__URL", "amqp://env:5672/%2f");
+            jail.set_env("CARDSPOOL_TOKEN", "not configuration");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.amqp.url, "amqp://env:5672/%2f");
+            assert_eq!(config.amqp.prefetch, 8);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_named_file_must_exist() {
+        let error = Config::load(Some(Path::new("/nonexistent/cardspool.toml"))).unwrap_err();
+        assert!(matches!(error, ConfigError::MissingFile(_)));
+    }
+}

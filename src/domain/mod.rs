@@ -1,0 +1,8 @@
+//! The domain: enrollment events and their validation, the NIK, the job state machine.
+//!
+//! Architecture invariant: nothing here does I/O, spawns tasks or reads a clock. Adapters
+//! translate wire formats into these types at the edge; workers combine both.
+
+pub mod event;
+pub mod job;
+pub mod nik;

@@ -1,0 +1,599 @@
+//! The journal: the system of record for every job's life, on SQLite (embedded, the default)
+//! or PostgreSQL (when several spooler instances share the work), chosen by URL.
+//!
+//! One set of migrations (`migrations/`) serves both: the SQL here uses only what both accept,
+//! through sqlx's `Any` driver. Every state change is one transaction that updates the job,
+//! appends to the audit trail (`job_transitions`) and, where upstream cares, writes a status
+//! event to the outbox. A transition names the state it expects the job to be in; when another
+//! worker or instance moved the job first, the step fails with [`JournalError::Conflict`] and
+//! changes nothing.
+//!
+//! Architecture invariant: the journal checks every step against the domain's state machine
+//! ([`JobState::transition`]) before writing it.
+
+mod records;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use tokio::sync::Mutex;
+
+use crate::domain::event::{EnrollmentEvent, Priority};
+use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
+
+pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open the journal at {url}: {source}")]
+    Open { url: String, source: sqlx::Error },
+    #[error("cannot prepare the journal's directory {path}: {source}")]
+    Directory { path: String, source: std::io::Error },
+    #[error("journal migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("journal query failed: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error("job {0} not found")]
+    NotFound(JobId),
+    #[error("job {job_id} is no longer {expected} (now {actual}): it was moved by someone else")]
+    Conflict { job_id: JobId, expected: JobState, actual: JobState },
+    #[error("journal row is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl JournalError {
+    /// Whether trying the same operation again later may succeed (a lost connection, a busy
+    /// database, a pool timeout), as opposed to a final answer about the data.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            JournalError::Open { .. } | JournalError::Directory { .. } => true,
+            JournalError::Database(error) => !matches!(
+                error,
+                sqlx::Error::RowNotFound | sqlx::Error::ColumnDecode { .. } | sqlx::Error::TypeNotFound { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What admitting an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// A new job, in state `received`.
+    Admitted(JobId),
+    /// The event id was already journaled: no second job.
+    Duplicate(JobId),
+}
+
+impl Admission {
+    pub fn job_id(self) -> JobId {
+        match self {
+            Admission::Admitted(id) | Admission::Duplicate(id) => id,
+        }
+    }
+}
+
+/// A refused event, as recorded for staff: never the payload itself, only its hash and size.
+#[derive(Debug, Clone)]
+pub struct NewRejection<'a> {
+    pub payload: &'a [u8],
+    pub event_id: Option<String>,
+    pub routing_key: String,
+    pub reason: String,
+}
+
+/// One step of a job's life, as asked of [`Journal::transition`].
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub from: JobState,
+    pub to: JobState,
+    pub reason: String,
+    pub actor: Actor,
+    pub at: DateTime<Utc>,
+    pub update: JobUpdate,
+}
+
+impl Step {
+    /// A step taken by the spooler itself.
+    pub fn system(from: JobState, to: JobState, reason: impl Into<String>, at: DateTime<Utc>) -> Step {
+        Step { from, to, reason: reason.into(), actor: Actor::System, at, update: JobUpdate::default() }
+    }
+
+    #[must_use]
+    pub fn with(mut self, update: JobUpdate) -> Step {
+        self.update = update;
+        self
+    }
+}
+
+#[derive(Clone)]
+pub struct Journal {
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite has one writer at a time; a write transaction that started as a reader fails
+    /// with SQLITE_BUSY instead of waiting. Serialising our own writes here avoids that; on
+    /// PostgreSQL there is no gate and the row checks settle races.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl Journal {
+    /// Opens (creating when needed) and migrates the journal at `url`.
+    ///
+    /// # Errors
+    /// [`JournalError::Open`] when the database is unreachable or the file cannot be created,
+    /// [`JournalError::Migrate`] when the schema cannot be brought up to date.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Journal, JournalError> {
+        sqlx::any::install_default_drivers();
+        let open_error = |source| JournalError::Open { url: url.to_owned(), source };
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let mut connect_url = url.to_owned();
+        if backend == Backend::Sqlite {
+            let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+            let path = path.split('?').next().unwrap_or_default();
+            if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|source| JournalError::Directory { path: parent.display().to_string(), source })?;
+            }
+            if !connect_url.contains('?') {
+                connect_url.push_str("?mode=rwc");
+            }
+        }
+        let options = AnyConnectOptions::from_str(&connect_url).map_err(open_error)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        if backend == Backend::Sqlite {
+            // WAL (persistent in the file): readers never wait for the writer. sqlx's SQLite
+            // defaults already give synchronous=FULL (a commit is on disk before we ack the
+            // delivery it came from) and a busy timeout.
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(open_error)?;
+        }
+        MIGRATOR.run(&pool).await?;
+        let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        Ok(Journal { pool, backend, write_gate })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn write_lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+
+    /// Takes an event in as a new job in state `received`, exactly once per `event_id`.
+    ///
+    /// The insert, its first audit entry and its `card.queued` status event commit together.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written (retryable).
+    pub async fn admit(
+        &self,
+        event: &EnrollmentEvent,
+        payload: &[u8],
+        template: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Admission, JournalError> {
+        let job_id = JobId::new();
+        let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let reason = if event.warnings.is_empty() {
+            "event received".to_owned()
+        } else {
+            format!("event received with warnings: {}", event.warnings.join("; "))
+        };
+        let _gate = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings, payload,
+                               reason, attempts, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(job_id.to_string())
+        .bind(event.event_id.as_str())
+        .bind(JobState::Received.as_str())
+        .bind(&event.office)
+        .bind(template)
+        .bind(i64::from(event.priority == Priority::Urgent))
+        .bind(event.nik.masked())
+        .bind(&event.name)
+        .bind(event.warnings.join("\n"))
+        .bind(payload)
+        .bind(&reason)
+        .bind(millis(at))
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            tx.rollback().await?;
+            let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
+                .bind(event.event_id.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+            return Ok(Admission::Duplicate(parse_job_id(&existing)?));
+        }
+        insert_transition(&mut tx, job_id, 1, None, JobState::Received, &reason, &Actor::System, at).await?;
+        if let Some(status) = StatusEvent::for_step(None, JobState::Received) {
+            insert_outbox(&mut tx, status, event.event_id.as_str(), job_id, &reason, at).await?;
+        }
+        tx.commit().await?;
+        Ok(Admission::Admitted(job_id))
+    }
+
+    /// Records (or counts again) an event refused at intake.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn record_rejection(&self, rejection: &NewRejection<'_>, at: DateTime<Utc>) -> Result<(), JournalError> {
+        let hash = hex::encode(Sha256::digest(rejection.payload));
+        let _gate = self.write_lock().await;
+        sqlx::query(
+            "INSERT INTO rejections (id, payload_sha256, payload_size, event_id, routing_key, reason, first_at, last_at, times)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 1)
+             ON CONFLICT (payload_sha256) DO UPDATE SET times = rejections.times + 1, last_at = excluded.last_at",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(hash)
+        .bind(rejection.payload.len() as i64)
+        .bind(rejection.event_id.as_deref())
+        .bind(&rejection.routing_key)
+        .bind(&rejection.reason)
+        .bind(millis(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a job one step, checked against the state machine and against the job's
+    /// current state in the journal.
+    ///
+    /// # Errors
+    /// [`JournalError::Illegal`] when the state machine forbids the step,
+    /// [`JournalError::Conflict`] when the job is no longer in `step.from`,
+    /// [`JournalError::NotFound`] for an unknown id.
+    pub async fn transition(&self, job_id: JobId, step: &Step) -> Result<JobRecord, JournalError> {
+        step.from.transition(step.to, &step.actor)?;
+        let update = &step.update;
+        let _gate = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        // The write comes first so that SQLite takes its write lock at once, and so that the
+        // state check and the change are one atomic statement on both backends.
+        let row = sqlx::query(
+            "UPDATE jobs SET state = $1, reason = $2, updated_at = $3, version = version + 1,
+                attempts = COALESCE($4, attempts),
+                next_attempt_at = CASE WHEN $5 <> 0 THEN $6 ELSE next_attempt_at END,
+                authorization_json = CASE WHEN $7 <> 0 THEN $8 ELSE authorization_json END,
+                printer = CASE WHEN $9 <> 0 THEN $10 ELSE printer END,
+                printer_job_id = CASE WHEN $11 <> 0 THEN $12 ELSE printer_job_id END,
+                held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END
+             WHERE id = $15 AND state = $16
+             RETURNING version, event_id",
+        )
+        .bind(step.to.as_str())
+        .bind(&step.reason)
+        .bind(millis(step.at))
+        .bind(update.attempts)
+        .bind(i64::from(update.next_attempt_at.is_some()))
+        .bind(update.next_attempt_at.flatten().map(millis))
+        .bind(i64::from(update.authorization.is_some()))
+        .bind(update.authorization.clone().flatten())
+        .bind(i64::from(update.printer.is_some()))
+        .bind(update.printer.clone().flatten())
+        .bind(i64::from(update.printer_job_id.is_some()))
+        .bind(update.printer_job_id.flatten())
+        .bind(i64::from(update.held_from.is_some()))
+        .bind(update.held_from.flatten().map(JobState::as_str))
+        .bind(job_id.to_string())
+        .bind(step.from.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            drop(_gate);
+            return match self.job(job_id).await? {
+                None => Err(JournalError::NotFound(job_id)),
+                Some(job) => Err(JournalError::Conflict { job_id, expected: step.from, actual: job.state }),
+            };
+        };
+        let version: i64 = row.try_get("version")?;
+        let event_id: String = row.try_get("event_id")?;
+        insert_transition(&mut tx, job_id, version, Some(step.from), step.to, &step.reason, &step.actor, step.at)
+            .await?;
+        if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
+            insert_outbox(&mut tx, status, &event_id, job_id, &step.reason, step.at).await?;
+        }
+        tx.commit().await?;
+        drop(_gate);
+        self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))
+    }
+
+    /// One job, without its payload.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn job(&self, job_id: JobId) -> Result<Option<JobRecord>, JournalError> {
+        let row = sqlx::query(&format!("SELECT {} FROM jobs WHERE id = $1", records::JOB_COLUMNS))
+            .bind(job_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(JobRecord::from_row).transpose()
+    }
+
+    /// The job made from an event, if any.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn job_by_event(&self, event_id: &str) -> Result<Option<JobRecord>, JournalError> {
+        let row = sqlx::query(&format!("SELECT {} FROM jobs WHERE event_id = $1", records::JOB_COLUMNS))
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(JobRecord::from_row).transpose()
+    }
+
+    /// The event as it arrived: the renderer and central need the full record.
+    ///
+    /// # Errors
+    /// [`JournalError::NotFound`] for an unknown id.
+    pub async fn payload(&self, job_id: JobId) -> Result<Vec<u8>, JournalError> {
+        let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE id = $1")
+            .bind(job_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        payload.map(String::into_bytes).ok_or(JournalError::NotFound(job_id))
+    }
+
+    /// The job's audit trail, oldest first.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn history(&self, job_id: JobId) -> Result<Vec<TransitionRecord>, JournalError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, from_state, to_state, reason, actor FROM job_transitions WHERE job_id = $1 ORDER BY seq",
+        )
+        .bind(job_id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(TransitionRecord::from_row).collect()
+    }
+
+    /// Jobs in `state` whose next attempt is due at `now` (or that have none set), urgent first,
+    /// then oldest due first. Bounded by `limit` so memory does not grow with the backlog.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn due(&self, state: JobState, now: DateTime<Utc>, limit: u32) -> Result<Vec<JobRecord>, JournalError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM jobs WHERE state = $1 AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
+             ORDER BY priority DESC, COALESCE(next_attempt_at, 0), created_at LIMIT $3",
+            records::JOB_COLUMNS
+        ))
+        .bind(state.as_str())
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(JobRecord::from_row).collect()
+    }
+
+    /// The earliest next attempt among jobs in `state`, so a worker can sleep until then.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn next_due_at(&self, state: JobState) -> Result<Option<DateTime<Utc>>, JournalError> {
+        let next: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM jobs WHERE state = $1")
+            .bind(state.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(next.map(from_millis))
+    }
+
+    /// Jobs in `state`, oldest first, after the `after` id (a keyset cursor), at most `limit`.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn jobs_in_state(
+        &self,
+        state: JobState,
+        after: Option<JobId>,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, JournalError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM jobs WHERE state = $1 AND id > $2 ORDER BY id LIMIT $3",
+            records::JOB_COLUMNS
+        ))
+        .bind(state.as_str())
+        .bind(after.map(|id| id.to_string()).unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(JobRecord::from_row).collect()
+    }
+
+    /// How many jobs are in each state (states with none are absent).
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn count_by_state(&self) -> Result<BTreeMap<JobState, i64>, JournalError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetch_all(&self.pool).await?;
+        let mut counts = BTreeMap::new();
+        for row in &rows {
+            let state: String = row.try_get("state")?;
+            let state = JobState::from_str(&state).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            counts.insert(state, row.try_get::<i64, _>("n")?);
+        }
+        Ok(counts)
+    }
+
+    /// The most recent rejections, newest first.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn rejections(&self, limit: u32) -> Result<Vec<RejectionRecord>, JournalError> {
+        let rows = sqlx::query(
+            "SELECT id, payload_sha256, payload_size, event_id, routing_key, reason, first_at, last_at, times
+             FROM rejections ORDER BY last_at DESC, id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(RejectionRecord::from_row).collect()
+    }
+
+    /// Distinct rejected payloads and the deliveries refused in all.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn rejection_counts(&self) -> Result<(i64, i64), JournalError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS distinct_payloads, COALESCE(SUM(times), 0) AS deliveries FROM rejections")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((row.try_get("distinct_payloads")?, sum_as_i64(&row, "deliveries")?))
+    }
+
+    /// Status events not yet confirmed by the broker, oldest first.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn unpublished(&self, limit: u32) -> Result<Vec<OutboxMessage>, JournalError> {
+        let rows =
+            sqlx::query("SELECT id, routing_key, body FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(OutboxMessage::from_row).collect()
+    }
+
+    /// Marks status events as confirmed by the broker.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn mark_published(&self, ids: &[String], at: DateTime<Utc>) -> Result<(), JournalError> {
+        let _gate = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
+                .bind(millis(at))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks that the journal answers (for `/readyz`).
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when it does not.
+    pub async fn ping(&self) -> Result<(), JournalError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `SUM` is `BIGINT` on SQLite but `NUMERIC` on PostgreSQL; read it either way.
+fn sum_as_i64(row: &AnyRow, column: &str) -> Result<i64, JournalError> {
+    if let Ok(value) = row.try_get::<i64, _>(column) {
+        return Ok(value);
+    }
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|_| JournalError::Corrupt(format!("{column} = {text:?}")))
+}
+
+fn parse_job_id(stored: &str) -> Result<JobId, JournalError> {
+    JobId::from_str(stored).map_err(|e| JournalError::Corrupt(format!("job id {stored:?}: {e}")))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_transition(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: JobId,
+    seq: i64,
+    from: Option<JobState>,
+    to: JobState,
+    reason: &str,
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> Result<(), JournalError> {
+    sqlx::query(
+        "INSERT INTO job_transitions (job_id, seq, at, from_state, to_state, reason, actor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(job_id.to_string())
+    .bind(seq)
+    .bind(millis(at))
+    .bind(from.map(JobState::as_str))
+    .bind(to.as_str())
+    .bind(reason)
+    .bind(actor.encode())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_outbox(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    status: StatusEvent,
+    event_id: &str,
+    job_id: JobId,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), JournalError> {
+    let body = serde_json::json!({
+        "type": status.routing_key(),
+        "event_id": event_id,
+        "job_id": job_id.to_string(),
+        "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "reason": reason,
+    });
+    sqlx::query("INSERT INTO outbox (id, created_at, routing_key, body) VALUES ($1, $2, $3, $4)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(millis(at))
+        .bind(status.routing_key())
+        .bind(body.to_string())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! Rows of the journal as Rust values.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{from_millis, parse_job_id, JournalError};
+use crate::domain::job::{Actor, JobId, JobState};
+
+pub(super) const JOB_COLUMNS: &str = "id, event_id, state, office, template, priority, nik_masked, name, warnings,
+     reason, held_from, attempts, next_attempt_at, authorization_json, printer, printer_job_id, created_at,
+     updated_at, version";
+
+/// A job as the journal holds it (without the event payload, which [`super::Journal::payload`]
+/// reads on demand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub event_id: String,
+    pub state: JobState,
+    pub office: String,
+    pub template: String,
+    pub urgent: bool,
+    /// The NIK as staff lists may show it; the full number is only in the payload.
+    pub nik_masked: String,
+    pub name: String,
+    pub warnings: Vec<String>,
+    /// Why the job is where it is (the reason of its last transition).
+    pub reason: String,
+    /// The state a held job returns to on release.
+    pub held_from: Option<JobState>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Central's signed authorization, as stored by the authorize stage.
+    pub authorization: Option<String>,
+    pub printer: Option<String>,
+    pub printer_job_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+fn state(row: &AnyRow, column: &str) -> Result<JobState, JournalError> {
+    let stored: String = row.try_get(column)?;
+    JobState::from_str(&stored).map_err(|e| JournalError::Corrupt(e.to_string()))
+}
+
+fn optional_state(row: &AnyRow, column: &str) -> Result<Option<JobState>, JournalError> {
+    let stored: Option<String> = row.try_get(column)?;
+    stored.map(|s| JobState::from_str(&s).map_err(|e| JournalError::Corrupt(e.to_string()))).transpose()
+}
+
+impl JobRecord {
+    pub(super) fn from_row(row: &AnyRow) -> Result<JobRecord, JournalError> {
+        let warnings: String = row.try_get("warnings")?;
+        Ok(JobRecord {
+            id: parse_job_id(&row.try_get::<String, _>("id")?)?,
+            event_id: row.try_get("event_id")?,
+            state: state(row, "state")?,
+            office: row.try_get("office")?,
+            template: row.try_get("template")?,
+            urgent: row.try_get::<i64, _>("priority")? > 0,
+            nik_masked: row.try_get("nik_masked")?,
+            name: row.try_get("name")?,
+            warnings: warnings.lines().map(str::to_owned).collect(),
+            reason: row.try_get("reason")?,
+            held_from: optional_state(row, "held_from")?,
+            attempts: row.try_get("attempts")?,
+            next_attempt_at: row.try_get::<Option<i64>, _>("next_attempt_at")?.map(from_millis),
+            authorization: row.try_get("authorization_json")?,
+            printer: row.try_get("printer")?,
+            printer_job_id: row.try_get("printer_job_id")?,
+            created_at: from_millis(row.try_get("created_at")?),
+            updated_at: from_millis(row.try_get("updated_at")?),
+            version: row.try_get("version")?,
+        })
+    }
+}
+
+/// Columns a transition may change besides the state. `None` leaves a column as it is;
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobUpdate {
+    pub attempts: Option<i64>,
+    pub next_attempt_at: Option<Option<DateTime<Utc>>>,
+    pub authorization: Option<Option<String>>,
+    pub printer: Option<Option<String>>,
+    pub printer_job_id: Option<Option<i64>>,
+    pub held_from: Option<Option<JobState>>,
+}
+
+/// One entry of a job's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRecord {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub from: Option<JobState>,
+    pub to: JobState,
+    pub reason: String,
+    pub actor: Actor,
+}
+
+impl TransitionRecord {
+    pub(super) fn from_row(row: &AnyRow) -> Result<TransitionRecord, JournalError> {
+        Ok(TransitionRecord {
+            seq: row.try_get("seq")?,
+            at: from_millis(row.try_get("at")?),
+            from: optional_state(row, "from_state")?,
+            to: state(row, "to_state")?,
+            reason: row.try_get("reason")?,
+            actor: Actor::decode(&row.try_get::<String, _>("actor")?),
+        })
+    }
+}
+
+/// An event refused at intake, as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectionRecord {
+    pub id: String,
+    pub payload_sha256: String,
+    pub payload_size: i64,
+    pub event_id: Option<String>,
+    pub routing_key: String,
+    pub reason: String,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    /// Deliveries of this same payload refused so far (redeliveries, republishing).
+    pub times: i64,
+}
+
+impl RejectionRecord {
+    pub(super) fn from_row(row: &AnyRow) -> Result<RejectionRecord, JournalError> {
+        Ok(RejectionRecord {
+            id: row.try_get("id")?,
+            payload_sha256: row.try_get("payload_sha256")?,
+            payload_size: row.try_get("payload_size")?,
+            event_id: row.try_get("event_id")?,
+            routing_key: row.try_get("routing_key")?,
+            reason: row.try_get("reason")?,
+            first_at: from_millis(row.try_get("first_at")?),
+            last_at: from_millis(row.try_get("last_at")?),
+            times: row.try_get("times")?,
+        })
+    }
+}
+
+/// A status event waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub routing_key: String,
+    pub body: String,
+}
+
+impl OutboxMessage {
+    pub(super) fn from_row(row: &AnyRow) -> Result<OutboxMessage, JournalError> {
+        Ok(OutboxMessage {
+            id: row.try_get("id")?,
+            routing_key: row.try_get("routing_key")?,
+            body: row.try_get("body")?,
+        })
+    }
+}
+
+/// The status events of the contract, each the routing key on `cardspool.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusEvent {
+    Queued,
+    AwaitingAuthorization,
+    Printed,
+    Rejected,
+    Failed,
+    Cancelled,
+    Spoiled,
+}
+
+impl StatusEvent {
+    pub fn routing_key(self) -> &'static str {
+        match self {
+            StatusEvent::Queued => "card.queued",
+            StatusEvent::AwaitingAuthorization => "card.awaiting_authorization",
+            StatusEvent::Printed => "card.printed",
+            StatusEvent::Rejected => "card.rejected",
+            StatusEvent::Failed => "card.failed",
+            StatusEvent::Cancelled => "card.cancelled",
+            StatusEvent::Spoiled => "card.spoiled",
+        }
+    }
+
+    /// The status event a step announces, if any. A retry while waiting for central is not
+    /// news to upstream: only entering the waiting state is.
+    pub fn for_step(from: Option<JobState>, to: JobState) -> Option<StatusEvent> {
+        match to {
+            JobState::Received => Some(StatusEvent::Queued),
+            JobState::AwaitingAuthorization if from != Some(JobState::AwaitingAuthorization) => {
+                Some(StatusEvent::AwaitingAuthorization)
+            }
+            JobState::Printed => Some(StatusEvent::Printed),
+            JobState::Rejected => Some(StatusEvent::Rejected),
+            JobState::Failed => Some(StatusEvent::Failed),
+            JobState::Cancelled => Some(StatusEvent::Cancelled),
+            JobState::Spoiled => Some(StatusEvent::Spoiled),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! cardspool: the print room's spooler for e-KTP cards.
+//!
+//! A map of the crate, lower floors first (each imports only from floors below it):
+//!
+//! - [`domain`]: enrollment events and their validation, the NIK, the job state machine. No I/O.
+//! - [`config`]: the whole configuration, one typed struct with defaults for every key.
+//! - [`clock`]: the one place the spooler reads the time, so tests can pause it.
+//! - [`journal`]: the system of record (SQLite or PostgreSQL through sqlx).
+//! - [`amqp`]: RabbitMQ through lapin: connecting, topology, publishing with confirms.
+//! - [`workers`]: the loops that move jobs along (intake, ...), combining domain and adapters.
+//! - [`app`]: builds the adapters, starts the workers, waits for shutdown: [`run`].
+//! - [`cli`]: the subcommands' own code; `main.rs` only parses and dispatches.
+//! - [`telemetry`]: logging set-up.
+
+pub mod amqp;
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod journal;
+pub mod telemetry;
+pub mod workers;
+
+pub use app::run;

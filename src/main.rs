@@ -1,0 +1,102 @@
+//! The `cardspool` binary: parses the command line and wires; the work is in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use cardspool::config::{Config, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(name = "cardspool", version, about = "Card-printing job spooler for e-KTP cards")]
+struct Cli {
+    /// Configuration file (default: ./cardspool.toml if present). CARDSPOOL_SECTION__KEY
+    /// environment variables override it.
+    #[arg(long, short, global = true, env = "CARDSPOOL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON objects, one per line.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the spooler: intake, workers, API. Stops cleanly on SIGINT or SIGTERM.
+    Run,
+    /// Publish enrollment events (JSON files) with publisher confirms, as an upstream service
+    /// would. Exits non-zero if any is not confirmed or not routed to a queue.
+    Publish {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, default_value = "enrollment.completed")]
+        routing_key: String,
+    },
+    /// Print the effective configuration (defaults, file and environment merged).
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("cardspool: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    let format = if cli.log_json { LogFormat::Json } else { config.log.format };
+    cardspool::telemetry::init(format, &config.log.filter);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Run => {
+                cardspool::run(config, shutdown_signal()).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Publish { files, routing_key } => {
+                let outcomes = cardspool::cli::publish::publish_files(&config.amqp, &files, &routing_key).await?;
+                let mut failed = 0;
+                for outcome in &outcomes {
+                    match &outcome.result {
+                        Ok(()) => println!("published {}", outcome.path.display()),
+                        Err(error) => {
+                            failed += 1;
+                            eprintln!("NOT published {}: {error}", outcome.path.display());
+                        }
+                    }
+                }
+                println!("{} of {} events confirmed", outcomes.len() - failed, outcomes.len());
+                Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+            Command::Config => {
+                print!("{}", cardspool::cli::config::show(&config)?);
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,20 @@
+//! Logging set-up: human-readable lines by default, JSON objects per line with `--log-json`
+//! (or `[log] format = "json"`). `RUST_LOG` overrides the configured filter.
+//!
+//! What may appear in a log line is a rule of the whole crate: event ids, job ids, masked NIKs
+//! (`Nik::masked`), never a full NIK, a photo or a signature.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber. Safe to call more than once (later calls do nothing), so
+/// tests and the binary can share it.
+pub fn init(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _already_set = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+    };
+}

@@ -1,0 +1,296 @@
+//! Intake: enrollment events from RabbitMQ into the journal, each exactly once.
+//!
+//! The supervisor loop connects, declares the topology and consumes; on any error it drops the
+//! connection and reconnects with jittered backoff, forever. Each delivery is handled to the end
+//! before the next is looked at, and before shutdown is: validated, committed to the journal
+//! (or recorded as a rejection and copied to the dead-letter exchange with its reason), and
+//! only then acked. A delivery whose ack was lost with the connection comes back and is
+//! recognised by its `event_id`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{Connection, Consumer, Event};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, info_span, warn, Instrument};
+
+use crate::amqp::{self, AmqpError, ConfirmedPublisher, Publication, PublishError, REJECTION_HEADER};
+use crate::clock::Clock;
+use crate::config::{AmqpConfig, IntakeConfig};
+use crate::domain::event::{self, EventError, ImageLimits};
+use crate::journal::{Admission, Journal, JournalError, NewRejection};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Amqp(#[from] AmqpError),
+    #[error("cannot dead-letter a rejected event: {0}")]
+    DeadLetter(#[from] PublishError),
+}
+
+impl IntakeError {
+    /// The supervisor retries everything but a configuration error.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            IntakeError::Amqp(error) => error.is_retryable(),
+            IntakeError::DeadLetter(error) => error.is_retryable(),
+        }
+    }
+}
+
+/// Counters of what intake did, shared with the API and metrics.
+#[derive(Debug, Default)]
+pub struct IntakeStats {
+    pub admitted: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejected: AtomicU64,
+    pub reconnects: AtomicU64,
+    /// Acks the broker never got (connection lost after the commit): each is redelivered and
+    /// then recognised as a duplicate.
+    pub acks_lost: AtomicU64,
+}
+
+pub struct Intake {
+    pub amqp: AmqpConfig,
+    pub limits: ImageLimits,
+    pub default_template: String,
+    pub journal: Journal,
+    pub clock: Clock,
+    pub stats: Arc<IntakeStats>,
+}
+
+enum SessionEnd {
+    Shutdown,
+}
+
+impl Intake {
+    pub fn new(amqp: AmqpConfig, intake: &IntakeConfig, journal: Journal, clock: Clock) -> Intake {
+        Intake {
+            amqp,
+            limits: intake.image_limits(),
+            default_template: intake.default_template.clone(),
+            journal,
+            clock,
+            stats: Arc::new(IntakeStats::default()),
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled. Never gives up on the broker.
+    ///
+    /// # Errors
+    /// Only for a configuration the broker can never accept (an unparseable URL).
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), IntakeError> {
+        let endpoint = amqp::endpoint(&self.amqp.url);
+        let mut backoff = amqp::reconnect_backoff(&self.amqp);
+        loop {
+            let mut connected = false;
+            match self.session(&shutdown, &mut connected).await {
+                Ok(SessionEnd::Shutdown) => return Ok(()),
+                Err(error) if !error.is_retryable() => return Err(error),
+                Err(error) => {
+                    if connected {
+                        backoff = amqp::reconnect_backoff(&self.amqp);
+                    }
+                    self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                    let pause = backoff.next().unwrap_or(Duration::from_secs(30));
+                    warn!(%endpoint, error = %error, retry_in_ms = pause.as_millis() as u64, "intake lost RabbitMQ; reconnecting");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session(&self, shutdown: &CancellationToken, connected: &mut bool) -> Result<SessionEnd, IntakeError> {
+        let connection = tokio::select! {
+            () = shutdown.cancelled() => return Ok(SessionEnd::Shutdown),
+            connection = amqp::connect(&self.amqp, "cardspool-intake") => connection?,
+        };
+        let result = self.consume(&connection, shutdown, connected).await;
+        // Closing returns unacked deliveries to the queue at once rather than at heartbeat
+        // timeout. A failure only means the connection is already gone.
+        let _ = connection.close(200, "cardspool intake stopping".into()).await;
+        result
+    }
+
+    async fn consume(
+        &self,
+        connection: &Connection,
+        shutdown: &CancellationToken,
+        connected: &mut bool,
+    ) -> Result<SessionEnd, IntakeError> {
+        let mut events = connection.events_listener();
+        let channel = connection.create_channel().await.map_err(AmqpError::from)?;
+        amqp::declare_topology(&channel, &self.amqp).await?;
+        channel.basic_qos(self.amqp.prefetch, BasicQosOptions { global: false }).await.map_err(AmqpError::from)?;
+        let dead_letters = ConfirmedPublisher::open(connection).await?;
+        let tag = format!("cardspool-intake-{}", uuid::Uuid::new_v4());
+        let mut consumer: Consumer = channel
+            .basic_consume(
+                self.amqp.intake_queue.as_str().into(),
+                tag.as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(AmqpError::from)?;
+        *connected = true;
+        info!(endpoint = %amqp::endpoint(&self.amqp.url), queue = %self.amqp.intake_queue, prefetch = self.amqp.prefetch, "intake consuming");
+        loop {
+            // Only the wait for the next delivery is raced against shutdown; a delivery in hand
+            // is handled to its ack first.
+            let delivery = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    info!("intake stopped consuming");
+                    return Ok(SessionEnd::Shutdown);
+                }
+                event = events.next() => match event {
+                    Some(Event::Error(error)) => return Err(AmqpError::Channel(error).into()),
+                    Some(other) => { debug!(event = ?other, "connection event"); continue; }
+                    None => return Err(AmqpError::ConsumerEnded.into()),
+                },
+                delivery = consumer.next() => match delivery {
+                    Some(Ok(delivery)) => delivery,
+                    Some(Err(error)) => return Err(AmqpError::Channel(error).into()),
+                    None => return Err(AmqpError::ConsumerEnded.into()),
+                },
+            };
+            self.handle(delivery, &dead_letters, shutdown).await?;
+        }
+    }
+
+    async fn handle(
+        &self,
+        delivery: Delivery,
+        dead_letters: &ConfirmedPublisher,
+        shutdown: &CancellationToken,
+    ) -> Result<(), IntakeError> {
+        let event_id = event::peek_event_id(&delivery.data).unwrap_or_default();
+        let span = info_span!("intake", event_id = %event_id, job_id = tracing::field::Empty, redelivered = delivery.redelivered);
+        async move {
+            match event::parse_event(&delivery.data, &self.limits) {
+                Ok(event) => {
+                    let template = event.template.clone().unwrap_or_else(|| self.default_template.clone());
+                    let Some(admission) = self
+                        .retry_journal("admit event", shutdown, || {
+                            self.journal.admit(&event, &delivery.data, &template, self.clock.now())
+                        })
+                        .await
+                    else {
+                        // Shutting down with the journal unreachable: leave the delivery unacked,
+                        // the broker gives it back when the channel closes.
+                        return Ok(());
+                    };
+                    tracing::Span::current().record("job_id", tracing::field::display(admission.job_id()));
+                    match admission {
+                        Admission::Admitted(job_id) => {
+                            self.stats.admitted.fetch_add(1, Ordering::Relaxed);
+                            info!(%job_id, nik = %event.nik, template = %template, warnings = event.warnings.len(), "job received");
+                            for warning in &event.warnings {
+                                warn!(%job_id, warning = %warning, "event accepted with a warning");
+                            }
+                        }
+                        Admission::Duplicate(job_id) => {
+                            self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                            info!(%job_id, "duplicate event: already journaled, acking without a second job");
+                        }
+                    }
+                }
+                Err(error) => self.reject(&delivery, &event_id, &error, dead_letters, shutdown).await?,
+            }
+            self.ack(&delivery).await;
+            Ok(())
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn reject(
+        &self,
+        delivery: &Delivery,
+        event_id: &str,
+        error: &EventError,
+        dead_letters: &ConfirmedPublisher,
+        shutdown: &CancellationToken,
+    ) -> Result<(), IntakeError> {
+        let reason = error.to_string();
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        headers.insert(ShortString::from(REJECTION_HEADER), AMQPValue::LongString(reason.as_str().into()));
+        headers.insert(
+            ShortString::from("x-cardspool-routing-key"),
+            AMQPValue::LongString(delivery.routing_key.as_str().into()),
+        );
+        // The copy with its reason is confirmed before the original is acked: if we crash in
+        // between, the event comes back and is rejected again (at least once, never lost).
+        dead_letters
+            .publish(&Publication {
+                exchange: self.amqp.dead_letter_exchange.clone(),
+                routing_key: delivery.routing_key.to_string(),
+                body: delivery.data.clone(),
+                message_id: delivery.properties.message_id().as_ref().map(ToString::to_string),
+                headers,
+            })
+            .await?;
+        let rejection = NewRejection {
+            payload: &delivery.data,
+            event_id: (!event_id.is_empty()).then(|| event_id.to_owned()),
+            routing_key: delivery.routing_key.to_string(),
+            reason: reason.clone(),
+        };
+        let recorded = self
+            .retry_journal("record rejection", shutdown, || self.journal.record_rejection(&rejection, self.clock.now()))
+            .await;
+        self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        // The reasons name fields and rules, never values: safe to log.
+        warn!(reason = %reason, bytes = delivery.data.len(), recorded = recorded.is_some(), "event rejected to the dead-letter queue");
+        Ok(())
+    }
+
+    async fn ack(&self, delivery: &Delivery) {
+        match delivery.acker.ack(BasicAckOptions::default()).await {
+            Ok(true) => {}
+            // The connection went away after our commit: the broker redelivers, and the
+            // event id makes the redelivery a no-op.
+            Ok(false) | Err(_) => {
+                self.stats.acks_lost.fetch_add(1, Ordering::Relaxed);
+                warn!("ack not delivered (connection lost); the event will be redelivered and deduplicated");
+            }
+        }
+    }
+
+    /// Retries a journal write while it fails for a retryable reason, until it succeeds or the
+    /// spooler shuts down (`None`). The delivery stays unacked meanwhile.
+    async fn retry_journal<T, F, Fut>(&self, what: &str, shutdown: &CancellationToken, mut attempt: F) -> Option<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, JournalError>>,
+    {
+        let mut backoff = amqp::reconnect_backoff(&self.amqp);
+        loop {
+            match attempt().await {
+                Ok(value) => return Some(value),
+                Err(error) => {
+                    let pause = backoff.next().unwrap_or(Duration::from_secs(30));
+                    if error.is_retryable() {
+                        warn!(error = %error, retry_in_ms = pause.as_millis() as u64, "journal write failed ({what}); retrying");
+                    } else {
+                        error!(error = %error, "journal write failed ({what}) for a reason retrying will not fix; retrying anyway so nothing is lost");
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => return None,
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
+        }
+    }
+}
