@@ -36,6 +36,7 @@ pub struct Config {
     pub api: ApiConfig,
     pub log: LogConfig,
     pub printers: Vec<PrinterConfig>,
+    pub render: RenderConfig,
 }
 
 impl Default for Config {
@@ -48,6 +49,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             log: LogConfig::default(),
             printers: Vec::new(),
+            render: RenderConfig::default(),
         }
     }
 }
@@ -195,6 +197,21 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { format: LogFormat::Text, filter: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RenderConfig {
+    /// Card templates (`*.toml`) and their fonts; relative paths are from the working directory.
+    pub templates_dir: PathBuf,
+    /// Where cards are issued, printed above the signature (the office's regency).
+    pub issue_place: String,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        RenderConfig { templates_dir: PathBuf::from("templates"), issue_place: "MERANGIN".into() }
     }
 }
 

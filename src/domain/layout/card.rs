@@ -7,6 +7,7 @@
 //! values, in the template's order, so the z-order is the template's.
 
 use chrono::{Datelike, NaiveDate};
+use unicode_normalization::UnicodeNormalization as _;
 
 use super::fit::{fit_text, BoxMm, FitError, FontMetrics};
 use super::qr::{place_qr, PlacedQr};
@@ -82,7 +83,8 @@ impl CardValues {
             }
         };
         CardValues {
-            values: Field::ALL.iter().map(|(field, _, _)| value(*field)).collect(),
+            // NFC: a name sent as `E` + combining acute is drawn with the font's `É`.
+            values: Field::ALL.iter().map(|(field, _, _)| value(*field).nfc().collect()).collect(),
             birth_year: event.birth_date.year(),
             photo_size: (event.photo.width, event.photo.height),
             signature_size: (event.signature.width, event.signature.height),
