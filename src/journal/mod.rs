@@ -11,6 +11,7 @@
 //! Architecture invariant: the journal checks every step against the domain's state machine
 //! ([`JobState::transition`]) before writing it.
 
+mod printing;
 mod records;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use tokio::sync::Mutex;
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
+pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
