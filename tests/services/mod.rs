@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod events;
+pub mod spooler;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,17 +84,18 @@ impl Vhost {
         }
     }
 
-    /// Messages ready in a queue of this vhost.
-    pub fn queue_depth(&self, queue: &str) -> u64 {
-        let output = Command::new("rabbitmqctl")
-            .args(["list_queues", "-p", &self.name, "--quiet", "--no-table-headers", "name", "messages"])
-            .output()
-            .expect("rabbitmqctl list_queues");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| line.split_once('\t'))
-            .find(|(name, _)| *name == queue)
-            .map_or(0, |(_, n)| n.trim().parse().unwrap_or(0))
+    /// Messages ready in a queue of this vhost, as the broker counts them now (a passive
+    /// declare; `rabbitmqctl list_queues` lags by its statistics interval).
+    pub async fn queue_depth(&self, queue: &str) -> u32 {
+        let connection = cardspool::amqp::connect(&self.amqp_config(), "cardspool-test-depth").await.expect("connect");
+        let channel = connection.create_channel().await.expect("channel");
+        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+        let declared = channel
+            .queue_declare(queue.into(), options, lapin::types::FieldTable::default())
+            .await
+            .unwrap_or_else(|error| panic!("queue {queue} in vhost {}: {error}", self.name));
+        let _ = connection.close(200, "done".into()).await;
+        declared.message_count()
     }
 }
 
