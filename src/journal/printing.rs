@@ -174,7 +174,7 @@ impl Journal {
     /// # Errors
     /// [`JournalError::Conflict`] when the job is no longer `printing` on that printer.
     pub async fn record_card_sent(&self, job_id: JobId, card: &NewCard<'_>) -> Result<(), JournalError> {
-        let _gate = self.write_lock().await;
+        let gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE jobs SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2 AND state = $3 AND printer = $4",
@@ -187,7 +187,7 @@ impl Journal {
         .await?;
         if updated.rows_affected() == 0 {
             tx.rollback().await?;
-            drop(_gate);
+            drop(gate);
             let actual = self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))?.state;
             return Err(JournalError::Conflict { job_id, expected: JobState::Printing, actual });
         }
@@ -207,7 +207,7 @@ impl Journal {
                     .await?;
             }
             None => {
-                insert_card(&mut *tx, card, CardOutcome::Sent, "").await?;
+                insert_card(&mut tx, card, CardOutcome::Sent, "").await?;
             }
         }
         tx.commit().await?;
@@ -251,7 +251,7 @@ impl Journal {
                 .await?;
             }
             None => {
-                insert_card(&mut *tx, card, outcome, reason).await?;
+                insert_card(&mut tx, card, outcome, reason).await?;
             }
         }
         tx.commit().await?;
@@ -265,7 +265,7 @@ impl Journal {
     pub async fn record_test_card(&self, card: &NewCard<'_>, reason: &str) -> Result<(), JournalError> {
         let _gate = self.write_lock().await;
         let mut connection = self.pool.acquire().await?;
-        insert_card(&mut *connection, &NewCard { job_id: None, ..card.clone() }, CardOutcome::Test, reason).await?;
+        insert_card(&mut connection, &NewCard { job_id: None, ..card.clone() }, CardOutcome::Test, reason).await?;
         Ok(())
     }
 

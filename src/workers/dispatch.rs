@@ -114,6 +114,22 @@ impl Dispatch {
         }
     }
 
+    /// Builds the printers and the spool the configuration names.
+    ///
+    /// # Errors
+    /// [`PrinterError::BadUri`] for an unusable printer URI, [`PrinterError::Io`] when the
+    /// spool directory cannot be created.
+    pub fn from_config(
+        config: &crate::config::Config,
+        journal: Journal,
+        renderer: Arc<dyn CardRenderer>,
+        clock: Clock,
+    ) -> Result<Dispatch, PrinterError> {
+        let printers = Printers::from_config(&config.printers, &config.printing)?;
+        let spool = Spool::open(&config.printing.spool_dir)?;
+        Ok(Dispatch::new(journal, printers, spool, renderer, config.printing.clone(), clock))
+    }
+
     /// The printers, for staff (pause, resume, status).
     pub fn printers(&self) -> &Printers {
         &self.printers

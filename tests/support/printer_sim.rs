@@ -167,7 +167,8 @@ impl SimPrinter {
         for entry in std::fs::read_dir(self.dir.path()).unwrap() {
             let entry = entry.unwrap();
             let name = entry.file_name().into_string().unwrap();
-            if name.ends_with(".pdf") && !name.starts_with("gen") {
+            let is_pdf = Path::new(&name).extension().is_some_and(|x| x == "pdf");
+            if is_pdf && !name.starts_with("gen") {
                 let kept = self.dir.path().join(format!("gen{}-{name}", self.generation));
                 std::fs::rename(entry.path(), kept).unwrap();
             }
