@@ -364,7 +364,7 @@ impl Checker {
 
     fn date(&mut self, object: &Map<String, Value>, field: &str) -> Option<NaiveDate> {
         let value = self.string(object, field)?;
-        let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10);
+        let parsed = parse_iso_date(value);
         if parsed.is_none() {
             self.fail(field, format!("must be a date YYYY-MM-DD, got {value:?}"));
         }
@@ -453,21 +453,20 @@ impl Checker {
             }
         });
         let name = self.text(object, "name", MAX_NAME_CHARS).and_then(|name| {
-            if name.chars().all(|c| c.is_alphabetic() || " '.,-`’".contains(c)) {
+            if name.chars().all(is_name_char) {
                 Some(name)
             } else {
-                self.fail("name", "may contain only letters, spaces and . , ' -");
+                self.fail("name", "may contain only letters (with their accents), spaces and . , ' ` ’ -");
                 None
             }
         });
         let birth_place = self.text(object, "birth_place", 40);
         let birth_date = self.date(object, "birth_date");
-        if let (Some(born), Some(occurred)) = (birth_date, occurred_at) {
-            if born > occurred.date_naive() {
-                self.fail("birth_date", "is after the enrollment (occurred_at)");
-            }
+        if let Some(born) = birth_date {
             if born < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid") {
                 self.fail("birth_date", "is before 1900");
+            } else if occurred_at.is_some_and(|occurred| born > occurred.date_naive()) {
+                self.fail("birth_date", "is after the enrollment (occurred_at)");
             }
         }
         let sex = self.vocabulary(object, "sex", Sex::from_label, Sex::expected);
@@ -482,12 +481,29 @@ impl Checker {
             if value == ValidUntil::LIFETIME_LABEL {
                 return Some(ValidUntil::Lifetime);
             }
-            let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10);
+            let parsed = parse_iso_date(value);
             if parsed.is_none() {
                 self.fail("valid_until", format!("must be a date YYYY-MM-DD or \"SEUMUR HIDUP\", got {value:?}"));
             }
             parsed.map(ValidUntil::Date)
         });
+        match (valid_until, citizenship) {
+            // A foreigner's card ends with the residence permit (KITAP); only citizens' cards are
+            // for life.
+            (Some(ValidUntil::Lifetime), Some(Citizenship::Wna)) => {
+                self.fail(
+                    "valid_until",
+                    "must be the residence permit's end date for citizenship WNA, not \"SEUMUR HIDUP\"",
+                );
+            }
+            (Some(ValidUntil::Date(until)), _) if occurred_at.is_some_and(|at| until < at.date_naive()) => {
+                self.fail(
+                    "valid_until",
+                    "is before the enrollment (occurred_at): the card would be expired when printed",
+                );
+            }
+            _ => {}
+        }
         let photo = self.image(
             object,
             "photo",
@@ -589,6 +605,24 @@ impl Checker {
     }
 }
 
+/// A calendar date written exactly `YYYY-MM-DD` (chrono alone also takes signs, spaces and
+/// one-digit months).
+fn parse_iso_date(value: &str) -> Option<NaiveDate> {
+    let bytes = value.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
+}
+
+/// Letters (accented ones too, precomposed or as combining marks: a name typed on a Mac
+/// arrives decomposed), the space and the punctuation names carry.
+fn is_name_char(c: char) -> bool {
+    c.is_alphabetic() || ('\u{0300}'..='\u{036F}').contains(&c) || " '.,-`’".contains(c)
+}
+
 fn is_template_name(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
@@ -647,9 +681,253 @@ fn check_image(bytes: Vec<u8>, check: ImageCheck) -> Result<EncodedImage, String
     let mut decoder = reader();
     decoder.limits(limits);
     decoder.decode().map_err(|e| format!("cannot be decoded as {format:?}: {e}"))?;
+    // JPEG decoders fill a truncated scan with grey and report success: a photo cut off in
+    // transit would print half blank.
+    if format == ImageFormat::Jpeg && !jpeg_reaches_end(&bytes) {
+        return Err("is a truncated JPEG (no end-of-image marker after the image data)".into());
+    }
     Ok(EncodedImage { format, width, height, bytes })
+}
+
+/// Whether a JPEG's marker structure runs, segment by segment, to its end-of-image marker.
+/// Walking the segments (rather than searching for `FF D9`) skips an EXIF thumbnail's own EOI.
+fn jpeg_reaches_end(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    loop {
+        if bytes.get(i) != Some(&0xFF) {
+            return false;
+        }
+        // Any number of 0xFF fill bytes may precede a marker.
+        while bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i + 1) else { return false };
+        i += 2;
+        match marker {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(length) = bytes.get(i..i + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) else {
+            return false;
+        };
+        if length < 2 {
+            return false;
+        }
+        i += length;
+        if marker == 0xDA {
+            // Entropy-coded data: 0xFF appears only stuffed (FF 00) or as a restart marker, so
+            // the next other marker ends the scan.
+            loop {
+                match (bytes.get(i), bytes.get(i + 1)) {
+                    (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => i += 2,
+                    (Some(0xFF), Some(_)) => break,
+                    (Some(_), _) => i += 1,
+                    (None, _) => return false,
+                }
+            }
+        }
+    }
 }
 
 fn format_names(formats: &[ImageFormat]) -> String {
     formats.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage};
+    use serde_json::json;
+
+    fn jpeg(width: u32, height: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(width, height, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
+        out
+    }
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let img = RgbaImage::from_fn(width, height, |x, _| Rgba([10, 20, 80, if x % 3 == 0 { 255 } else { 0 }]));
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut out)
+            .write_image(&img, width, height, image::ExtendedColorType::Rgba8)
+            .unwrap();
+        out
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn valid_event() -> Value {
+        json!({
+            "schema": 1,
+            "event_id": "6f1c2b9e-3d2a-4f7e-9c51-0b8d7a6e4f21",
+            "type": "enrollment.completed",
+            "occurred_at": "2026-11-27T09:12:00+07:00",
+            "office": "1502",
+            "nik": "1502015203850001",
+            "name": "HAMIDAH",
+            "birth_place": "BANGKO",
+            "birth_date": "1985-03-12",
+            "sex": "PEREMPUAN",
+            "blood_type": "O",
+            "address": {"street": "JL. SUDIRMAN NO. 1", "rt_rw": "001/002", "village": "PASAR BANGKO",
+                        "district": "BANGKO", "regency": "MERANGIN", "province": "JAMBI"},
+            "religion": "ISLAM",
+            "marital_status": "KAWIN",
+            "occupation": "WIRASWASTA",
+            "citizenship": "WNI",
+            "valid_until": "SEUMUR HIDUP",
+            "photo": b64(&jpeg(30, 40)),
+            "signature": b64(&png(40, 16)),
+        })
+    }
+
+    fn parse(event: &Value) -> Result<EnrollmentEvent, EventError> {
+        parse_event(&serde_json::to_vec(event).unwrap(), &ImageLimits::default())
+    }
+
+    /// Applies `edit` to a valid event and checks the outcome: `Ok(warnings)` when it must be
+    /// accepted with exactly those warnings (matched by a fragment), `Err(fields)` when it must be
+    /// refused naming exactly those fields.
+    #[track_caller]
+    fn check(edit: impl FnOnce(&mut Value), expected: Result<&[&str], &[&str]>) {
+        let mut event = valid_event();
+        edit(&mut event);
+        match (parse(&event), expected) {
+            (Ok(parsed), Ok(warnings)) => {
+                assert_eq!(parsed.warnings.len(), warnings.len(), "warnings: {:?}", parsed.warnings);
+                for (got, fragment) in parsed.warnings.iter().zip(warnings) {
+                    assert!(got.contains(fragment), "warning {got:?} lacks {fragment:?}");
+                }
+            }
+            (Err(error), Err(fields)) => {
+                let named: Vec<&str> = error.field_errors().iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(named, fields, "{error}");
+            }
+            (outcome, expected) => panic!("expected {expected:?}, got {outcome:?}"),
+        }
+    }
+
+    #[test]
+    fn the_design_example_is_accepted_without_warnings() {
+        check(|_| {}, Ok(&[]));
+        let event = parse(&valid_event()).unwrap();
+        assert_eq!(event.priority, Priority::Normal);
+        assert_eq!(event.template, None);
+        assert_eq!(event.valid_until, ValidUntil::Lifetime);
+        assert_eq!((event.photo.format, event.photo.width, event.photo.height), (ImageFormat::Jpeg, 30, 40));
+    }
+
+    #[test]
+    fn nik_disagreeing_with_birth_date_or_sex_is_a_warning() {
+        check(|e| e["birth_date"] = json!("1985-12-03"), Ok(&["birth date 12-03-85"]));
+        check(|e| e["sex"] = json!("LAKI-LAKI"), Ok(&["sex PEREMPUAN"]));
+        // Only the year differs (the NIK's two-digit year is read in either century).
+        check(|e| e["nik"] = json!("1502015203050001"), Ok(&["birth date 12-03-05"]));
+    }
+
+    #[test]
+    fn nik_day_beyond_71_is_refused_even_when_it_is_a_day_mod_40() {
+        check(|e| e["nik"] = json!("1502018503850001"), Err(&["nik"]));
+    }
+
+    #[test]
+    fn dates_must_be_exactly_yyyy_mm_dd() {
+        for bad in ["1985-3-12", "+985-03-12", " 1985-03-12", "1985-03-12 ", "1985/03/12", "85-03-12", "1985-02-29"] {
+            check(|e| e["birth_date"] = json!(bad), Err(&["birth_date"]));
+        }
+        check(|e| e["birth_date"] = json!("1984-02-29"), Ok(&["birth date 12-03-85"]));
+    }
+
+    #[test]
+    fn birth_date_before_1900_is_refused_even_when_occurred_at_is_bad() {
+        check(
+            |e| {
+                e["birth_date"] = json!("1899-12-31");
+                e["occurred_at"] = json!("yesterday");
+            },
+            Err(&["occurred_at", "birth_date"]),
+        );
+    }
+
+    #[test]
+    fn valid_until_rules() {
+        let wna = |e: &mut Value, until: &str| {
+            e["citizenship"] = json!("WNA");
+            e["valid_until"] = json!(until);
+        };
+        check(|e| wna(e, "2031-03-14"), Ok(&[]));
+        check(|e| wna(e, "2026-11-27"), Ok(&[]));
+        check(|e| wna(e, "2026-11-26"), Err(&["valid_until"]));
+        check(|e| wna(e, "SEUMUR HIDUP"), Err(&["valid_until"]));
+        check(|e| e["valid_until"] = json!("31-12-2030"), Err(&["valid_until"]));
+    }
+
+    #[test]
+    fn names_with_apostrophes_and_accents_precomposed_or_combining() {
+        for name in
+            ["SITI NUR'AINI", "FRANÇOIS ÉMILE LEFÈVRE", "FRANC\u{327}OIS E\u{301}MILE", "KIM JI-YEON", "ST. AISYAH"]
+        {
+            check(|e| e["name"] = json!(name), Ok(&[]));
+        }
+        for name in ["HAMIDAH 2", "HAMIDAH_", "HAMIDAH@"] {
+            check(|e| e["name"] = json!(name), Err(&["name"]));
+        }
+        let sixty = "A".repeat(MAX_NAME_CHARS);
+        check(|e| e["name"] = json!(sixty), Ok(&[]));
+        check(|e| e["name"] = json!(format!("{sixty}B")), Err(&["name"]));
+        // Characters, not bytes: 60 accented letters are 120 bytes of UTF-8.
+        check(|e| e["name"] = json!("É".repeat(MAX_NAME_CHARS)), Ok(&[]));
+    }
+
+    #[test]
+    fn truncated_jpeg_is_refused_though_decoders_accept_it() {
+        let photo = jpeg(120, 160);
+        let cut = &photo[..photo.len() * 2 / 3];
+        check(|e| e["photo"] = json!(b64(cut)), Err(&["photo"]));
+        // Bytes after the end-of-image marker (some cameras append data) are harmless.
+        let mut trailing = photo.clone();
+        trailing.extend_from_slice(b"trailer");
+        check(|e| e["photo"] = json!(b64(&trailing)), Ok(&[]));
+        check(|e| e["photo"] = json!(b64(&png(30, 40))), Ok(&[]));
+    }
+
+    #[test]
+    fn jpeg_end_is_found_by_walking_segments() {
+        let photo = jpeg(16, 16);
+        assert!(jpeg_reaches_end(&photo));
+        assert!(!jpeg_reaches_end(&photo[..photo.len() - 1]));
+        assert!(!jpeg_reaches_end(&photo[..2]));
+        // An APP segment holding an FF D9 (as an EXIF thumbnail does) does not end the image.
+        let mut with_app = photo[..2].to_vec();
+        with_app.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD8, 0xFF, 0xD9]);
+        with_app.extend_from_slice(&photo[2..photo.len() / 2]);
+        assert!(!jpeg_reaches_end(&with_app));
+    }
+
+    #[test]
+    fn pixel_limits_are_checked_from_the_header() {
+        let limits = ImageLimits { photo_max_pixels: 100 * 100, ..ImageLimits::default() };
+        let mut event = valid_event();
+        event["photo"] = json!(b64(&jpeg(101, 100)));
+        let error = parse_event(&serde_json::to_vec(&event).unwrap(), &limits).unwrap_err();
+        assert_eq!(error.field_errors()[0].field, "photo");
+        assert!(error.to_string().contains("101x100 pixels"), "{error}");
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        check(
+            |e| {
+                e["nik"] = json!("123");
+                e["sex"] = json!("X");
+                e["address"]["rt_rw"] = json!("1/2");
+                e["extra"] = json!(true);
+            },
+            Err(&["extra", "nik", "sex", "address.rt_rw"]),
+        );
+    }
 }
