@@ -254,7 +254,7 @@ fn main() {
         write(&path, event.render().as_bytes());
         first.get_or_insert(event);
     }
-    write_invalid(&invalid_dir, first.expect("at least one person"), &mut rng);
+    write_invalid(&invalid_dir, &first.expect("at least one person"), &mut rng);
     println!(
         "wrote {} events to {} and the invalid corpus to {}",
         PEOPLE.len(),
@@ -462,9 +462,9 @@ fn portrait_jpeg(person: &Person, birth_year: u32, rng: &mut StdRng) -> Vec<u8> 
     let hijab_color = pick(rng, &[[245.0, 245.0, 240.0], [20.0, 20.0, 25.0], [120.0, 60.0, 90.0], [60.0, 90.0, 140.0]]);
     let lips = scaled(skin, 0.72);
     let (cx, face_cy) = (150.0 + rng.gen_range(-6.0..6.0), 205.0 + rng.gen_range(-6.0..6.0));
-    let face_rx = rng.gen_range(60.0..70.0);
-    let face_ry = rng.gen_range(78.0..88.0);
-    let eye_dx = face_rx * 0.38;
+    let face_half_width = rng.gen_range(60.0..70.0);
+    let face_half_height = rng.gen_range(78.0..88.0);
+    let eye_spacing = face_half_width * 0.38;
     let eye_y = face_cy - 2.0;
 
     let mut layers = vec![
@@ -476,36 +476,53 @@ fn portrait_jpeg(person: &Person, birth_year: u32, rng: &mut StdRng) -> Vec<u8> 
         layers.push(Layer { shade: 0.2, ..layer(Shape::Ellipse { cx, cy: 330.0, rx: 125.0, ry: 90.0 }, hijab_color) });
         layers.push(Layer {
             shade: 0.2,
-            ..layer(Shape::Ellipse { cx, cy: face_cy - 5.0, rx: face_rx + 28.0, ry: face_ry + 32.0 }, hijab_color)
+            ..layer(
+                Shape::Ellipse { cx, cy: face_cy - 5.0, rx: face_half_width + 28.0, ry: face_half_height + 32.0 },
+                hijab_color,
+            )
         });
     } else {
         if person.sex == Sex::Female {
             // Long hair falls behind the shoulders.
-            layers.push(layer(Shape::Ellipse { cx, cy: face_cy + 40.0, rx: face_rx + 22.0, ry: face_ry + 55.0 }, hair));
+            layers.push(layer(
+                Shape::Ellipse { cx, cy: face_cy + 40.0, rx: face_half_width + 22.0, ry: face_half_height + 55.0 },
+                hair,
+            ));
         } else {
-            layers.push(layer(Shape::Ellipse { cx, cy: face_cy - 10.0, rx: face_rx + 8.0, ry: face_ry }, hair));
+            layers.push(layer(
+                Shape::Ellipse { cx, cy: face_cy - 10.0, rx: face_half_width + 8.0, ry: face_half_height },
+                hair,
+            ));
         }
         for side in [-1.0, 1.0] {
             layers.push(layer(
-                Shape::Ellipse { cx: cx + side * (face_rx - 2.0), cy: face_cy + 5.0, rx: 11.0, ry: 18.0 },
+                Shape::Ellipse { cx: cx + side * (face_half_width - 2.0), cy: face_cy + 5.0, rx: 11.0, ry: 18.0 },
                 scaled(skin, 0.92),
             ));
         }
     }
-    layers.push(Layer { shade: 0.18, ..layer(Shape::Ellipse { cx, cy: face_cy, rx: face_rx, ry: face_ry }, skin) });
+    layers.push(Layer {
+        shade: 0.18,
+        ..layer(Shape::Ellipse { cx, cy: face_cy, rx: face_half_width, ry: face_half_height }, skin)
+    });
     if looks.hijab {
         // The hijab frames the forehead.
-        layers
-            .push(layer(Shape::Ellipse { cx, cy: face_cy - face_ry + 8.0, rx: face_rx + 4.0, ry: 40.0 }, hijab_color));
+        layers.push(layer(
+            Shape::Ellipse { cx, cy: face_cy - face_half_height + 8.0, rx: face_half_width + 4.0, ry: 40.0 },
+            hijab_color,
+        ));
     } else {
         let fringe = if person.sex == Sex::Female { 42.0 } else { 36.0 };
         layers.push(Layer {
             shade: 0.15,
-            ..layer(Shape::Ellipse { cx, cy: face_cy - face_ry + 14.0, rx: face_rx + 6.0, ry: fringe }, hair)
+            ..layer(
+                Shape::Ellipse { cx, cy: face_cy - face_half_height + 14.0, rx: face_half_width + 6.0, ry: fringe },
+                hair,
+            )
         });
     }
     for side in [-1.0, 1.0] {
-        let ex = cx + side * eye_dx;
+        let ex = cx + side * eye_spacing;
         layers.push(layer(Shape::Ellipse { cx: ex, cy: eye_y, rx: 11.0, ry: 5.0 }, [240.0, 238.0, 232.0]));
         layers.push(layer(Shape::Ellipse { cx: ex, cy: eye_y, rx: 4.5, ry: 4.5 }, [35.0, 25.0, 20.0]));
         layers.push(layer(Shape::Ellipse { cx: ex, cy: eye_y - 14.0, rx: 14.0, ry: 2.6 }, scaled(hair, 0.8)));
@@ -515,7 +532,7 @@ fn portrait_jpeg(person: &Person, birth_year: u32, rng: &mut StdRng) -> Vec<u8> 
     }
     if looks.glasses {
         layers.push(layer(
-            Shape::Rect { x0: cx - eye_dx + 17.0, y0: eye_y - 1.0, x1: cx + eye_dx - 17.0, y1: eye_y + 1.5 },
+            Shape::Rect { x0: cx - eye_spacing + 17.0, y0: eye_y - 1.0, x1: cx + eye_spacing - 17.0, y1: eye_y + 1.5 },
             [30.0, 30.0, 30.0],
         ));
     }
@@ -605,8 +622,8 @@ fn signature_png(rng: &mut StdRng) -> Vec<u8> {
         let half_width = (1.9 - speed * 0.25).clamp(0.9, 1.9);
         let (min_x, max_x) = (x0.min(x1) - 3.0, x0.max(x1) + 3.0);
         let (min_y, max_y) = (y0.min(y1) - 3.0, y0.max(y1) + 3.0);
-        for py in (min_y.max(0.0) as u32)..(max_y.min(SIGNATURE_HEIGHT as f32 - 1.0) as u32 + 1) {
-            for px in (min_x.max(0.0) as u32)..(max_x.min(SIGNATURE_WIDTH as f32 - 1.0) as u32 + 1) {
+        for py in (min_y.max(0.0) as u32)..=(max_y.min(SIGNATURE_HEIGHT as f32 - 1.0) as u32) {
+            for px in (min_x.max(0.0) as u32)..=(max_x.min(SIGNATURE_WIDTH as f32 - 1.0) as u32) {
                 let d = segment_distance((px as f32 + 0.5, py as f32 + 0.5), (x0, y0), (x1, y1));
                 let coverage = (half_width + 0.5 - d).clamp(0.0, 1.0);
                 let cell = &mut alpha[(py * SIGNATURE_WIDTH + px) as usize];
@@ -648,7 +665,7 @@ struct Expectation {
 }
 
 #[allow(clippy::too_many_lines)]
-fn write_invalid(dir: &Path, base: Doc, rng: &mut StdRng) {
+fn write_invalid(dir: &Path, base: &Doc, rng: &mut StdRng) {
     let mut expectations: Vec<Expectation> = Vec::new();
     let mut counter = 0;
     let mut emit = |name: &str, body: &[u8], field: &'static str, schema_catches: bool, why: &'static str| {
@@ -997,7 +1014,8 @@ fn write_invalid(dir: &Path, base: Doc, rng: &mut StdRng) {
         "photo-over-1-mib.json",
         &variant(&|d| {
             let mut padded = jpeg.clone();
-            padded.resize(1024 * 1024 + 1, 0);
+            // 3 bytes over: base64 counts in groups of 3 bytes, so the schema's maxLength sees it too.
+            padded.resize(1024 * 1024 + 3, 0);
             d.set("photo", &json!(base64(&padded)));
         }),
         "photo",
@@ -1069,10 +1087,10 @@ fn jpeg_claiming(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
 /// A small PNG whose header claims `width` x `height` RGB pixels, with a valid zlib stream of a
 /// few zero rows: decoding it would allocate gigabytes before finding the data short.
 fn png_bomb(width: u32, height: u32) -> Vec<u8> {
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+    fn chunk(out: &mut Vec<u8>, kind: [u8; 4], data: &[u8]) {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let start = out.len();
-        out.extend_from_slice(kind);
+        out.extend_from_slice(&kind);
         out.extend_from_slice(data);
         let crc = crc32(&out[start..]);
         out.extend_from_slice(&crc.to_be_bytes());
@@ -1082,7 +1100,7 @@ fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&width.to_be_bytes());
     ihdr.extend_from_slice(&height.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, deflate, no filter, no interlace
-    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, *b"IHDR", &ihdr);
     // zlib, one stored (uncompressed) deflate block of 128 zero bytes.
     let raw = [0_u8; 128];
     let mut zlib = vec![0x78, 0x01, 0x01];
@@ -1090,8 +1108,8 @@ fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     zlib.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
     zlib.extend_from_slice(&raw);
     zlib.extend_from_slice(&adler32(&raw).to_be_bytes());
-    chunk(&mut out, b"IDAT", &zlib);
-    chunk(&mut out, b"IEND", &[]);
+    chunk(&mut out, *b"IDAT", &zlib);
+    chunk(&mut out, *b"IEND", &[]);
     out
 }
 

@@ -316,6 +316,8 @@ impl Checker {
         }
     }
 
+    /// `Some(None)` when absent or null, `None` when present with the wrong type (reported).
+    #[allow(clippy::option_option)]
     fn optional_string<'v>(&mut self, object: &'v Map<String, Value>, field: &str) -> Option<Option<&'v str>> {
         match object.get(field) {
             None | Some(Value::Null) => Some(None),
