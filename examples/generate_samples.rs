@@ -1051,6 +1051,28 @@ fn write_invalid(dir: &Path, base: &Doc, rng: &mut StdRng) {
         false,
         "a PNG with damaged data",
     );
+    // Added later: appended so that earlier files keep their numbers.
+    emit(
+        "occurred-at-space-separator.json",
+        &variant(&|d| d.set("occurred_at", &json!("2026-11-27 09:12:00+07:00"))),
+        "occurred_at",
+        true,
+        "a space instead of the T between date and time",
+    );
+    emit(
+        "birth-place-trailing-newline.json",
+        &variant(&|d| d.set("birth_place", &json!("BANGKO\n"))),
+        "birth_place",
+        true,
+        "a line break left at the end of a text field",
+    );
+    emit(
+        "nik-region-00.json",
+        &variant(&|d| d.set("nik", &json!("1500015203850001"))),
+        "nik",
+        true,
+        "regency code 00",
+    );
 
     let mut manifest = String::from(
         "# The invalid-event corpus: for each file, the field `parse_event` must name in its error\n\

@@ -332,6 +332,12 @@ impl Checker {
     /// A printable line of card text: trimmed, not empty, no control characters, bounded.
     fn text(&mut self, object: &Map<String, Value>, field: &str, max_chars: usize) -> Option<String> {
         let raw = self.string(object, field)?;
+        // Checked before trimming: a line break at the end is a fault of the publisher's, not
+        // padding to forgive (and the schema refuses it anywhere).
+        if raw.chars().any(char::is_control) {
+            self.fail(field, "must not contain control characters (line breaks, tabs)");
+            return None;
+        }
         let value = raw.trim();
         if value.is_empty() {
             self.fail(field, "must not be empty");
@@ -340,10 +346,6 @@ impl Checker {
         let chars = value.chars().count();
         if chars > max_chars {
             self.fail(field, format!("must be at most {max_chars} characters, got {chars}"));
-            return None;
-        }
-        if value.chars().any(char::is_control) {
-            self.fail(field, "must not contain control characters (line breaks, tabs)");
             return None;
         }
         Some(value.to_owned())
@@ -415,7 +417,10 @@ impl Checker {
             }
         }
         let occurred_at = self.string(object, "occurred_at").and_then(|value| {
-            let parsed = DateTime::parse_from_rfc3339(value).ok();
+            // chrono also takes a space for the `T`, which RFC 3339 (and the schema) do not.
+            let parsed = DateTime::parse_from_rfc3339(value)
+                .ok()
+                .filter(|_| matches!(value.as_bytes().get(10), Some(b'T' | b't')));
             if parsed.is_none() {
                 self.fail("occurred_at", format!("must be an RFC 3339 time with offset, got {value:?}"));
             }
@@ -853,6 +858,25 @@ mod tests {
             },
             Err(&["occurred_at", "birth_date"]),
         );
+    }
+
+    #[test]
+    fn occurred_at_is_rfc_3339_with_offset() {
+        for good in ["2026-11-27T09:12:00+07:00", "2026-11-27t02:12:00Z", "2026-11-27T09:12:00.250+07:00"] {
+            check(|e| e["occurred_at"] = json!(good), Ok(&[]));
+        }
+        for bad in ["2026-11-27 09:12:00+07:00", "2026-11-27T09:12:00", "2026-11-27", "27/11/2026 09:12"] {
+            check(|e| e["occurred_at"] = json!(bad), Err(&["occurred_at"]));
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_but_control_characters_are_refused_anywhere() {
+        check(|e| e["birth_place"] = json!("  BANGKO "), Ok(&[]));
+        assert_eq!(parse(&valid_event()).unwrap().birth_place, "BANGKO");
+        for bad in ["BANGKO\n", "\tBANGKO", "BAN\u{7}GKO"] {
+            check(|e| e["birth_place"] = json!(bad), Err(&["birth_place"]));
+        }
     }
 
     #[test]
