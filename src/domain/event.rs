@@ -295,10 +295,16 @@ impl Checker {
     }
 
     fn unknown_fields(&mut self, object: &Map<String, Value>, known: &[&str]) {
-        for key in object.keys() {
-            if !known.contains(&key.as_str()) {
-                self.fail(key, "is not a field of the contract (check the spelling)");
-            }
+        let unknown: Vec<&String> = object.keys().filter(|key| !known.contains(&key.as_str())).collect();
+        // The reasons travel in an AMQP header: a payload with thousands of stray keys must not
+        // make a reason too large to publish.
+        let cut = |key: &str| key.chars().take(MAX_SHOWN_CHARS).collect::<String>();
+        for key in unknown.iter().take(MAX_UNKNOWN_FIELDS_REPORTED) {
+            self.fail(&cut(key), "is not a field of the contract (check the spelling)");
+        }
+        if let Some(next) = unknown.get(MAX_UNKNOWN_FIELDS_REPORTED) {
+            let more = unknown.len() - MAX_UNKNOWN_FIELDS_REPORTED;
+            self.fail(&cut(next), format!("is not a field of the contract, nor are {} more", more - 1));
         }
     }
 
@@ -361,7 +367,7 @@ impl Checker {
         let value = self.string(object, field)?;
         let parsed = from_label(value);
         if parsed.is_none() {
-            self.fail(field, format!("{}, got {value:?}", expected()));
+            self.fail(field, format!("{}, got {}", expected(), shown(value)));
         }
         parsed
     }
@@ -370,7 +376,7 @@ impl Checker {
         let value = self.string(object, field)?;
         let parsed = parse_iso_date(value);
         if parsed.is_none() {
-            self.fail(field, format!("must be a date YYYY-MM-DD, got {value:?}"));
+            self.fail(field, format!("must be a date YYYY-MM-DD, got {}", shown(value)));
         }
         parsed
     }
@@ -402,7 +408,12 @@ impl Checker {
         match object.get("schema") {
             Some(Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION) => {}
             None => self.fail("schema", "is required"),
-            Some(other) => self.fail("schema", format!("must be {SCHEMA_VERSION}, got {other}")),
+            Some(Value::Number(n)) => {
+                self.fail("schema", format!("must be {SCHEMA_VERSION}, got {}", shown(&n.to_string())))
+            }
+            Some(other) => {
+                self.fail("schema", format!("must be the number {SCHEMA_VERSION}, got {}", json_type(other)))
+            }
         }
         let event_id = self.string(object, "event_id").and_then(|id| match EventId::parse(id) {
             Ok(id) => Some(id),
@@ -413,7 +424,7 @@ impl Checker {
         });
         if let Some(kind) = self.string(object, "type") {
             if kind != EVENT_TYPE {
-                self.fail("type", format!("must be {EVENT_TYPE:?}, got {kind:?}"));
+                self.fail("type", format!("must be {EVENT_TYPE:?}, got {}", shown(kind)));
             }
         }
         let occurred_at = self.string(object, "occurred_at").and_then(|value| {
@@ -422,7 +433,7 @@ impl Checker {
                 .ok()
                 .filter(|_| matches!(value.as_bytes().get(10), Some(b'T' | b't')));
             if parsed.is_none() {
-                self.fail("occurred_at", format!("must be an RFC 3339 time with offset, got {value:?}"));
+                self.fail("occurred_at", format!("must be an RFC 3339 time with offset, got {}", shown(value)));
             }
             parsed
         });
@@ -430,7 +441,7 @@ impl Checker {
             if value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()) {
                 Some(value.to_owned())
             } else {
-                self.fail("office", format!("must be the office's 4-digit regency code, got {value:?}"));
+                self.fail("office", format!("must be the office's 4-digit regency code, got {}", shown(value)));
                 None
             }
         });
@@ -438,7 +449,7 @@ impl Checker {
             None => Some(None),
             Some(name) if is_template_name(name) => Some(Some(name.to_owned())),
             Some(name) => {
-                self.fail("template", format!("must be 1-32 of a-z, 0-9, '-', '_', got {name:?}"));
+                self.fail("template", format!("must be 1-32 of a-z, 0-9, '-', '_', got {}", shown(name)));
                 None
             }
         });
@@ -447,7 +458,7 @@ impl Checker {
             Some(label) => {
                 let parsed = Priority::from_label(label);
                 if parsed.is_none() {
-                    self.fail("priority", format!("{}, got {label:?}", Priority::expected()));
+                    self.fail("priority", format!("{}, got {}", Priority::expected(), shown(label)));
                 }
                 parsed
             }
@@ -490,7 +501,10 @@ impl Checker {
             }
             let parsed = parse_iso_date(value);
             if parsed.is_none() {
-                self.fail("valid_until", format!("must be a date YYYY-MM-DD or \"SEUMUR HIDUP\", got {value:?}"));
+                self.fail(
+                    "valid_until",
+                    format!("must be a date YYYY-MM-DD or \"SEUMUR HIDUP\", got {}", shown(value)),
+                );
             }
             parsed.map(ValidUntil::Date)
         });
@@ -592,7 +606,7 @@ impl Checker {
             if ok {
                 Some(value.to_owned())
             } else {
-                self.fail("rt_rw", format!("must be NNN/NNN (e.g. \"001/002\"), got {value:?}"));
+                self.fail("rt_rw", format!("must be NNN/NNN (e.g. \"001/002\"), got {}", shown(value)));
                 None
             }
         });
@@ -628,6 +642,21 @@ fn parse_iso_date(value: &str) -> Option<NaiveDate> {
 /// arrives decomposed), the space and the punctuation names carry.
 fn is_name_char(c: char) -> bool {
     c.is_alphabetic() || ('\u{0300}'..='\u{036F}').contains(&c) || " '.,-`’".contains(c)
+}
+
+/// How much of a refused value an error quotes, and how many unknown fields it lists: enough to
+/// recognise the mistake, bounded so that a hostile payload cannot inflate the reason header.
+const MAX_SHOWN_CHARS: usize = 40;
+const MAX_UNKNOWN_FIELDS_REPORTED: usize = 10;
+
+/// A refused value as an error quotes it: debug-escaped, cut to [`MAX_SHOWN_CHARS`].
+fn shown(value: &str) -> String {
+    if value.chars().count() <= MAX_SHOWN_CHARS {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(MAX_SHOWN_CHARS).collect();
+        format!("{head:?}... ({} characters)", value.chars().count())
+    }
 }
 
 fn is_template_name(name: &str) -> bool {
@@ -942,6 +971,25 @@ mod tests {
         let error = parse_event(&serde_json::to_vec(&event).unwrap(), &limits).unwrap_err();
         assert_eq!(error.field_errors()[0].field, "photo");
         assert!(error.to_string().contains("101x100 pixels"), "{error}");
+    }
+
+    #[test]
+    fn a_hostile_payload_cannot_inflate_the_reasons() {
+        let mut event = valid_event();
+        let long = "X".repeat(100_000);
+        for field in ["sex", "blood_type", "religion", "office", "occurred_at", "birth_date", "valid_until", "type"] {
+            event[field] = json!(long);
+        }
+        event["address"]["rt_rw"] = json!(long);
+        for i in 0..2_000 {
+            event[format!("{}{i}", &long[..1_000])] = json!(1);
+        }
+        let error = parse(&event).unwrap_err();
+        let reasons = error.to_string();
+        assert!(reasons.len() < 8_000, "{} bytes of reasons", reasons.len());
+        assert!(reasons.contains("(100000 characters)"), "{}", &reasons[..200]);
+        assert!(reasons.contains("nor are 1989 more"), "unknown fields summarised");
+        assert_eq!(error.field_errors().iter().filter(|e| e.field.starts_with('X')).count(), 11);
     }
 
     #[test]
