@@ -1066,13 +1066,7 @@ fn write_invalid(dir: &Path, base: &Doc, rng: &mut StdRng) {
         true,
         "a line break left at the end of a text field",
     );
-    emit(
-        "nik-region-00.json",
-        &variant(&|d| d.set("nik", &json!("1500015203850001"))),
-        "nik",
-        true,
-        "regency code 00",
-    );
+    emit("nik-region-00.json", &variant(&|d| d.set("nik", &json!("1500015203850001"))), "nik", true, "regency code 00");
 
     let mut manifest = String::from(
         "# The invalid-event corpus: for each file, the field `parse_event` must name in its error\n\

@@ -409,10 +409,10 @@ impl Checker {
             Some(Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION) => {}
             None => self.fail("schema", "is required"),
             Some(Value::Number(n)) => {
-                self.fail("schema", format!("must be {SCHEMA_VERSION}, got {}", shown(&n.to_string())))
+                self.fail("schema", format!("must be {SCHEMA_VERSION}, got {}", shown(&n.to_string())));
             }
             Some(other) => {
-                self.fail("schema", format!("must be the number {SCHEMA_VERSION}, got {}", json_type(other)))
+                self.fail("schema", format!("must be the number {SCHEMA_VERSION}, got {}", json_type(other)));
             }
         }
         let event_id = self.string(object, "event_id").and_then(|id| match EventId::parse(id) {
