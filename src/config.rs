@@ -26,7 +26,7 @@ pub enum ConfigError {
     Value { key: &'static str, message: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub amqp: AmqpConfig,
@@ -37,21 +37,6 @@ pub struct Config {
     pub log: LogConfig,
     pub printers: Vec<PrinterConfig>,
     pub printing: PrintingConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            amqp: AmqpConfig::default(),
-            journal: JournalConfig::default(),
-            intake: IntakeConfig::default(),
-            central: CentralConfig::default(),
-            api: ApiConfig::default(),
-            log: LogConfig::default(),
-            printers: Vec::new(),
-            printing: PrintingConfig::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -298,11 +283,11 @@ impl Config {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
-                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE))
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
             }
             None => {}
         }
-        Self::from_figment(figment.merge(Self::env()))
+        Self::from_figment(&figment.merge(Self::env()))
     }
 
     /// Only the environment on top of the defaults: for tests and embedded use.
@@ -310,7 +295,7 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
-        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)))
+        Self::from_figment(&Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)))
     }
 
     fn env() -> Env {
@@ -319,7 +304,7 @@ impl Config {
         Env::prefixed(ENV_PREFIX).filter(|key| key.as_str().contains("__")).split("__")
     }
 
-    fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
+    fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
         let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         config.validate()?;
         Ok(config)
@@ -359,6 +344,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment's own error
 mod tests {
     use super::*;
 

@@ -105,6 +105,7 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
     payloads.extend((0..50).map(invalid_payload));
     payloads.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
     assert_eq!(payloads.len(), 1000);
+    vhost.listen_to_status_events("upstream.status").await;
     publish_all(&vhost.amqp_config(), &payloads).await;
 
     let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
@@ -114,6 +115,11 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
     .await;
     wait_for("the intake queue to empty", Duration::from_secs(30), || async {
         vhost.queue_depth("cardspool.intake").await == 0
+    })
+    .await;
+    // Upstream hears of every new job once: a card.queued status event each.
+    wait_for("850 status events", Duration::from_secs(30), || async {
+        vhost.queue_depth("upstream.status").await == 850
     })
     .await;
     assert_eq!(spooler.terminate().code(), Some(0), "SIGTERM ends the spooler with status 0");

@@ -291,7 +291,7 @@ impl Journal {
     pub async fn transition(&self, job_id: JobId, step: &Step) -> Result<JobRecord, JournalError> {
         step.from.transition(step.to, &step.actor)?;
         let update = &step.update;
-        let _gate = self.write_lock().await;
+        let gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
         // The write comes first so that SQLite takes its write lock at once, and so that the
         // state check and the change are one atomic statement on both backends.
@@ -326,7 +326,7 @@ impl Journal {
         .await?;
         let Some(row) = row else {
             tx.rollback().await?;
-            drop(_gate);
+            drop(gate);
             return match self.job(job_id).await? {
                 None => Err(JournalError::NotFound(job_id)),
                 Some(job) => Err(JournalError::Conflict { job_id, expected: step.from, actual: job.state }),
@@ -340,7 +340,7 @@ impl Journal {
             insert_outbox(&mut tx, status, &event_id, job_id, &step.reason, step.at).await?;
         }
         tx.commit().await?;
-        drop(_gate);
+        drop(gate);
         self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))
     }
 

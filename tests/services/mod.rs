@@ -99,6 +99,30 @@ impl Vhost {
     }
 }
 
+impl Vhost {
+    /// Binds a new queue to the status exchange, as an upstream service listening for
+    /// `card.*` events would. The exchange must exist (declared by any publish).
+    pub async fn listen_to_status_events(&self, queue: &str) {
+        let config = self.amqp_config();
+        let connection = cardspool::amqp::connect(&config, "cardspool-test-listen").await.expect("connect");
+        let channel = connection.create_channel().await.expect("channel");
+        cardspool::amqp::declare_topology(&channel, &config).await.expect("topology");
+        let options = lapin::options::QueueDeclareOptions { durable: true, ..Default::default() };
+        channel.queue_declare(queue.into(), options, lapin::types::FieldTable::default()).await.expect("declare");
+        channel
+            .queue_bind(
+                queue.into(),
+                config.status_exchange.as_str().into(),
+                "card.*".into(),
+                lapin::options::QueueBindOptions::default(),
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .expect("bind");
+        let _ = connection.close(200, "done".into()).await;
+    }
+}
+
 impl Drop for Vhost {
     fn drop(&mut self) {
         let _ = Command::new("rabbitmqctl").args(["delete_vhost", &self.name]).output();
@@ -122,10 +146,11 @@ pub async fn require_rabbitmq() {
 
 /// A configuration for one spooler in a test: its own vhost and journal, everything else default.
 pub fn spooler_config(vhost: &Vhost, journal_url: &str) -> Config {
-    let mut config = Config::default();
-    config.amqp = vhost.amqp_config();
-    config.journal.url = journal_url.to_owned();
-    config
+    Config {
+        amqp: vhost.amqp_config(),
+        journal: cardspool::config::JournalConfig { url: journal_url.to_owned(), ..Default::default() },
+        ..Config::default()
+    }
 }
 
 /// The compiled `cardspool` binary, for tests that run it as a process.

@@ -19,8 +19,10 @@ impl Spooler {
     /// Starts `cardspool run` against `vhost` and the journal at `journal_url`, from `dir`
     /// (which also receives the log file `spooler-<n>.log`).
     pub fn start(vhost: &Vhost, journal_url: &str, dir: &Path, extra_env: &[(&str, &str)]) -> Spooler {
-        let log =
-            (0..).map(|n| dir.join(format!("spooler-{n}.log"))).find(|path| !path.exists()).expect("a free log name");
+        let log = (0..1000)
+            .map(|n| dir.join(format!("spooler-{n}.log")))
+            .find(|path| !path.exists())
+            .expect("a free log name");
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(super::binary());
         command
@@ -106,6 +108,7 @@ pub fn publications(vhost_config: &cardspool::config::AmqpConfig, payloads: &[Ve
             body: body.clone(),
             message_id: cardspool::domain::event::peek_event_id(body),
             headers: lapin::types::FieldTable::default(),
+            mandatory: true,
         })
         .collect()
 }
