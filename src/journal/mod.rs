@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Mutex;
+use tracing::info;
 
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
@@ -341,6 +342,9 @@ impl Journal {
         }
         tx.commit().await?;
         drop(gate);
+        // The one place every state change passes: its log line is written here, once, after
+        // the commit made it true.
+        info!(%job_id, event_id = %event_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
         self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))
     }
 
