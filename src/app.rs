@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::journal::{Journal, JournalError};
 use crate::workers::intake::{Intake, IntakeError};
+use crate::workers::notify::{Notify, NotifyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -18,6 +19,8 @@ pub enum AppError {
     Journal(#[from] JournalError),
     #[error(transparent)]
     Intake(#[from] IntakeError),
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
 }
 
 /// Runs the spooler until `shutdown` completes, then stops taking new work, lets the work in
@@ -35,6 +38,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
     let intake_task = tasks.spawn(intake.run(token.child_token()));
+    let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
+    let notify_task = tasks.spawn(notify.run(token.child_token()));
     tasks.close();
 
     tokio::select! {
@@ -47,6 +52,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     match intake_task.await {
         Ok(result) => result?,
         Err(join_error) => error!(error = %join_error, "intake task panicked"),
+    }
+    match notify_task.await {
+        Ok(result) => result?,
+        Err(join_error) => error!(error = %join_error, "notify task panicked"),
     }
     info!("stopped");
     Ok(())

@@ -11,6 +11,7 @@
 //! Architecture invariant: the journal checks every step against the domain's state machine
 //! ([`JobState::transition`]) before writing it.
 
+mod printing;
 mod records;
 
 use std::collections::BTreeMap;
@@ -20,13 +21,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Mutex;
+use tracing::info;
 
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
+pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -289,7 +292,7 @@ impl Journal {
     pub async fn transition(&self, job_id: JobId, step: &Step) -> Result<JobRecord, JournalError> {
         step.from.transition(step.to, &step.actor)?;
         let update = &step.update;
-        let _gate = self.write_lock().await;
+        let gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
         // The write comes first so that SQLite takes its write lock at once, and so that the
         // state check and the change are one atomic statement on both backends.
@@ -324,7 +327,7 @@ impl Journal {
         .await?;
         let Some(row) = row else {
             tx.rollback().await?;
-            drop(_gate);
+            drop(gate);
             return match self.job(job_id).await? {
                 None => Err(JournalError::NotFound(job_id)),
                 Some(job) => Err(JournalError::Conflict { job_id, expected: step.from, actual: job.state }),
@@ -338,7 +341,10 @@ impl Journal {
             insert_outbox(&mut tx, status, &event_id, job_id, &step.reason, step.at).await?;
         }
         tx.commit().await?;
-        drop(_gate);
+        drop(gate);
+        // The one place every state change passes: its log line is written here, once, after
+        // the commit made it true.
+        info!(%job_id, event_id = %event_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
         self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))
     }
 
@@ -481,10 +487,10 @@ impl Journal {
     /// [`JournalError::Database`] on a read failure.
     pub async fn rejection_counts(&self) -> Result<(i64, i64), JournalError> {
         let row =
-            sqlx::query("SELECT COUNT(*) AS distinct_payloads, COALESCE(SUM(times), 0) AS deliveries FROM rejections")
+            sqlx::query("SELECT COUNT(*) AS distinct_payloads, CAST(COALESCE(SUM(times), 0) AS BIGINT) AS deliveries FROM rejections")
                 .fetch_one(&self.pool)
                 .await?;
-        Ok((row.try_get("distinct_payloads")?, sum_as_i64(&row, "deliveries")?))
+        Ok((row.try_get("distinct_payloads")?, row.try_get("deliveries")?))
     }
 
     /// Status events not yet confirmed by the broker, oldest first.
@@ -531,15 +537,6 @@ impl Journal {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// `SUM` is `BIGINT` on SQLite but `NUMERIC` on PostgreSQL; read it either way.
-fn sum_as_i64(row: &AnyRow, column: &str) -> Result<i64, JournalError> {
-    if let Ok(value) = row.try_get::<i64, _>(column) {
-        return Ok(value);
-    }
-    let text: String = row.try_get(column)?;
-    text.parse().map_err(|_| JournalError::Corrupt(format!("{column} = {text:?}")))
 }
 
 fn parse_job_id(stored: &str) -> Result<JobId, JournalError> {

@@ -48,12 +48,8 @@ pub enum RenderError {
     UnknownTemplate { name: String, known: String },
     /// A value of this card cannot be shown (too long even at the minimum size, a character the
     /// font lacks, a QR payload too long for its box). Names the item and the event fields.
-    #[error("template {template}: {source}")]
-    Layout {
-        template: String,
-        #[source]
-        source: LayoutError,
-    },
+    #[error("template {template}: {error}")]
+    Layout { template: String, error: LayoutError },
     #[error("{field} cannot be embedded: {message}")]
     Image { field: &'static str, message: String },
 }
@@ -86,6 +82,8 @@ pub struct PreparedTemplate {
     font_ids: Vec<printpdf::FontId>,
     /// Per page, per segment: the operations of a static segment (`None` for dynamic ones).
     static_ops: Vec<Vec<Option<Vec<Op>>>>,
+    /// Per font: the characters the static texts use (sorted, no repeats).
+    static_chars: Vec<Vec<char>>,
 }
 
 impl PreparedTemplate {
@@ -120,6 +118,7 @@ impl PreparedTemplate {
         let layout = Layout::prepare(template, &metrics).map_err(fail)?;
         let font_ids: Vec<printpdf::FontId> = fonts.iter().map(|f| f.id.clone()).collect();
         let height = layout.template().height_mm;
+        let mut static_chars = vec![Vec::new(); fonts.len()];
         let static_ops = layout
             .pages()
             .iter()
@@ -128,6 +127,7 @@ impl PreparedTemplate {
                     .iter()
                     .map(|segment| match segment {
                         Segment::Static(drawings) => {
+                            collect_chars(drawings, &mut static_chars);
                             let mut ops = Vec::new();
                             OpWriter::new(&mut ops, height, &font_ids).draw_all(drawings);
                             Some(ops)
@@ -137,7 +137,11 @@ impl PreparedTemplate {
                     .collect()
             })
             .collect();
-        Ok(PreparedTemplate { file: file.to_owned(), layout, fonts, metrics, font_ids, static_ops })
+        for chars in &mut static_chars {
+            chars.sort_unstable();
+            chars.dedup();
+        }
+        Ok(PreparedTemplate { file: file.to_owned(), layout, fonts, metrics, font_ids, static_ops, static_chars })
     }
 
     pub fn name(&self) -> &str {
@@ -185,11 +189,8 @@ impl PreparedTemplate {
         info.producer = concat!("cardspool ", env!("CARGO_PKG_VERSION"), " (printpdf)").into();
         info.creator = format!("cardspool template {}", template.name);
         info.subject = format!("job {}", context.job_id);
-        for font in &self.fonts {
-            document.resources.fonts.map.insert(font.id.clone(), PdfFont::new(font.parsed.clone()));
-        }
-
         let mut drawings = Vec::new();
+        let mut card_chars = self.static_chars.clone();
         for (page_index, page) in self.layout.pages().iter().enumerate() {
             let mut ops = Vec::with_capacity(256);
             for (segment_index, segment) in page.segments.iter().enumerate() {
@@ -202,13 +203,31 @@ impl PreparedTemplate {
                         drawings.clear();
                         self.layout
                             .draw_dynamic(page_index, items, &values, &self.metrics, &mut drawings)
-                            .map_err(|source| RenderError::Layout { template: template.name.clone(), source })?;
+                            .map_err(|error| RenderError::Layout { template: template.name.clone(), error })?;
                         add_images(&mut document, &drawings, event)?;
+                        collect_chars(&drawings, &mut card_chars);
                         OpWriter::new(&mut ops, template.height_mm, &self.font_ids).draw_all(&drawings);
                     }
                 }
             }
             document.pages.push(PdfPage::new(Mm(template.width_mm), Mm(template.height_mm), ops));
+        }
+
+        // printpdf names an embedded subset after the first six characters of its font id
+        // (`ABCDEF+LiberationSans`). Derive that tag from the glyphs the card uses: a printer
+        // that caches fonts by name across jobs then never mixes up two different subsets.
+        let tags = subset_tags(&self.fonts, &mut card_chars);
+        for page in &mut document.pages {
+            for op in &mut page.ops {
+                if let Op::SetFont { font: printpdf::PdfFontHandle::External(id), .. } = op {
+                    if let Some(index) = self.font_ids.iter().position(|known| known == id) {
+                        id.clone_from(&tags[index]);
+                    }
+                }
+            }
+        }
+        for (font, tag) in self.fonts.iter().zip(tags) {
+            document.resources.fonts.map.insert(tag, PdfFont::new(font.parsed.clone()));
         }
 
         // No stream compression: printpdf compresses at level 9, which costs more than the
@@ -222,6 +241,46 @@ impl PreparedTemplate {
         }
         Ok(bytes)
     }
+}
+
+fn collect_chars(drawings: &[Drawing], chars: &mut [Vec<char>]) {
+    for drawing in drawings {
+        if let Drawing::Text { font, text, .. } = drawing {
+            chars[*font].extend(text.chars());
+        }
+    }
+}
+
+/// A six-letter subset tag per font, from a hash of the font's name and the characters used.
+fn subset_tags(fonts: &[PreparedFont], chars: &mut [Vec<char>]) -> Vec<printpdf::FontId> {
+    let mut tags: Vec<printpdf::FontId> = Vec::with_capacity(fonts.len());
+    for (index, (font, used)) in fonts.iter().zip(chars.iter_mut()).enumerate() {
+        used.sort_unstable();
+        used.dedup();
+        // FNV-1a: tiny, stable across builds and platforms (std's hasher is neither promised).
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let bytes = font.metrics.name().bytes().chain(used.iter().flat_map(|c| u32::from(*c).to_le_bytes()));
+        for byte in bytes.chain([index as u8]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        loop {
+            let mut value = hash;
+            let tag: String = (0..6)
+                .map(|_| {
+                    let letter = char::from(b'A' + (value % 26) as u8);
+                    value /= 26;
+                    letter
+                })
+                .collect();
+            // Two fonts of one card must not share a resource name.
+            if tags.iter().all(|other| other.0 != tag) {
+                tags.push(printpdf::FontId(tag));
+                break;
+            }
+            hash = hash.rotate_left(7) ^ 0x9e37_79b9_7f4a_7c15;
+        }
+    }
+    tags
 }
 
 /// Adds the images a segment draws, once per card.

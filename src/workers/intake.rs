@@ -238,6 +238,7 @@ impl Intake {
                 body: delivery.data.clone(),
                 message_id: delivery.properties.message_id().as_ref().map(ToString::to_string),
                 headers,
+                mandatory: true,
             })
             .await?;
         let rejection = NewRejection {
@@ -256,14 +257,11 @@ impl Intake {
     }
 
     async fn ack(&self, delivery: &Delivery) {
-        match delivery.acker.ack(BasicAckOptions::default()).await {
-            Ok(true) => {}
-            // The connection went away after our commit: the broker redelivers, and the
-            // event id makes the redelivery a no-op.
-            Ok(false) | Err(_) => {
-                self.stats.acks_lost.fetch_add(1, Ordering::Relaxed);
-                warn!("ack not delivered (connection lost); the event will be redelivered and deduplicated");
-            }
+        // Ok(false) or an error: the connection went away after our commit. The broker
+        // redelivers, and the event id makes the redelivery a no-op.
+        if !matches!(delivery.acker.ack(BasicAckOptions::default()).await, Ok(true)) {
+            self.stats.acks_lost.fetch_add(1, Ordering::Relaxed);
+            warn!("ack not delivered (connection lost); the event will be redelivered and deduplicated");
         }
     }
 

@@ -1,4 +1,6 @@
 //! The loops that move jobs along, each combining the domain with adapters. A worker never
 //! imports another worker; `app` wires them.
 
+pub mod dispatch;
 pub mod intake;
+pub mod notify;
