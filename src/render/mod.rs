@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use printpdf::{Mm, Op, PdfDocument, PdfFont, PdfPage, PdfSaveOptions, XObject};
 
-pub use crate::domain::layout::CardContext;
 use crate::domain::event::EnrollmentEvent;
+pub use crate::domain::layout::CardContext;
 use crate::domain::layout::{
     parse_template, CardValues, Drawing, FontMetrics, ImageSource, Layout, LayoutError, Segment, TemplateError,
 };
@@ -169,6 +169,35 @@ impl PreparedTemplate {
 
     pub fn page_count(&self) -> usize {
         self.layout.template().pages.len()
+    }
+
+    /// The checked template.
+    pub fn template(&self) -> &crate::domain::layout::Template {
+        self.layout.template()
+    }
+
+    /// Everything one card draws, per page, in drawing order (static and per-card items): what
+    /// [`PreparedTemplate::render`] writes, for previews in other formats and for comparisons.
+    ///
+    /// # Errors
+    /// [`RenderError::Layout`], as for [`PreparedTemplate::render`].
+    pub fn drawings(&self, event: &EnrollmentEvent, context: &CardContext) -> Result<Vec<Vec<Drawing>>, RenderError> {
+        let values = CardValues::new(event, context);
+        let mut pages = Vec::new();
+        for (page_index, page) in self.layout.pages().iter().enumerate() {
+            let mut drawings = Vec::new();
+            for segment in &page.segments {
+                match segment {
+                    Segment::Static(statics) => drawings.extend_from_slice(statics),
+                    Segment::Dynamic(items) => self
+                        .layout
+                        .draw_dynamic(page_index, items, &values, &self.metrics, &mut drawings)
+                        .map_err(|error| RenderError::Layout { template: self.name().to_owned(), error })?,
+                }
+            }
+            pages.push(drawings);
+        }
+        Ok(pages)
     }
 
     /// Renders one card as PDF bytes.
