@@ -190,7 +190,7 @@ impl Reference {
             let page_id = id();
             let content_id = id();
             page_ids.push(page_id);
-            let content = content(drawings, height_mm, &mut gid_of);
+            let page_content = content(drawings, height_mm, &mut gid_of);
             let mut page = pdf.page(page_id);
             page.media_box(Rect::new(0.0, 0.0, width_mm * MM, height_mm * MM)).parent(tree).contents(content_id);
             let mut resources = page.resources();
@@ -202,7 +202,7 @@ impl Reference {
             resources.x_objects().pair(Name(b"Photo"), photo_id).pair(Name(b"Signature"), signature_id);
             resources.finish();
             page.finish();
-            pdf.stream(content_id, &content);
+            pdf.stream(content_id, &page_content);
         }
         pdf.pages(tree).kids(page_ids.iter().copied()).count(page_ids.len() as i32);
 
@@ -241,14 +241,13 @@ impl Reference {
                 FontMode::CachedPerTemplate => font.cached_subset.clone(),
                 FontMode::SubsetPerCard => subsetter::subset(&font.bytes, 0, &remappers[index]).unwrap(),
             };
-            self.write_font(&mut pdf, &mut id, *font_id, index, font, &used[index], &program);
+            Self::write_font(&mut pdf, &mut id, *font_id, index, font, &used[index], &program);
         }
         pdf.finish()
     }
 
     #[allow(clippy::too_many_arguments)]
     fn write_font(
-        &self,
         pdf: &mut Pdf,
         id: &mut impl FnMut() -> Ref,
         font_id: Ref,

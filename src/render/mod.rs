@@ -212,8 +212,8 @@ impl PreparedTemplate {
         let info = &mut document.metadata.info;
         let now = printpdf::OffsetDateTime::from_unix_timestamp(chrono::Utc::now().timestamp())
             .unwrap_or_else(|_| printpdf::OffsetDateTime::now_utc());
-        info.creation_date = now.clone();
-        info.modification_date = now.clone();
+        info.creation_date = now;
+        info.modification_date = now;
         info.metadata_date = now;
         info.producer = concat!("cardspool ", env!("CARGO_PKG_VERSION"), " (printpdf)").into();
         info.creator = format!("cardspool template {}", template.name);
