@@ -7,7 +7,9 @@
 //! (`PreparedTemplate::drawings`), embeds the same JPEG untouched, the same PNG signature with
 //! its soft mask, and writes streams uncompressed like the printpdf path. It is measured twice:
 //! with the fonts subset per card (subsetter, the same work printpdf does), and with the font
-//! subset once per template (the floor: per card only the content is written).
+//! subset once per template to the whole repertoire and that subset embedded as is in every
+//! card (no per-card font work, but a larger file to write).
+//! `BENCH_PRINTPDF_ONLY=1` measures only the printpdf path (for profiling it).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -46,20 +48,25 @@ fn main() {
     println!("card sizes: printpdf {printpdf_size} B, pdf-writer {subset_size} B (subset per card), {cached_size} B (font cached)");
 
     let time = Duration::from_secs(seconds);
+    if std::env::var_os("BENCH_PRINTPDF_ONLY").is_some() {
+        // For profiling: `BENCH_PRINTPDF_ONLY=1 perf record -g target/release/deps/render-*`.
+        measure("printpdf (cardspool's renderer)", time, || store.render(&event, &context).unwrap().len());
+        return;
+    }
     let printpdf = measure("printpdf (cardspool's renderer)", time, || store.render(&event, &context).unwrap().len());
     let subset = measure("pdf-writer + subsetter, font subset per card", time, || {
         reference.card(template, &event, &context, FontMode::SubsetPerCard).len()
     });
-    let cached = measure("pdf-writer, font subset cached per template (floor)", time, || {
+    let cached = measure("pdf-writer, repertoire subset cached per template", time, || {
         reference.card(template, &event, &context, FontMode::CachedPerTemplate).len()
     });
     println!();
     println!("printpdf: {printpdf:.0} cards/s; bar: >= 1000 cards/s -> {}", verdict(printpdf >= 1000.0));
     println!(
-        "ratio to pdf-writer (subset per card): {:.2}x; to the floor (font cached): {:.2}x; bar: within 5x -> {}",
+        "ratio to pdf-writer (subset per card): {:.2}x; (subset cached): {:.2}x; bar: within 5x of the faster -> {}",
         subset / printpdf,
         cached / printpdf,
-        verdict(cached / printpdf <= 5.0)
+        verdict(subset.max(cached) / printpdf <= 5.0)
     );
 }
 
@@ -365,12 +372,12 @@ fn content(drawings: &[Drawing], height_mm: f32, gid_of: &mut impl FnMut(usize, 
                 content.fill_nonzero();
                 fill(&mut content, Rgb::BLACK);
                 let origin = QUIET_ZONE_MODULES as f32 * qr.module_mm;
-                for (row, column, length) in qr.matrix.dark_runs() {
+                for (row, column, width, height) in qr.matrix.dark_rects() {
                     let bx = BoxMm {
                         x: qr.x + origin + column as f32 * qr.module_mm,
                         y: qr.y + origin + row as f32 * qr.module_mm,
-                        width: length as f32 * qr.module_mm,
-                        height: qr.module_mm,
+                        width: width as f32 * qr.module_mm,
+                        height: height as f32 * qr.module_mm,
                     };
                     rect(&mut content, bx);
                 }

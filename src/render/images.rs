@@ -125,17 +125,12 @@ fn png_xobject(bytes: &[u8]) -> Result<ExternalXObject, String> {
         (false, false) => (decoded.into_rgb8().into_raw(), None, "DeviceRGB"),
         (true, true) => {
             let pixels = decoded.into_luma_alpha8().into_raw();
-            let (color, alpha) = pixels.chunks_exact(2).map(|p| (p[0], p[1])).unzip();
+            let (color, alpha) = split_alpha::<2>(&pixels);
             (color, Some(alpha), "DeviceGray")
         }
         (false, true) => {
             let pixels = decoded.into_rgba8().into_raw();
-            let mut color = Vec::with_capacity(pixels.len() / 4 * 3);
-            let mut alpha = Vec::with_capacity(pixels.len() / 4);
-            for pixel in pixels.chunks_exact(4) {
-                color.extend_from_slice(&pixel[..3]);
-                alpha.push(pixel[3]);
-            }
+            let (color, alpha) = split_alpha::<4>(&pixels);
             (color, Some(alpha), "DeviceRGB")
         }
     };
@@ -151,6 +146,19 @@ fn png_xobject(bytes: &[u8]) -> Result<ExternalXObject, String> {
     Ok(xobject(dict, deflate(&color)))
 }
 
+/// Splits interleaved pixels of `N` channels (the last one alpha) into colour and alpha planes.
+fn split_alpha<const N: usize>(pixels: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let count = pixels.len() / N;
+    let mut color = vec![0; count * (N - 1)];
+    let mut alpha = vec![0; count];
+    // Fixed-size chunks on both sides: the compiler turns this into straight-line copies.
+    for ((pixel, out), a) in pixels.chunks_exact(N).zip(color.chunks_exact_mut(N - 1)).zip(alpha.iter_mut()) {
+        out.copy_from_slice(&pixel[..N - 1]);
+        *a = pixel[N - 1];
+    }
+    (color, alpha)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +171,13 @@ mod tests {
         let frame = jpeg_frame(&bytes).unwrap();
         assert_eq!((frame.width, frame.height, frame.components, frame.precision), (30, 40, 3, 8));
         assert!(jpeg_frame(&bytes[..20]).is_err());
+    }
+
+    #[test]
+    fn alpha_is_split_from_colour() {
+        let (color, alpha) = split_alpha::<4>(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!((color, alpha), (vec![1, 2, 3, 5, 6, 7], vec![4, 8]));
+        let (color, alpha) = split_alpha::<2>(&[9, 0, 8, 255]);
+        assert_eq!((color, alpha), (vec![9, 8], vec![0, 255]));
     }
 }

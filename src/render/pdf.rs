@@ -6,8 +6,8 @@
 //! position, which silently drifts when a run is added or removed.
 
 use printpdf::{
-    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Polygon, PolygonRing, Pt, Rect, TextItem,
-    TextMatrix, WindingOrder, XObjectId, XObjectTransform,
+    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Pt, Rect, TextItem, TextMatrix,
+    WindingOrder, XObjectId, XObjectTransform,
 };
 
 use crate::domain::layout::{BoxMm, Drawing, ImageSource, PlacedQr, Rgb, QUIET_ZONE_MODULES};
@@ -142,34 +142,22 @@ impl<'a> OpWriter<'a> {
         }
     }
 
-    /// The quiet zone as a white square, then every run of dark modules as one rectangle, all
-    /// in a single filled path: vectors, so the printer's own dots decide the edges.
+    /// The quiet zone as a white square, then the dark modules as filled rectangles (runs merged
+    /// across rows): vectors, so the printer's own dots decide the edges.
     fn draw_qr(&mut self, qr: &PlacedQr) {
         self.ops.push(Op::SetFillColor { col: color(Rgb::WHITE) });
         self.ops.push(Op::DrawRectangle { rectangle: self.rect(qr.outer(), PaintMode::Fill) });
+        self.ops.push(Op::SetFillColor { col: color(Rgb::BLACK) });
         let origin_x = qr.x + QUIET_ZONE_MODULES as f32 * qr.module_mm;
         let origin_y = qr.y + QUIET_ZONE_MODULES as f32 * qr.module_mm;
-        let rings = qr
-            .matrix
-            .dark_runs()
-            .map(|(row, column, length)| {
-                let left = origin_x + column as f32 * qr.module_mm;
-                let right = left + length as f32 * qr.module_mm;
-                let top = origin_y + row as f32 * qr.module_mm;
-                let bottom = top + qr.module_mm;
-                PolygonRing {
-                    points: vec![
-                        self.point(left, top),
-                        self.point(right, top),
-                        self.point(right, bottom),
-                        self.point(left, bottom),
-                    ],
-                }
-            })
-            .collect();
-        self.ops.push(Op::SetFillColor { col: color(Rgb::BLACK) });
-        self.ops.push(Op::DrawPolygon {
-            polygon: Polygon { rings, mode: PaintMode::Fill, winding_order: WindingOrder::NonZero },
-        });
+        for (row, column, width, height) in qr.matrix.dark_rects() {
+            let bx = BoxMm {
+                x: origin_x + column as f32 * qr.module_mm,
+                y: origin_y + row as f32 * qr.module_mm,
+                width: width as f32 * qr.module_mm,
+                height: height as f32 * qr.module_mm,
+            };
+            self.ops.push(Op::DrawRectangle { rectangle: self.rect(bx, PaintMode::Fill) });
+        }
     }
 }

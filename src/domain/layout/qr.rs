@@ -65,6 +65,46 @@ impl QrMatrix {
     }
 }
 
+impl QrMatrix {
+    /// The dark modules as rectangles `(row, column, width, height)` in modules: runs of a row,
+    /// merged with identical runs of the rows below. Fewer, larger shapes than one per module
+    /// or per run: a smaller content stream, less to write per card.
+    pub fn dark_rects(&self) -> Vec<(usize, usize, usize, usize)> {
+        let mut done: Vec<(usize, usize, usize, usize)> = Vec::new();
+        // Open rectangles, keyed by (column, width), still growing downwards.
+        let mut open: Vec<(usize, usize, usize, usize)> = Vec::new();
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for row in 0..self.size {
+            runs.clear();
+            let mut column = 0;
+            while column < self.size {
+                if self.is_dark(row, column) {
+                    let start = column;
+                    while column < self.size && self.is_dark(row, column) {
+                        column += 1;
+                    }
+                    runs.push((start, column - start));
+                } else {
+                    column += 1;
+                }
+            }
+            let mut still_open = Vec::with_capacity(open.len());
+            for rect in open.drain(..) {
+                if let Some(index) = runs.iter().position(|&(c, w)| c == rect.1 && w == rect.2) {
+                    runs.swap_remove(index);
+                    still_open.push((rect.0, rect.1, rect.2, rect.3 + 1));
+                } else {
+                    done.push(rect);
+                }
+            }
+            still_open.extend(runs.iter().map(|&(c, w)| (row, c, w, 1)));
+            open = still_open;
+        }
+        done.extend(open);
+        done
+    }
+}
+
 /// A QR symbol placed on the card: `x`, `y` is the top-left of its quiet zone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacedQr {
@@ -133,6 +173,26 @@ mod tests {
                 assert_eq!(covered[row * matrix.size() + column], matrix.is_dark(row, column));
             }
         }
+    }
+
+    #[test]
+    fn rects_cover_exactly_the_dark_modules_once() {
+        let matrix = QrMatrix::encode("1502015203850001|0190f1c2-aaaa-7bbb-8ccc-0123456789ab", QrEcl::M).unwrap();
+        let mut cover = vec![0u8; matrix.size() * matrix.size()];
+        let rects = matrix.dark_rects();
+        for &(row, column, width, height) in &rects {
+            for r in row..row + height {
+                for c in column..column + width {
+                    cover[r * matrix.size() + c] += 1;
+                }
+            }
+        }
+        for row in 0..matrix.size() {
+            for column in 0..matrix.size() {
+                assert_eq!(cover[row * matrix.size() + column], u8::from(matrix.is_dark(row, column)));
+            }
+        }
+        assert!(rects.len() < matrix.dark_runs().count(), "merging should save shapes");
     }
 
     #[test]
