@@ -9,6 +9,7 @@ use tracing::{error, info};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::http::Api;
 use crate::journal::{Journal, JournalError};
 use crate::workers::intake::{Intake, IntakeError};
 use crate::workers::notify::{Notify, NotifyError};
@@ -21,6 +22,8 @@ pub enum AppError {
     Intake(#[from] IntakeError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error("cannot listen for the API on {addr}: {source}")]
+    Api { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
 /// Runs the spooler until `shutdown` completes, then stops taking new work, lets the work in
@@ -37,6 +40,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let tasks = TaskTracker::new();
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
+
+    // The staff API (health, metrics, JSON API, dashboard), bound before any work starts so a
+    // taken port stops the spooler at once.
+    let api_error = |source| AppError::Api { addr: config.api.listen, source };
+    let listener = crate::http::bind(config.api.listen).await.map_err(api_error)?;
+    info!(addr = %listener.local_addr().map_err(api_error)?, "api listening");
+    let api = Api::new(journal.clone(), &config.api.tokens, clock).with_intake_stats(intake.stats.clone());
+    let api_task = tasks.spawn(api.serve(listener, token.child_token().cancelled_owned()));
+
     let intake_task = tasks.spawn(intake.run(token.child_token()));
     let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
     let notify_task = tasks.spawn(notify.run(token.child_token()));
@@ -56,6 +68,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     match notify_task.await {
         Ok(result) => result?,
         Err(join_error) => error!(error = %join_error, "notify task panicked"),
+    }
+    match api_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(io_error)) => error!(error = %io_error, "the API stopped with an error"),
+        Err(join_error) => error!(error = %join_error, "API task panicked"),
     }
     info!("stopped");
     Ok(())

@@ -153,11 +153,52 @@ impl Default for CentralConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
     pub listen: SocketAddr,
+    /// Bearer tokens of the staff API, one per staff member (or service). None configured: the
+    /// API under `/api/v1` refuses every request; health checks and metrics stay open.
+    pub tokens: Vec<ApiToken>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)) }
+        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)), tokens: Vec::new() }
+    }
+}
+
+/// One staff member's access to the API. `name` is who the audit trail records.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    pub name: String,
+    pub token: String,
+    pub role: StaffRole,
+}
+
+impl std::fmt::Debug for ApiToken {
+    // The token is a secret: never in a log line or a panic message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiToken").field("name", &self.name).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+/// What a staff member may do, each role including the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StaffRole {
+    /// Sees everything staff see.
+    Viewer,
+    /// Holds, releases, cancels, retries jobs, marks cards spoiled, pauses and resumes printers.
+    Operator,
+    /// Reprints cards and resolves jobs left in doubt.
+    Supervisor,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Viewer => "viewer",
+            StaffRole::Operator => "operator",
+            StaffRole::Supervisor => "supervisor",
+        }
     }
 }
 
@@ -327,6 +368,23 @@ impl Config {
         if self.journal.max_connections == 0 {
             return fail("journal.max_connections", "must be at least 1");
         }
+        let mut staff = std::collections::HashSet::new();
+        let mut secrets = std::collections::HashSet::new();
+        for token in &self.api.tokens {
+            if token.name.trim().is_empty() || token.name.len() > 64 || token.name.chars().any(char::is_control) {
+                return fail("api.tokens.name", "must be 1 to 64 printable characters");
+            }
+            if !staff.insert(token.name.as_str()) {
+                return fail("api.tokens.name", &format!("{:?} has two tokens", token.name));
+            }
+            // Short tokens can be guessed over the network.
+            if token.token.len() < 16 {
+                return fail("api.tokens.token", &format!("the token of {:?} must be at least 16 characters", token.name));
+            }
+            if !secrets.insert(token.token.as_str()) {
+                return fail("api.tokens.token", "two staff members share a token");
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for printer in &self.printers {
             if !names.insert(printer.name.as_str()) {
@@ -372,6 +430,23 @@ mod tests {
         assert!(error.contains("prefech"), "{error}");
         let error = Config::from_toml_str("[journal]\nurl = \"mysql://x\"\n").unwrap_err().to_string();
         assert!(error.contains("journal.url"), "{error}");
+    }
+
+    #[test]
+    fn api_tokens_have_names_roles_and_long_secrets() {
+        let config = Config::from_toml_str(
+            "[api]\ntokens = [{ name = \"rina\", token = \"0123456789abcdef\", role = \"operator\" }]\n",
+        )
+        .unwrap();
+        assert_eq!(config.api.tokens[0].role, StaffRole::Operator);
+        assert!(!format!("{:?}", config.api.tokens[0]).contains("0123456789abcdef"), "no secret in Debug");
+        let short = "[api]\ntokens = [{ name = \"rina\", token = \"short\", role = \"viewer\" }]\n";
+        assert!(Config::from_toml_str(short).unwrap_err().to_string().contains("api.tokens.token"));
+        let twice = "[api]\ntokens = [{ name = \"a\", token = \"0123456789abcdef\", role = \"viewer\" },\n\
+                     { name = \"a\", token = \"fedcba9876543210\", role = \"viewer\" }]\n";
+        assert!(Config::from_toml_str(twice).unwrap_err().to_string().contains("api.tokens.name"));
+        let bad_role = "[api]\ntokens = [{ name = \"a\", token = \"0123456789abcdef\", role = \"root\" }]\n";
+        assert!(Config::from_toml_str(bad_role).is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`journal`]: the system of record (SQLite or PostgreSQL through sqlx).
 //! - [`printer`]: IPP/IPPS and folder printers behind one boundary, pools, the spool.
 //! - [`amqp`]: RabbitMQ through lapin: connecting, topology, publishing with confirms.
+//! - [`http`]: the staff API, health checks, metrics and the dashboard (axum).
 //! - [`workers`]: the loops that move jobs along (intake, ...), combining domain and adapters.
 //! - [`app`]: builds the adapters, starts the workers, waits for shutdown: [`run`].
 //! - [`cli`]: the subcommands' own code; `main.rs` only parses and dispatches.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod journal;
 pub mod printer;
 pub mod telemetry;

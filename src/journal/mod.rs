@@ -13,6 +13,7 @@
 
 mod printing;
 mod records;
+mod staff;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -30,6 +31,7 @@ use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
+pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
