@@ -379,7 +379,10 @@ impl Config {
             }
             // Short tokens can be guessed over the network.
             if token.token.len() < 16 {
-                return fail("api.tokens.token", &format!("the token of {:?} must be at least 16 characters", token.name));
+                return fail(
+                    "api.tokens.token",
+                    &format!("the token of {:?} must be at least 16 characters", token.name),
+                );
             }
             if !secrets.insert(token.token.as_str()) {
                 return fail("api.tokens.token", "two staff members share a token");

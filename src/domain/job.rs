@@ -141,7 +141,7 @@ impl JobState {
             (S::Printing, S::Unknown) => true,
             // Staff only from here on.
             (from, S::Held) if staff => from.is_pre_print() || from == S::Failed,
-            (S::Held, back) if staff => back.is_pre_print(),
+            (S::Held, back) if staff && back.is_pre_print() => true,
             (from, S::Cancelled) if staff => from.is_pre_print() || matches!(from, S::Held | S::Failed | S::Unknown),
             // Retry after a failure or a rejection: ask central again.
             (S::Failed | S::Rejected, S::AwaitingAuthorization) if staff => true,
@@ -299,6 +299,15 @@ mod tests {
                 "staff: unknown -> {to}"
             );
         }
+    }
+
+    #[test]
+    fn staff_can_cancel_a_held_job() {
+        let staff = Actor::Staff("rina".into());
+        assert!(JobState::Held.allows(JobState::Cancelled, &staff));
+        assert!(JobState::Held.allows(JobState::Rendered, &staff));
+        assert!(!JobState::Held.allows(JobState::Printed, &staff));
+        assert!(!JobState::Held.allows(JobState::Cancelled, &Actor::System));
     }
 
     #[test]

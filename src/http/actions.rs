@@ -97,7 +97,9 @@ impl JobAction {
         let allows = |to: JobState| job.state.allows(to, &staff);
         match self {
             // Reprint only for a card that was printed or spoiled; retry for one that was not.
-            JobAction::Retry => matches!(job.state, JobState::Failed | JobState::Rejected) && allows(JobState::AwaitingAuthorization),
+            JobAction::Retry => {
+                matches!(job.state, JobState::Failed | JobState::Rejected) && allows(JobState::AwaitingAuthorization)
+            }
             JobAction::Reprint => {
                 matches!(job.state, JobState::Printed | JobState::Spoiled) && allows(JobState::AwaitingAuthorization)
             }
@@ -203,7 +205,11 @@ pub fn plan(
                 return Err(ApiError::Conflict(format!(
                     "job {} is {from}: retry is for failed or rejected jobs{}",
                     job.id,
-                    if matches!(from, JobState::Printed | JobState::Spoiled) { " (a printed card needs a reprint)" } else { "" }
+                    if matches!(from, JobState::Printed | JobState::Spoiled) {
+                        " (a printed card needs a reprint)"
+                    } else {
+                        ""
+                    }
                 )));
             }
             if action == JobAction::Reprint && !matches!(from, JobState::Printed | JobState::Spoiled) {
@@ -241,7 +247,10 @@ pub fn plan(
         }
         JobAction::Resolve => {
             if from != JobState::Unknown {
-                return Err(ApiError::Conflict(format!("job {} is {from}: only a job in doubt (unknown) is resolved", job.id)));
+                return Err(ApiError::Conflict(format!(
+                    "job {} is {from}: only a job in doubt (unknown) is resolved",
+                    job.id
+                )));
             }
             let outcome = request.outcome.ok_or_else(|| {
                 ApiError::BadRequest("resolve needs an outcome: printed, not_printed or spoiled".into())
@@ -311,14 +320,16 @@ mod tests {
     #[test]
     fn hold_remembers_where_from_and_release_goes_back() {
         let waiting = job(JobState::AwaitingAuthorization);
-        let step = plan(JobAction::Hold, &waiting, &reason("citizen asked"), &staff(StaffRole::Operator), Utc::now()).unwrap();
+        let step =
+            plan(JobAction::Hold, &waiting, &reason("citizen asked"), &staff(StaffRole::Operator), Utc::now()).unwrap();
         assert_eq!((step.from, step.to), (JobState::AwaitingAuthorization, JobState::Held));
         assert_eq!(step.update.held_from, Some(Some(JobState::AwaitingAuthorization)));
         assert_eq!(step.reason, "held by rina: citizen asked");
         assert_eq!(step.actor, Actor::Staff("rina".into()));
         let mut held = job(JobState::Held);
         held.held_from = Some(JobState::Rendered);
-        let step = plan(JobAction::Release, &held, &ActionRequest::default(), &staff(StaffRole::Operator), Utc::now()).unwrap();
+        let step = plan(JobAction::Release, &held, &ActionRequest::default(), &staff(StaffRole::Operator), Utc::now())
+            .unwrap();
         assert_eq!(step.to, JobState::Rendered);
         assert_eq!(step.update.held_from, Some(None));
         assert_eq!(step.reason, "released by rina");
@@ -335,12 +346,19 @@ mod tests {
             plan(JobAction::Reprint, &printed, &ActionRequest::default(), &staff(StaffRole::Supervisor), Utc::now()),
             Err(ApiError::BadRequest(_))
         ));
-        let step = plan(JobAction::Reprint, &printed, &reason("card lost"), &staff(StaffRole::Supervisor), Utc::now()).unwrap();
+        let step = plan(JobAction::Reprint, &printed, &reason("card lost"), &staff(StaffRole::Supervisor), Utc::now())
+            .unwrap();
         assert_eq!(step.to, JobState::AwaitingAuthorization);
         assert_eq!(step.update.printer, Some(None));
         assert_eq!(step.update.authorization, Some(None));
         assert!(matches!(
-            plan(JobAction::Hold, &job(JobState::Received), &ActionRequest::default(), &staff(StaffRole::Viewer), Utc::now()),
+            plan(
+                JobAction::Hold,
+                &job(JobState::Received),
+                &ActionRequest::default(),
+                &staff(StaffRole::Viewer),
+                Utc::now()
+            ),
             Err(ApiError::Forbidden { .. })
         ));
         assert!(matches!(
@@ -372,7 +390,10 @@ mod tests {
     fn resolve_needs_an_outcome_and_maps_it() {
         let unknown = job(JobState::Unknown);
         let supervisor = staff(StaffRole::Supervisor);
-        assert!(matches!(plan(JobAction::Resolve, &unknown, &reason("looked"), &supervisor, Utc::now()), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            plan(JobAction::Resolve, &unknown, &reason("looked"), &supervisor, Utc::now()),
+            Err(ApiError::BadRequest(_))
+        ));
         for (outcome, to) in [
             (ResolveOutcome::Printed, JobState::Printed),
             (ResolveOutcome::NotPrinted, JobState::Rendered),

@@ -28,10 +28,9 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> impl IntoResponse {
     };
     match problem {
         None => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Some(problem) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not ready", "journal": redact_niks(&problem) })),
-        ),
+        Some(problem) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready", "journal": redact_niks(&problem) })))
+        }
     }
 }
 

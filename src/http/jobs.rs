@@ -43,7 +43,9 @@ fn parse_filter(params: &ListParams) -> Result<JobFilter, ApiError> {
         .cursor
         .as_deref()
         .filter(|c| !c.is_empty())
-        .map(|cursor| JobId::from_str(cursor).map_err(|_| ApiError::BadRequest("the cursor is not one this API gave".into())))
+        .map(|cursor| {
+            JobId::from_str(cursor).map_err(|_| ApiError::BadRequest("the cursor is not one this API gave".into()))
+        })
         .transpose()?;
     let order = match params.order.as_deref() {
         None | Some("" | "newest") => ListOrder::NewestFirst,
@@ -106,10 +108,7 @@ pub async fn act(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let action = JobAction::parse(&action).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "no job action {action:?}: {}",
-            JobAction::ALL.map(JobAction::as_str).join(", ")
-        ))
+        ApiError::NotFound(format!("no job action {action:?}: {}", JobAction::ALL.map(JobAction::as_str).join(", ")))
     })?;
     staff.require(action.role(), action.as_str())?;
     let request: ActionRequest = if body.iter().all(u8::is_ascii_whitespace) {

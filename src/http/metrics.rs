@@ -85,7 +85,8 @@ impl Metrics {
                     let labels = [("printer", view.name.clone()), ("pool", view.pool.clone())];
                     let flag = |on: bool| if on { 1.0 } else { 0.0 };
                     let faulted = matches!(view.health, Health::Faulted { .. });
-                    gauge!("cardspool_printer_ready", &labels).set(flag(view.health.is_ready() && view.paused.is_none()));
+                    gauge!("cardspool_printer_ready", &labels)
+                        .set(flag(view.health.is_ready() && view.paused.is_none()));
                     gauge!("cardspool_printer_faulted", &labels).set(flag(faulted));
                     gauge!("cardspool_printer_paused", &labels).set(flag(view.paused.is_some()));
                     gauge!("cardspool_printer_jobs_in_flight", &labels).set(f64::from(view.in_flight));

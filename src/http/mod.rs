@@ -115,9 +115,9 @@ impl Api {
             .with_state(Arc::new(self.state))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
             // The span names the path only: a query string may hold a NIK typed into a search.
-            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                info_span!("http", method = %request.method(), path = %request.uri().path())
-            }))
+            .layer(TraceLayer::new_for_http().make_span_with(
+                |request: &Request<_>| info_span!("http", method = %request.method(), path = %request.uri().path()),
+            ))
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.

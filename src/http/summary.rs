@@ -49,7 +49,6 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
                 json!({
                     "count": entry.map_or(0, |o| o.count),
                     "oldest_received_at": entry.and_then(|o| o.oldest_received_at),
-                    "last_change_at": entry.and_then(|o| o.last_change_at),
                 }),
             )
         })

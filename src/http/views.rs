@@ -283,10 +283,7 @@ mod tests {
         assert_eq!(redact_niks("15020152038500012"), "1502***********12");
         assert_eq!(redact_niks("a 150201520385000 b"), "a 150201520385000 b", "15 digits stay");
         assert_eq!(redact_niks("x1502015203850001"), "x1502**********01");
-        assert_eq!(
-            redact_niks("1502015203850001,3171015203850002"),
-            "1502**********01,3171**********02"
-        );
+        assert_eq!(redact_niks("1502015203850001,3171015203850002"), "1502**********01,3171**********02");
         assert!(matches!(redact_niks("nothing here 123"), Cow::Borrowed(_)));
     }
 

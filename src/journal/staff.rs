@@ -108,8 +108,6 @@ pub struct JobPage {
 pub struct StateOverview {
     pub count: i64,
     pub oldest_received_at: Option<DateTime<Utc>>,
-    /// When a job last entered or moved within this state, the latest of them.
-    pub last_change_at: Option<DateTime<Utc>>,
 }
 
 /// A query's text and its bound values, built together so the placeholders line up.
@@ -171,8 +169,7 @@ fn filtered(filter: &JobFilter, columns: &str, limit: u32) -> Query {
         let comparison = if filter.order == ListOrder::NewestFirst { "<" } else { ">" };
         conditions.push(format!("id {comparison} {}", query.bind(after.to_string())));
     }
-    let conditions =
-        if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let conditions = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     query.sql = format!("SELECT {columns} FROM jobs{conditions} ORDER BY id {direction} LIMIT {limit}");
     query
 }
@@ -192,9 +189,28 @@ impl Journal {
         if let Some(JobSearch::Nik(nik)) = &filter.search {
             return self.jobs_by_full_nik(filter, nik, limit).await;
         }
-        let query = filtered(filter, JOB_COLUMNS, limit + 1);
-        let rows = self.fetch(&query).await?;
-        let mut jobs = rows.iter().map(JobRecord::from_row).collect::<Result<Vec<_>, _>>()?;
+        let mut jobs = Vec::new();
+        if filter.states.len() > 1 {
+            // One query per state, each walking the (state, id) index, merged here: a single
+            // `state IN (...)` query would sort every job of those states.
+            for state in &filter.states {
+                let one = JobFilter { states: vec![*state], ..filter.clone() };
+                let rows = self.fetch(&filtered(&one, JOB_COLUMNS, limit + 1)).await?;
+                for row in &rows {
+                    jobs.push(JobRecord::from_row(row)?);
+                }
+            }
+            jobs.sort_by_key(|job| job.id);
+            if filter.order == ListOrder::NewestFirst {
+                jobs.reverse();
+            }
+            jobs.truncate(limit as usize + 1);
+        } else {
+            let rows = self.fetch(&filtered(filter, JOB_COLUMNS, limit + 1)).await?;
+            for row in &rows {
+                jobs.push(JobRecord::from_row(row)?);
+            }
+        }
         let next = if jobs.len() > limit as usize {
             jobs.truncate(limit as usize);
             jobs.last().map(|job| job.id)
@@ -244,29 +260,30 @@ impl Journal {
         Ok(statement.fetch_all(&self.pool).await?)
     }
 
-    /// Per state: how many jobs, since when the oldest was received, and the latest change.
-    /// States without jobs are absent.
+    /// Per state: how many jobs, and since when the oldest was received. States without jobs
+    /// are absent. Reads the `(state, id)` index only, then one row per state: ids are UUIDv7,
+    /// so the smallest id of a state is its oldest job.
     ///
     /// # Errors
     /// [`JournalError::Database`] on a read failure.
     pub async fn state_overview(&self) -> Result<BTreeMap<JobState, StateOverview>, JournalError> {
-        let rows = sqlx::query(
-            "SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest, MAX(updated_at) AS latest FROM jobs GROUP BY state",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n, MIN(id) AS oldest FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
         let mut overview = BTreeMap::new();
         for row in &rows {
             let state: String = row.try_get("state")?;
             let state = JobState::from_str(&state).map_err(|e| JournalError::Corrupt(e.to_string()))?;
-            overview.insert(
-                state,
-                StateOverview {
-                    count: row.try_get("n")?,
-                    oldest_received_at: row.try_get::<Option<i64>, _>("oldest")?.map(from_millis),
-                    last_change_at: row.try_get::<Option<i64>, _>("latest")?.map(from_millis),
-                },
-            );
+            let oldest: Option<String> = row.try_get("oldest")?;
+            let oldest_received_at = match oldest {
+                Some(id) => sqlx::query_scalar::<_, i64>("SELECT created_at FROM jobs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(from_millis),
+                None => None,
+            };
+            overview.insert(state, StateOverview { count: row.try_get("n")?, oldest_received_at });
         }
         Ok(overview)
     }
