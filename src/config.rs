@@ -37,6 +37,7 @@ pub struct Config {
     pub log: LogConfig,
     pub printers: Vec<PrinterConfig>,
     pub printing: PrintingConfig,
+    pub render: RenderConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,6 +224,21 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig { format: LogFormat::Text, filter: "info".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RenderConfig {
+    /// Card templates (`*.toml`) and their fonts; relative paths are from the working directory.
+    pub templates_dir: PathBuf,
+    /// Where cards are issued, printed above the signature (the office's regency).
+    pub issue_place: String,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        RenderConfig { templates_dir: PathBuf::from("templates"), issue_place: "MERANGIN".into() }
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`config`]: the whole configuration, one typed struct with defaults for every key.
 //! - [`clock`]: the one place the spooler reads the time, so tests can pause it.
 //! - [`journal`]: the system of record (SQLite or PostgreSQL through sqlx).
+//! - [`render`]: card templates and the PDF renderer (printpdf).
 //! - [`printer`]: IPP/IPPS and folder printers behind one boundary, pools, the spool.
 //! - [`amqp`]: RabbitMQ through lapin: connecting, topology, publishing with confirms.
 //! - [`http`]: the staff API, health checks, metrics and the dashboard (axum).
@@ -23,6 +24,7 @@ pub mod domain;
 pub mod http;
 pub mod journal;
 pub mod printer;
+pub mod render;
 pub mod telemetry;
 pub mod workers;
 

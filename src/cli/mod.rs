@@ -2,3 +2,4 @@
 
 pub mod config;
 pub mod publish;
+pub mod render;

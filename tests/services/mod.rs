@@ -100,6 +100,26 @@ impl Vhost {
 }
 
 impl Vhost {
+    /// Closes every client connection to this vhost from the broker's side (what a network
+    /// cut or a broker-side kill looks like to the client). Returns how many were closed.
+    pub fn kill_connections(&self) -> usize {
+        let output = Command::new("rabbitmqctl")
+            .args(["list_connections", "--quiet", "--no-table-headers", "pid", "vhost"])
+            .output()
+            .expect("rabbitmqctl list_connections");
+        let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+        let pids: Vec<&str> = listing
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter(|(_, vhost)| vhost.trim() == self.name)
+            .map(|(pid, _)| pid.trim())
+            .collect();
+        for pid in &pids {
+            rabbitmqctl(&["close_connection", pid, "killed by test"]);
+        }
+        pids.len()
+    }
+
     /// Binds a new queue to the status exchange, as an upstream service listening for
     /// `card.*` events would. The exchange must exist (declared by any publish).
     pub async fn listen_to_status_events(&self, queue: &str) {
