@@ -43,6 +43,8 @@ enum Command {
         #[command(subcommand)]
         command: cardspool::cli::render::TemplateCommand,
     },
+    #[command(flatten)]
+    Staff(cardspool::cli::staff::StaffCommand),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +96,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let (report, fine) = cardspool::cli::render::template_command(&config, &command)?;
                 println!("{report}");
                 Ok(if fine { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+            Command::Staff(command) => {
+                print!("{}", cardspool::cli::staff::run(&config, command).await?);
+                Ok(ExitCode::SUCCESS)
             }
         }
     })

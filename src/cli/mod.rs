@@ -3,3 +3,4 @@
 pub mod config;
 pub mod publish;
 pub mod render;
+pub mod staff;
