@@ -23,7 +23,11 @@ fn store() -> &'static TemplateStore {
     static STORE: OnceLock<TemplateStore> = OnceLock::new();
     STORE.get_or_init(|| {
         let store = TemplateStore::load(&repo().join("templates")).expect("templates directory");
-        assert!(store.problems().is_empty(), "{:?}", store.problems().iter().map(ToString::to_string).collect::<Vec<_>>());
+        assert!(
+            store.problems().is_empty(),
+            "{:?}",
+            store.problems().iter().map(ToString::to_string).collect::<Vec<_>>()
+        );
         store
     })
 }
@@ -75,7 +79,18 @@ impl Card {
         let dpi_arg = dpi.to_string();
         stdout(
             "pdftoppm",
-            &["-r", &dpi_arg, "-f", &page_arg, "-l", &page_arg, "-singlefile", "-png", self.path(), prefix.to_str().unwrap()],
+            &[
+                "-r",
+                &dpi_arg,
+                "-f",
+                &page_arg,
+                "-l",
+                &page_arg,
+                "-singlefile",
+                "-png",
+                self.path(),
+                prefix.to_str().unwrap(),
+            ],
         );
         prefix.with_extension("png")
     }
@@ -151,7 +166,8 @@ fn every_field_is_there_in_reading_order() {
     ];
     let mut from = 0;
     for field in expected {
-        let found = text[from..].find(field).unwrap_or_else(|| panic!("{field:?} not found after byte {from} in:\n{text}"));
+        let found =
+            text[from..].find(field).unwrap_or_else(|| panic!("{field:?} not found after byte {from} in:\n{text}"));
         from += found + field.len();
     }
     let back = stdout("pdftotext", &["-f", "2", "-l", "2", card.path(), "-"]);
@@ -255,7 +271,12 @@ fn check_snapshot(name: &str, png: &Path) {
     if share > 0.005 {
         let kept = std::env::temp_dir().join(format!("cardspool-snapshot-{name}.png"));
         std::fs::copy(png, &kept).unwrap();
-        panic!("{name}: {:.2} % of pixels differ from {} (new render kept at {})", share * 100.0, reference.display(), kept.display());
+        panic!(
+            "{name}: {:.2} % of pixels differ from {} (new render kept at {})",
+            share * 100.0,
+            reference.display(),
+            kept.display()
+        );
     }
 }
 
@@ -310,11 +331,17 @@ fn a_bad_template_is_reported_with_file_line_and_field_and_the_others_stay_usabl
     assert_eq!(store.names().collect::<Vec<_>>(), vec!["ektp"]);
     assert!(store.render(&specimen::event(), &specimen::context()).is_ok());
 
-    let Some(RenderError::Template { file, errors }) = store.problem("broken") else { panic!("{:?}", store.problems()) };
+    let Some(RenderError::Template { file, errors }) = store.problem("broken") else {
+        panic!("{:?}", store.problems())
+    };
     assert!(file.ends_with("broken.toml"));
     let min_size_line = broken.lines().position(|l| l == "min_size = 12").unwrap() + 1;
     let fields: Vec<(Option<usize>, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
-    assert!(fields.iter().any(|(line, field)| field.ends_with(".min_size") && line.is_some_and(|l| l < min_size_line && l > min_size_line - 8)), "{fields:?}");
+    assert!(
+        fields.iter().any(|(line, field)| field.ends_with(".min_size")
+            && line.is_some_and(|l| l < min_size_line && l > min_size_line - 8)),
+        "{fields:?}"
+    );
     assert!(fields.iter().any(|(_, field)| field.ends_with(".payload")), "{fields:?}");
     let message = store.problem("broken").unwrap().to_string();
     assert!(message.contains("broken.toml:"), "{message}");

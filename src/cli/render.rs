@@ -135,7 +135,8 @@ pub fn template_command(config: &Config, command: &TemplateCommand) -> Result<(S
                 Err(error) => return Ok((format!("template {name} cannot render the specimen card: {error}"), false)),
             };
             if let Some(path) = output {
-                std::fs::write(path, &pdf).map_err(|source| RenderCommandError::Write { path: path.clone(), source })?;
+                std::fs::write(path, &pdf)
+                    .map_err(|source| RenderCommandError::Write { path: path.clone(), source })?;
             }
             let (width, height) = template.page_size_mm();
             Ok((

@@ -58,8 +58,7 @@ pub(crate) fn prepare_font(path: &Path, index: usize) -> Result<PreparedFont, St
     if advances.iter().all(|(c, _)| *c != 'A') {
         return Err(format!("{} has no Latin letters", path.display()));
     }
-    let subset = printpdf::subset_font(&full, &glyphs)
-        .map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
+    let subset = printpdf::subset_font(&full, &glyphs).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
     let parsed = ParsedFont::from_bytes(&subset.bytes, 0, &mut warnings)
         .ok_or_else(|| format!("the subset of {} does not parse", path.display()))?;
 

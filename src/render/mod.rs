@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use printpdf::{Mm, Op, PdfDocument, PdfFont, PdfPage, PdfSaveOptions, XObject};
 
-pub use crate::domain::layout::CardContext;
 use crate::domain::event::EnrollmentEvent;
+pub use crate::domain::layout::CardContext;
 use crate::domain::layout::{
     parse_template, CardValues, Drawing, FontMetrics, ImageSource, Layout, LayoutError, Segment, TemplateError,
 };

@@ -6,8 +6,8 @@
 //! position, which silently drifts when a run is added or removed.
 
 use printpdf::{
-    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Polygon, PolygonRing, Pt, Rect,
-    TextItem, TextMatrix, WindingOrder, XObjectId, XObjectTransform,
+    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Polygon, PolygonRing, Pt, Rect, TextItem,
+    TextMatrix, WindingOrder, XObjectId, XObjectTransform,
 };
 
 use crate::domain::layout::{BoxMm, Drawing, ImageSource, PlacedQr, Rgb, QUIET_ZONE_MODULES};
@@ -71,13 +71,17 @@ impl<'a> OpWriter<'a> {
                     }
                 };
                 if current_font != Some((*font, size_key)) {
-                    self.ops.push(Op::SetFont { font: PdfFontHandle::External(self.fonts[*font].clone()), size: Pt(*size) });
+                    self.ops.push(Op::SetFont {
+                        font: PdfFontHandle::External(self.fonts[*font].clone()),
+                        size: Pt(*size),
+                    });
                 }
                 if current_rgb != Some(*rgb) {
                     self.ops.push(Op::SetFillColor { col: color(*rgb) });
                 }
                 in_text = Some((*font, size_key, *rgb));
-                self.ops.push(Op::SetTextMatrix { matrix: TextMatrix::Translate(pt(*x), pt(self.page_height - baseline)) });
+                self.ops
+                    .push(Op::SetTextMatrix { matrix: TextMatrix::Translate(pt(*x), pt(self.page_height - baseline)) });
                 self.ops.push(Op::ShowText { items: vec![TextItem::Text(text.clone())] });
                 continue;
             }

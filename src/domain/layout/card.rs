@@ -100,12 +100,32 @@ impl CardValues {
 /// One thing to draw, in millimetres from the card's top-left corner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drawing {
-    Rect { bx: BoxMm, fill: Option<Rgb>, stroke: Option<(Rgb, f32)> },
-    Line { from: (f32, f32), to: (f32, f32), width_pt: f32, color: Rgb },
+    Rect {
+        bx: BoxMm,
+        fill: Option<Rgb>,
+        stroke: Option<(Rgb, f32)>,
+    },
+    Line {
+        from: (f32, f32),
+        to: (f32, f32),
+        width_pt: f32,
+        color: Rgb,
+    },
     /// One line of text; `font` indexes [`Template::fonts`].
-    Text { font: usize, size: f32, x: f32, baseline: f32, text: String, color: Rgb },
+    Text {
+        font: usize,
+        size: f32,
+        x: f32,
+        baseline: f32,
+        text: String,
+        color: Rgb,
+    },
     /// An image drawn into `placement`, cut to `clip` when it overflows its box.
-    Image { source: ImageSource, placement: BoxMm, clip: Option<BoxMm> },
+    Image {
+        source: ImageSource,
+        placement: BoxMm,
+        clip: Option<BoxMm>,
+    },
     /// A QR symbol on a light quiet zone.
     Qr(PlacedQr),
 }
@@ -256,9 +276,9 @@ enum StaticCheck {
 fn static_drawing(template: &Template, item: &Item, fonts: &[FontMetrics]) -> StaticCheck {
     match &item.kind {
         ItemKind::Text(text) => match text.text.as_static() {
-            Some(label) => StaticCheck::Static(
-                text_drawings(&label, text, fonts).map_err(|e| format!("{label:?} {e}")),
-            ),
+            Some(label) => {
+                StaticCheck::Static(text_drawings(&label, text, fonts).map_err(|e| format!("{label:?} {e}")))
+            }
             None => StaticCheck::Dynamic,
         },
         ItemKind::Rect(rect) => match rect.fill {
@@ -281,9 +301,9 @@ fn check_dynamic(item: &Item, fonts: &[FontMetrics]) -> Result<(), (&'static str
         ItemKind::Text(text) => {
             let literals = text.text.expand(|_| "");
             let font = &fonts[text.font];
-            font.width_em(&literals).map(|_| ()).map_err(|c| {
-                ("text", FitError::MissingGlyph(c, font.name().to_owned()).to_string())
-            })
+            font.width_em(&literals)
+                .map(|_| ())
+                .map_err(|c| ("text", FitError::MissingGlyph(c, font.name().to_owned()).to_string()))
         }
         ItemKind::Qr(qr) => {
             let sample = qr.payload.expand(|field| match field {
@@ -377,9 +397,9 @@ fn draw_item(
             let (placement, clip) = place_image(image.bx, image.fit, width, height);
             out.push(Drawing::Image { source: image.source, placement, clip });
         }
-        ItemKind::Qr(qr) => out.push(Drawing::Qr(draw_qr(qr, values).map_err(|message| {
-            fail(qr.payload.fields().map(Field::name).collect(), message)
-        })?)),
+        ItemKind::Qr(qr) => out.push(Drawing::Qr(
+            draw_qr(qr, values).map_err(|message| fail(qr.payload.fields().map(Field::name).collect(), message))?,
+        )),
     }
     Ok(())
 }

@@ -49,7 +49,12 @@ pub struct FontMetrics {
 const LATIN_END: usize = 0x250;
 
 impl FontMetrics {
-    pub fn new(name: impl Into<String>, ascent: f32, descent: f32, advances: impl IntoIterator<Item = (char, f32)>) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        ascent: f32,
+        descent: f32,
+        advances: impl IntoIterator<Item = (char, f32)>,
+    ) -> Self {
         let mut latin = vec![None; LATIN_END];
         let mut other = HashMap::new();
         for (c, advance) in advances {

@@ -10,6 +10,8 @@ pub mod qr;
 pub mod template;
 
 pub use card::{CardContext, CardValues, Drawing, Layout, LayoutError, PagePlan, Segment};
-pub use fit::{fit_text, BoxMm, FitError, FittedText, FontMetrics, HorizontalAlign, TextStyle, VerticalAlign, MM_PER_PT};
+pub use fit::{
+    fit_text, BoxMm, FitError, FittedText, FontMetrics, HorizontalAlign, TextStyle, VerticalAlign, MM_PER_PT,
+};
 pub use qr::{PlacedQr, QrMatrix, QUIET_ZONE_MODULES};
 pub use template::{parse_template, Field, ImageSource, Rgb, Template, TemplateError, ID1_HEIGHT_MM, ID1_WIDTH_MM};

@@ -103,7 +103,11 @@ impl Field {
         (Field::Regency, "address.regency", "kabupaten/kota as sent"),
         (Field::Province, "address.province", "province as sent"),
         (Field::ProvinceHeading, "province_heading", "PROVINSI <province>"),
-        (Field::RegencyHeading, "regency_heading", "KABUPATEN <regency>, or the regency as sent when it starts with KOTA/KABUPATEN"),
+        (
+            Field::RegencyHeading,
+            "regency_heading",
+            "KABUPATEN <regency>, or the regency as sent when it starts with KOTA/KABUPATEN",
+        ),
         (Field::Religion, "religion", "religion"),
         (Field::MaritalStatus, "marital_status", "marital status"),
         (Field::Occupation, "occupation", "occupation"),
@@ -242,7 +246,10 @@ pub enum QrEcl {
 pub enum Fill {
     Solid(Rgb),
     /// The e-KTP photo background: red for odd birth years, blue for even ones.
-    ByBirthYear { odd: Rgb, even: Rgb },
+    ByBirthYear {
+        odd: Rgb,
+        even: Rgb,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -506,7 +513,8 @@ pub fn parse_template(name: &str, source: &str) -> Result<Template, Vec<Template
         fail(1, "page", "a template needs at least one [[page]]".into());
     }
     let page_box = BoxMm { x: 0.0, y: 0.0, width: width_mm, height: height_mm };
-    let bleed_box = BoxMm { x: -bleed_mm, y: -bleed_mm, width: width_mm + 2.0 * bleed_mm, height: height_mm + 2.0 * bleed_mm };
+    let bleed_box =
+        BoxMm { x: -bleed_mm, y: -bleed_mm, width: width_mm + 2.0 * bleed_mm, height: height_mm + 2.0 * bleed_mm };
     let mut pages = Vec::new();
     for (page_index, raw_page) in raw.page.iter().enumerate() {
         let page_path = format!("page[{}]", page_index + 1);
@@ -872,12 +880,19 @@ size = 6
 
     #[test]
     fn every_semantic_problem_is_reported_with_its_item() {
-        let source = MINIMAL.replace("size = 6", "size = 6\nmin_size = 9\nalign = \"middle\"\nfill = \"#000000\"")
+        let source = MINIMAL
+            .replace("size = 6", "size = 6\nmin_size = 9\nalign = \"middle\"\nfill = \"#000000\"")
             .replace("text = \"Nama\"", "text = \"{nama}\"")
             .replace("font = \"regular\"", "font = \"bold\"");
         let found = errors(&source);
         let fields: Vec<&str> = found.iter().map(|e| e.field.as_str()).collect();
-        for expected in ["page[1].item[1].min_size", "page[1].item[1].align", "page[1].item[1].fill", "page[1].item[1].text", "page[1].item[1].font"] {
+        for expected in [
+            "page[1].item[1].min_size",
+            "page[1].item[1].align",
+            "page[1].item[1].fill",
+            "page[1].item[1].text",
+            "page[1].item[1].font",
+        ] {
             assert!(fields.contains(&expected), "{expected} missing from {found:?}");
         }
         assert!(found.iter().all(|e| e.line == Some(13)), "{found:?}");
@@ -915,6 +930,9 @@ size = 6
         );
         let template = parse_template("t", &source).unwrap();
         let ItemKind::Rect(rect) = &template.pages[0].items[1].kind else { panic!() };
-        assert_eq!(rect.fill, Some(Fill::ByBirthYear { odd: Rgb { r: 1.0, g: 0.0, b: 0.0 }, even: Rgb { r: 0.0, g: 0.0, b: 1.0 } }));
+        assert_eq!(
+            rect.fill,
+            Some(Fill::ByBirthYear { odd: Rgb { r: 1.0, g: 0.0, b: 0.0 }, even: Rgb { r: 0.0, g: 0.0, b: 1.0 } })
+        );
     }
 }
