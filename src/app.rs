@@ -2,6 +2,7 @@
 //! every part.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -11,6 +12,10 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::Api;
 use crate::journal::{Journal, JournalError};
+use crate::printer::PrinterError;
+use crate::render::{RenderError, TemplateStore};
+use crate::workers::cards::TemplateCards;
+use crate::workers::dispatch::Dispatch;
 use crate::workers::intake::{Intake, IntakeError};
 use crate::workers::notify::{Notify, NotifyError};
 
@@ -22,6 +27,10 @@ pub enum AppError {
     Intake(#[from] IntakeError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Printer(#[from] PrinterError),
     #[error("cannot listen for the API on {addr}: {source}")]
     Api { addr: std::net::SocketAddr, source: std::io::Error },
 }
@@ -30,14 +39,30 @@ pub enum AppError {
 /// hand reach a safe state (commits finish, committed deliveries are acked) and returns.
 ///
 /// # Errors
-/// [`AppError::Journal`] when the journal cannot be opened; [`AppError::Intake`] when intake
-/// stops for a reason retrying cannot fix (a bad broker URL).
+/// [`AppError::Journal`] when the journal cannot be opened; [`AppError::Render`] when the
+/// templates directory cannot be read; [`AppError::Printer`] for a printer that cannot be set
+/// up; [`AppError::Intake`] when intake stops for a reason retrying cannot fix (a bad broker URL).
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<(), AppError> {
     let journal = Journal::open(&config.journal.url, config.journal.max_connections).await?;
     info!(journal = ?journal.backend(), "journal open");
     let clock = Clock::system();
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
+
+    // Everything that can refuse the configuration is built before any task starts.
+    let templates = TemplateStore::load(&config.render.templates_dir)?
+        .with_default_template(config.intake.default_template.clone());
+    for problem in templates.problems() {
+        // A bad template is reported and left out; the others keep printing.
+        error!(%problem, "template not loaded");
+    }
+    let renderer = Arc::new(TemplateCards::new(
+        templates,
+        config.render.issue_place.clone(),
+        config.printing.ledger_utc_offset_minutes,
+        config.intake.image_limits(),
+    ));
+    let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
 
@@ -46,12 +71,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let api_error = |source| AppError::Api { addr: config.api.listen, source };
     let listener = crate::http::bind(config.api.listen).await.map_err(api_error)?;
     info!(addr = %listener.local_addr().map_err(api_error)?, "api listening");
-    let api = Api::new(journal.clone(), &config.api.tokens, clock).with_intake_stats(intake.stats.clone());
+    let api = Api::new(journal.clone(), &config.api.tokens, clock)
+        .with_intake_stats(intake.stats.clone())
+        .with_printers(dispatch.printers().clone());
     let api_task = tasks.spawn(api.serve(listener, token.child_token().cancelled_owned()));
 
     let intake_task = tasks.spawn(intake.run(token.child_token()));
     let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
     let notify_task = tasks.spawn(notify.run(token.child_token()));
+    tasks.spawn(dispatch.run(token.child_token()));
     tasks.close();
 
     tokio::select! {
