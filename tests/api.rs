@@ -480,6 +480,16 @@ async fn printers_are_listed_paused_and_resumed_by_operators() {
     assert!(text.lines().any(|l| l == "cardspool_printer_faulted{printer=\"card-2\",pool=\"ektp\"} 1"), "{text}");
 }
 
+#[tokio::test]
+async fn the_dashboard_page_is_served_without_a_token() {
+    let api = Harness::start().await;
+    let response = api.client.get(format!("{}/", api.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains("/api/v1/summary"), "the page polls the summary");
+}
+
 #[test]
 fn synthetic_events_have_the_niks_the_tests_expect() {
     let payload = synthetic_payload("e", 42);
