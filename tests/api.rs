@@ -487,7 +487,7 @@ async fn the_dashboard_page_is_served_without_a_token() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let page = response.text().await.unwrap();
-    assert!(page.contains("/api/v1/summary"), "the page polls the summary");
+    assert!(page.contains("\"/api/v1\" + path") && page.contains("api(\"/summary\")"), "the page polls the summary");
 }
 
 #[test]
