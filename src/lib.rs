@@ -7,6 +7,9 @@
 //! - [`clock`]: the one place the spooler reads the time, so tests can pause it.
 //! - [`journal`]: the system of record (SQLite or PostgreSQL through sqlx).
 //! - [`amqp`]: RabbitMQ through lapin: connecting, topology, publishing with confirms.
+//! - [`central`]: central's print authorization: HTTP client, signature check, circuit breaker,
+//!   central's state for staff.
+//! - [`sim`]: the central simulator (`cardspool central-sim`), also usable in-process by tests.
 //! - [`workers`]: the loops that move jobs along (intake, ...), combining domain and adapters.
 //! - [`app`]: builds the adapters, starts the workers, waits for shutdown: [`run`].
 //! - [`cli`]: the subcommands' own code; `main.rs` only parses and dispatches.
@@ -14,11 +17,13 @@
 
 pub mod amqp;
 pub mod app;
+pub mod central;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod journal;
+pub mod sim;
 pub mod telemetry;
 pub mod workers;
 
