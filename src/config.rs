@@ -263,7 +263,10 @@ impl Config {
         match file {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
-            None => figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE)),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE))
+            }
+            None => {}
         }
         Self::from_figment(figment.merge(Self::env()))
     }
@@ -363,6 +366,14 @@ mod tests {
             let config = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(config.amqp.url, "amqp://env:5672/%2f");
             assert_eq!(config.amqp.prefetch, 8);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_default_file_is_optional() {
+        figment::Jail::expect_with(|_jail| {
+            assert_eq!(Config::load(None).map_err(|e| e.to_string())?, Config::default());
             Ok(())
         });
     }

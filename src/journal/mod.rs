@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Mutex;
 
@@ -492,10 +492,10 @@ impl Journal {
     /// [`JournalError::Database`] on a read failure.
     pub async fn rejection_counts(&self) -> Result<(i64, i64), JournalError> {
         let row =
-            sqlx::query("SELECT COUNT(*) AS distinct_payloads, COALESCE(SUM(times), 0) AS deliveries FROM rejections")
+            sqlx::query("SELECT COUNT(*) AS distinct_payloads, CAST(COALESCE(SUM(times), 0) AS BIGINT) AS deliveries FROM rejections")
                 .fetch_one(&self.pool)
                 .await?;
-        Ok((row.try_get("distinct_payloads")?, sum_as_i64(&row, "deliveries")?))
+        Ok((row.try_get("distinct_payloads")?, row.try_get("deliveries")?))
     }
 
     /// Status events not yet confirmed by the broker, oldest first.
@@ -542,15 +542,6 @@ impl Journal {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// `SUM` is `BIGINT` on SQLite but `NUMERIC` on PostgreSQL; read it either way.
-fn sum_as_i64(row: &AnyRow, column: &str) -> Result<i64, JournalError> {
-    if let Ok(value) = row.try_get::<i64, _>(column) {
-        return Ok(value);
-    }
-    let text: String = row.try_get(column)?;
-    text.parse().map_err(|_| JournalError::Corrupt(format!("{column} = {text:?}")))
 }
 
 fn parse_job_id(stored: &str) -> Result<JobId, JournalError> {

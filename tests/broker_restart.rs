@@ -1,0 +1,66 @@
+//! RabbitMQ restarted under the spooler's feet. This is a test binary of its own, with a single
+//! test: `rabbitmqctl stop_app` stops the broker for every vhost, and cargo never runs two test
+//! binaries at once, so no other test sees the outage.
+
+mod services;
+
+use std::process::Command;
+use std::time::Duration;
+
+use cardspool::journal::Journal;
+use services::events::synthetic_payload;
+use services::spooler::{job_count, publish_all, wait_for, Spooler};
+use services::{sqlite_url, Vhost};
+
+fn rabbitmqctl(args: &[&str]) {
+    let status = Command::new("rabbitmqctl").args(args).status().expect("run rabbitmqctl");
+    assert!(status.success(), "rabbitmqctl {args:?} failed\n{}", services::RABBITMQ_HINT);
+}
+
+/// Starts the broker's application again even when the test fails half-way, so the machine's
+/// RabbitMQ is never left stopped.
+struct RestartGuard;
+
+impl Drop for RestartGuard {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl").arg("start_app").status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_mid_stream_loses_and_duplicates_nothing() {
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = sqlite_url(dir.path());
+    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let payloads: Vec<_> = (0..1000).map(|i| synthetic_payload(&format!("restart-{i}"), i)).collect();
+    publish_all(&vhost.amqp_config(), &payloads).await;
+
+    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "32")]);
+    wait_for("the first 150 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 150 }).await;
+
+    let guard = RestartGuard;
+    rabbitmqctl(&["stop_app"]);
+    let during_outage = job_count(&journal).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(job_count(&journal).await, during_outage, "nothing is taken in while the broker is down");
+    rabbitmqctl(&["start_app"]);
+    rabbitmqctl(&["await_startup"]);
+    drop(guard);
+
+    wait_for("all 1,000 jobs after the restart", Duration::from_secs(120), || async {
+        job_count(&journal).await >= 1000
+    })
+    .await;
+    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+        vhost.queue_depth("cardspool.intake").await == 0
+    })
+    .await;
+    let log_path = spooler.log.clone();
+    assert_eq!(spooler.terminate().code(), Some(0));
+    assert_eq!(job_count(&journal).await, 1000, "one job per event: nothing lost, nothing doubled");
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the outage was noticed");
+    assert!(log.matches("intake consuming").count() >= 2, "intake reconnected and consumed again");
+}

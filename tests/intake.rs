@@ -1,0 +1,261 @@
+//! Intake end to end against the real RabbitMQ and journal, with the spooler as a real process.
+
+mod services;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::StreamExt as _;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use cardspool::journal::Journal;
+use services::events::{synthetic_event, synthetic_payload};
+use services::spooler::{job_count, publish_all, wait_for, Spooler};
+use services::{sqlite_url, Vhost};
+
+/// A bad event of one of ten kinds, distinct for every `i`.
+fn invalid_payload(i: usize) -> Vec<u8> {
+    let mut event = synthetic_event(&format!("bad-{i}"), 5000 + i as u32);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match i % 10 {
+        0 => return format!("this is not JSON at all #{i}").into_bytes(),
+        1 => return format!("[{i}, \"an array\"]").into_bytes(),
+        2 => event["nik"] = "15020152038500".into(),
+        3 => event["nik"] = "1502015203850000".into(),
+        4 => event["name"] = "A".repeat(61).into(),
+        5 => event["sex"] = "WANITA".into(),
+        6 => event["photo"] = "%%% not base64 %%%".into(),
+        7 => {
+            event.as_object_mut().unwrap().remove("birth_date");
+        }
+        8 => event["birthdate"] = "1985-03-12".into(),
+        _ => event["signature"] = b64.encode(b"\xFF\xD8\xFF\xE0 a JPEG is not a signature").into(),
+    }
+    serde_json::to_vec(&event).unwrap()
+}
+
+fn valid_payloads(count: usize, prefix: &str) -> Vec<Vec<u8>> {
+    (0..count).map(|i| synthetic_payload(&format!("{prefix}-{i}"), i as u32)).collect()
+}
+
+fn assert_log_is_clean(log: &str, payloads: &[Vec<u8>]) {
+    for payload in payloads {
+        if let Ok(event) = serde_json::from_slice::<serde_json::Value>(payload) {
+            if let Some(nik) = event["nik"].as_str().filter(|nik| nik.len() == 16) {
+                assert!(!log.contains(nik), "the log contains a full NIK");
+            }
+            if let Some(name) = event["photo"].as_str() {
+                assert!(!log.contains(&name[..name.len().min(40)]), "the log contains photo data");
+            }
+        }
+    }
+    assert!(!log.contains("/9j/"), "the log contains base64 JPEG data");
+    assert!(!log.contains("iVBORw0KGgo"), "the log contains base64 PNG data");
+}
+
+/// Messages waiting in the dead-letter queue, with their rejection header.
+async fn drain_dead_letters(vhost: &Vhost, expected: usize) -> Vec<(Vec<u8>, Option<String>)> {
+    let config = vhost.amqp_config();
+    let connection = cardspool::amqp::connect(&config, "test-dead-letters").await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let mut consumer = channel
+        .basic_consume(
+            config.dead_letter_queue.as_str().into(),
+            "test".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let mut messages = Vec::new();
+    while messages.len() < expected {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), consumer.next())
+            .await
+            .expect("dead letters arrive")
+            .expect("stream open")
+            .expect("delivery");
+        let reason = delivery.properties.headers().as_ref().and_then(|headers| {
+            headers.inner().get(cardspool::amqp::REJECTION_HEADER).and_then(|value| match value {
+                AMQPValue::LongString(text) => Some(text.to_string()),
+                _ => None,
+            })
+        });
+        delivery.acker.ack(BasicAckOptions::default()).await.unwrap();
+        messages.push((delivery.data, reason));
+    }
+    messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expected_jobs() {
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = sqlite_url(dir.path());
+    let journal = Journal::open(&journal_url, 2).await.unwrap();
+
+    // 1,000 deliveries: 850 distinct valid events, 100 republished duplicates (10%), 50 bad (5%).
+    let unique = valid_payloads(850, "evt");
+    let mut payloads = unique.clone();
+    payloads.extend((0..100).map(|i| unique[i * 8].clone()));
+    payloads.extend((0..50).map(invalid_payload));
+    payloads.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
+    assert_eq!(payloads.len(), 1000);
+    publish_all(&vhost.amqp_config(), &payloads).await;
+
+    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
+    wait_for("850 jobs and 50 rejections", Duration::from_secs(120), || async {
+        job_count(&journal).await == 850 && journal.rejection_counts().await.unwrap().1 == 50
+    })
+    .await;
+    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+        vhost.queue_depth("cardspool.intake").await == 0
+    })
+    .await;
+    assert_eq!(spooler.terminate().code(), Some(0), "SIGTERM ends the spooler with status 0");
+
+    // Exactly one job per distinct event, every one of them.
+    assert_eq!(job_count(&journal).await, 850);
+    for i in [0, 8, 421, 849] {
+        assert!(journal.job_by_event(&format!("evt-{i}")).await.unwrap().is_some(), "evt-{i} has a job");
+    }
+    // Every bad event is recorded for staff, once, with its reasons...
+    let rejections = journal.rejections(100).await.unwrap();
+    assert_eq!(rejections.len(), 50);
+    assert!(rejections.iter().all(|r| r.times == 1 && !r.reason.is_empty()));
+    let named: HashSet<_> = rejections.iter().filter_map(|r| r.event_id.clone()).collect();
+    assert_eq!(named.len(), 40, "all but the non-JSON and array payloads carry a readable event id");
+    // ...and waits in the dead-letter queue with the reasons in its header.
+    let dead = drain_dead_letters(&vhost, 50).await;
+    assert_eq!(dead.len(), 50);
+    for (body, reason) in &dead {
+        let reason = reason.as_deref().expect("every dead letter carries x-cardspool-error");
+        let expected_field = match serde_json::from_slice::<serde_json::Value>(body) {
+            Err(_) => "not JSON",
+            Ok(value) if !value.is_object() => "not a JSON object",
+            Ok(value) => {
+                match value["event_id"].as_str().unwrap().trim_start_matches("bad-").parse::<usize>().unwrap() % 10 {
+                    2 | 3 => "nik:",
+                    4 => "name:",
+                    5 => "sex:",
+                    6 => "photo:",
+                    7 => "birth_date: is required",
+                    8 => "birthdate: is not a field",
+                    _ => "signature: must be Png",
+                }
+            }
+        };
+        assert!(reason.contains(expected_field), "reason {reason:?} should name {expected_field:?}");
+    }
+    let spooler_log = std::fs::read_to_string(dir.path().join("spooler-0.log")).unwrap();
+    assert!(spooler_log.contains("job received"), "the log has a line per new job");
+    assert_log_is_clean(&spooler_log, &payloads);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spooler_killed_mid_stream_and_restarted_loses_and_duplicates_nothing() {
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = services::fresh_postgres().await;
+    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let payloads = valid_payloads(1000, "kill");
+    publish_all(&vhost.amqp_config(), &payloads).await;
+
+    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "64")]);
+    wait_for("the first 150 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 150 }).await;
+    spooler.kill();
+    let at_kill = job_count(&journal).await;
+    assert!(at_kill < 1000, "the kill came mid-stream ({at_kill} jobs)");
+
+    let restarted = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
+    wait_for("all 1,000 jobs", Duration::from_secs(120), || async { job_count(&journal).await >= 1000 }).await;
+    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+        vhost.queue_depth("cardspool.intake").await == 0
+    })
+    .await;
+    assert_eq!(restarted.terminate().code(), Some(0));
+    assert_eq!(job_count(&journal).await, 1000, "one job per event: nothing lost, nothing doubled");
+    assert_eq!(journal.rejection_counts().await.unwrap(), (0, 0));
+    assert_eq!(vhost.queue_depth("cardspool.dead").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_work_in_hand_and_exits_zero() {
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = sqlite_url(dir.path());
+    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let payloads = valid_payloads(600, "term");
+    publish_all(&vhost.amqp_config(), &payloads).await;
+
+    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
+    wait_for("the first 100 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 100 }).await;
+    let log_path = spooler.log.clone();
+    assert_eq!(spooler.terminate().code(), Some(0));
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(log.contains("intake stopped consuming"), "{log}");
+    // Whatever was committed was acked: the queue holds exactly the rest.
+    let committed = job_count(&journal).await;
+    assert_eq!(i64::from(vhost.queue_depth("cardspool.intake").await), 600 - committed);
+
+    let restarted = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
+    wait_for("all 600 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 600 }).await;
+    assert_eq!(restarted.terminate().code(), Some(0));
+    assert_eq!(job_count(&journal).await, 600);
+}
+
+#[tokio::test]
+async fn publish_command_reports_unroutable_events_and_exits_non_zero() {
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, synthetic_payload("published-1", 1)).unwrap();
+
+    let run = |routing_key: &str| {
+        std::process::Command::new(services::binary())
+            .args(["publish", "--routing-key", routing_key])
+            .arg(&event)
+            .current_dir(dir.path())
+            .env("CARDSPOOL_AMQP__URL", vhost.url())
+            .output()
+            .unwrap()
+    };
+    let routed = run("enrollment.completed");
+    assert!(routed.status.success(), "{}", String::from_utf8_lossy(&routed.stderr));
+    assert!(String::from_utf8_lossy(&routed.stdout).contains("1 of 1 events confirmed"));
+    assert_eq!(vhost.queue_depth("cardspool.intake").await, 1);
+
+    // No queue is bound to this key: the broker returns it, and publish must say so.
+    let unroutable = run("something.else");
+    assert_eq!(unroutable.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unroutable.stderr);
+    assert!(stderr.contains("NOT published") && stderr.contains("no queue is bound"), "{stderr}");
+}
+
+#[test]
+fn a_named_config_file_that_does_not_exist_is_a_clear_error() {
+    let output = std::process::Command::new(services::binary())
+        .args(["run", "--config", "/nonexistent/cardspool.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/cardspool.toml does not exist"), "{stderr}");
+}
+
+#[test]
+fn a_bad_config_value_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cardspool.toml"), "[amqp]\nprefetch = \"lots\"\n").unwrap();
+    let output = std::process::Command::new(services::binary()).arg("config").current_dir(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("amqp.prefetch"), "{stderr}");
+}

@@ -1,0 +1,249 @@
+//! The journal against both backends: every scenario runs on SQLite (a temp file) and on
+//! PostgreSQL (a database of its own).
+
+mod services;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use cardspool::domain::event::{parse_event, ImageLimits};
+use cardspool::domain::job::{Actor, JobState};
+use cardspool::journal::{Admission, JobUpdate, Journal, JournalError, NewRejection, Step};
+use services::events::synthetic_payload;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 2, 12, 0).unwrap()
+}
+
+/// Runs one scenario on both backends.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let journal = cardspool::journal::Journal::open(&super::services::sqlite_url(dir.path()), 4).await.unwrap();
+                    super::$name(journal).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let url = super::services::fresh_postgres().await;
+                    let journal = cardspool::journal::Journal::open(&url, 4).await.unwrap();
+                    super::$name(journal).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    admits_each_event_once,
+    concurrent_redeliveries_make_one_job,
+    transitions_follow_the_state_machine_and_leave_an_audit_trail,
+    a_moved_job_is_a_conflict,
+    updates_set_keep_and_clear_columns,
+    due_jobs_come_urgent_first_then_oldest,
+    rejections_are_recorded_once_per_payload,
+    status_events_go_to_the_outbox_with_the_change,
+);
+
+async fn admit(journal: &Journal, event_id: &str, n: u32) -> Admission {
+    let payload = synthetic_payload(event_id, n);
+    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
+    journal.admit(&event, &payload, "ektp", t0()).await.unwrap()
+}
+
+async fn admits_each_event_once(journal: Journal) {
+    let first = admit(&journal, "event-1", 1).await;
+    let Admission::Admitted(job_id) = first else { panic!("first admission must be new: {first:?}") };
+    assert_eq!(admit(&journal, "event-1", 1).await, Admission::Duplicate(job_id));
+    admit(&journal, "event-2", 2).await;
+
+    let job = journal.job(job_id).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Received);
+    assert_eq!(job.event_id, "event-1");
+    assert_eq!(job.template, "ektp");
+    assert_eq!(job.nik_masked, "1502**********02");
+    assert_eq!(job.created_at, t0());
+    let payload = journal.payload(job_id).await.unwrap();
+    assert_eq!(payload, synthetic_payload("event-1", 1));
+    assert_eq!(journal.job_by_event("event-1").await.unwrap().unwrap().id, job_id);
+    assert_eq!(journal.count_by_state().await.unwrap().get(&JobState::Received), Some(&2));
+
+    let history = journal.history(job_id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].from, history[0].to, &history[0].actor), (None, JobState::Received, &Actor::System));
+}
+
+async fn concurrent_redeliveries_make_one_job(journal: Journal) {
+    let payload = synthetic_payload("event-raced", 7);
+    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
+    let attempts = (0..8).map(|_| {
+        let (journal, event, payload) = (journal.clone(), event.clone(), payload.clone());
+        tokio::spawn(async move { journal.admit(&event, &payload, "ektp", t0()).await.unwrap() })
+    });
+    let mut admitted = 0;
+    let mut ids = std::collections::HashSet::new();
+    for attempt in attempts {
+        let admission = attempt.await.unwrap();
+        admitted += usize::from(matches!(admission, Admission::Admitted(_)));
+        ids.insert(admission.job_id());
+    }
+    assert_eq!((admitted, ids.len()), (1, 1));
+    assert_eq!(journal.count_by_state().await.unwrap().values().sum::<i64>(), 1);
+}
+
+async fn transitions_follow_the_state_machine_and_leave_an_audit_trail(journal: Journal) {
+    let job_id = admit(&journal, "event-path", 3).await.job_id();
+    let path = [
+        (JobState::Received, JobState::AwaitingAuthorization, "asking central"),
+        (JobState::AwaitingAuthorization, JobState::AwaitingAuthorization, "central unreachable"),
+        (JobState::AwaitingAuthorization, JobState::Authorized, "authorized"),
+    ];
+    for (minutes, (from, to, reason)) in path.into_iter().enumerate() {
+        let at = t0() + Duration::minutes(minutes as i64 + 1);
+        journal.transition(job_id, &Step::system(from, to, reason, at)).await.unwrap();
+    }
+    // The system may not hold a job; staff may, and the reason and actor are kept.
+    let hold = Step::system(JobState::Authorized, JobState::Held, "by system", t0());
+    assert!(matches!(journal.transition(job_id, &hold).await, Err(JournalError::Illegal(_))));
+    let hold = Step { actor: Actor::Staff("rina".into()), reason: "photo looks wrong".into(), ..hold }
+        .with(JobUpdate { held_from: Some(Some(JobState::Authorized)), ..JobUpdate::default() });
+    let held = journal.transition(job_id, &hold).await.unwrap();
+    assert_eq!((held.state, held.held_from), (JobState::Held, Some(JobState::Authorized)));
+
+    let history = journal.history(job_id).await.unwrap();
+    let steps: Vec<_> = history.iter().map(|t| (t.from, t.to, t.reason.as_str(), t.actor.clone())).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (None, JobState::Received, "event received", Actor::System),
+            (Some(JobState::Received), JobState::AwaitingAuthorization, "asking central", Actor::System),
+            (
+                Some(JobState::AwaitingAuthorization),
+                JobState::AwaitingAuthorization,
+                "central unreachable",
+                Actor::System
+            ),
+            (Some(JobState::AwaitingAuthorization), JobState::Authorized, "authorized", Actor::System),
+            (Some(JobState::Authorized), JobState::Held, "photo looks wrong", Actor::Staff("rina".into())),
+        ]
+    );
+    assert_eq!(history.iter().map(|t| t.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(history[3].at, t0() + Duration::minutes(3));
+}
+
+async fn a_moved_job_is_a_conflict(journal: Journal) {
+    let job_id = admit(&journal, "event-conflict", 4).await.job_id();
+    let step = Step::system(JobState::Received, JobState::AwaitingAuthorization, "first", t0());
+    journal.transition(job_id, &step).await.unwrap();
+    let again = journal.transition(job_id, &step).await;
+    assert!(
+        matches!(
+            again,
+            Err(JournalError::Conflict { expected: JobState::Received, actual: JobState::AwaitingAuthorization, .. })
+        ),
+        "{again:?}"
+    );
+    assert_eq!(journal.history(job_id).await.unwrap().len(), 2, "a refused step leaves no trace");
+    let unknown = cardspool::domain::job::JobId::new();
+    assert!(matches!(journal.transition(unknown, &step).await, Err(JournalError::NotFound(_))));
+}
+
+async fn updates_set_keep_and_clear_columns(journal: Journal) {
+    let job_id = admit(&journal, "event-update", 5).await.job_id();
+    let retry_at = t0() + Duration::minutes(5);
+    let waiting = Step::system(JobState::Received, JobState::AwaitingAuthorization, "central down", t0())
+        .with(JobUpdate { attempts: Some(1), next_attempt_at: Some(Some(retry_at)), ..JobUpdate::default() });
+    let job = journal.transition(job_id, &waiting).await.unwrap();
+    assert_eq!((job.attempts, job.next_attempt_at), (1, Some(retry_at)));
+
+    // An update that says nothing about a column keeps it.
+    let job = journal
+        .transition(
+            job_id,
+            &Step::system(JobState::AwaitingAuthorization, JobState::AwaitingAuthorization, "again", t0()),
+        )
+        .await
+        .unwrap();
+    assert_eq!((job.attempts, job.next_attempt_at), (1, Some(retry_at)));
+
+    let authorized = Step::system(JobState::AwaitingAuthorization, JobState::Authorized, "ok", t0()).with(JobUpdate {
+        next_attempt_at: Some(None),
+        authorization: Some(Some("{\"authorization_id\":\"a-1\"}".into())),
+        ..JobUpdate::default()
+    });
+    let job = journal.transition(job_id, &authorized).await.unwrap();
+    assert_eq!(job.next_attempt_at, None);
+    assert_eq!(job.authorization.as_deref(), Some("{\"authorization_id\":\"a-1\"}"));
+    assert_eq!(job.reason, "ok");
+}
+
+async fn due_jobs_come_urgent_first_then_oldest(journal: Journal) {
+    // synthetic events with n % 10 == 0 are urgent.
+    let normal_late = admit(&journal, "normal-late", 1).await.job_id();
+    let normal_early = admit(&journal, "normal-early", 2).await.job_id();
+    let urgent = admit(&journal, "urgent", 10).await.job_id();
+    let not_due = admit(&journal, "not-due", 3).await.job_id();
+    for (job_id, minutes) in [(normal_late, 3), (normal_early, 1), (urgent, 2), (not_due, 60)] {
+        let step = Step::system(JobState::Received, JobState::AwaitingAuthorization, "wait", t0())
+            .with(JobUpdate { next_attempt_at: Some(Some(t0() + Duration::minutes(minutes))), ..JobUpdate::default() });
+        journal.transition(job_id, &step).await.unwrap();
+    }
+    let now = t0() + Duration::minutes(10);
+    let due: Vec<_> =
+        journal.due(JobState::AwaitingAuthorization, now, 10).await.unwrap().into_iter().map(|j| j.id).collect();
+    assert_eq!(due, vec![urgent, normal_early, normal_late]);
+    assert_eq!(journal.due(JobState::AwaitingAuthorization, now, 2).await.unwrap().len(), 2);
+    assert!(journal.due(JobState::Received, now, 10).await.unwrap().is_empty());
+    assert_eq!(journal.next_due_at(JobState::AwaitingAuthorization).await.unwrap(), Some(t0() + Duration::minutes(1)));
+    assert_eq!(journal.next_due_at(JobState::Printing).await.unwrap(), None);
+}
+
+async fn rejections_are_recorded_once_per_payload(journal: Journal) {
+    let rejection = NewRejection {
+        payload: b"{not json",
+        event_id: None,
+        routing_key: "enrollment.completed".into(),
+        reason: "payload is not JSON: key must be a string at line 1 column 2".into(),
+    };
+    journal.record_rejection(&rejection, t0()).await.unwrap();
+    journal.record_rejection(&rejection, t0() + Duration::minutes(1)).await.unwrap();
+    let other = NewRejection { payload: b"[]", reason: "payload is not a JSON object".into(), ..rejection.clone() };
+    journal.record_rejection(&other, t0()).await.unwrap();
+
+    let recorded = journal.rejections(10).await.unwrap();
+    assert_eq!(recorded.len(), 2);
+    let first = &recorded[0];
+    assert_eq!(
+        (first.times, first.payload_size, first.first_at, first.last_at),
+        (2, 9, t0(), t0() + Duration::minutes(1))
+    );
+    assert_eq!(first.payload_sha256.len(), 64);
+    assert_eq!(journal.rejection_counts().await.unwrap(), (2, 3));
+}
+
+async fn status_events_go_to_the_outbox_with_the_change(journal: Journal) {
+    let job_id = admit(&journal, "event-status", 6).await.job_id();
+    for (from, to) in [
+        (JobState::Received, JobState::AwaitingAuthorization),
+        (JobState::AwaitingAuthorization, JobState::AwaitingAuthorization),
+        (JobState::AwaitingAuthorization, JobState::Rejected),
+    ] {
+        journal.transition(job_id, &Step::system(from, to, "central said so", t0())).await.unwrap();
+    }
+    let pending = journal.unpublished(10).await.unwrap();
+    let keys: Vec<_> = pending.iter().map(|m| m.routing_key.as_str()).collect();
+    assert_eq!(keys, vec!["card.queued", "card.awaiting_authorization", "card.rejected"]);
+    let body: serde_json::Value = serde_json::from_str(&pending[2].body).unwrap();
+    assert_eq!(body["event_id"], "event-status");
+    assert_eq!(body["job_id"], job_id.to_string());
+    assert_eq!(body["reason"], "central said so");
+
+    journal.mark_published(&[pending[0].id.clone()], t0()).await.unwrap();
+    assert_eq!(journal.unpublished(10).await.unwrap().len(), 2);
+}

@@ -1,0 +1,146 @@
+//! The real services the integration tests use, each test with its own namespace so tests run
+//! in parallel and a rerun starts clean: a fresh PostgreSQL database, a fresh RabbitMQ vhost,
+//! a fresh SQLite file. When a service is down the test fails saying which and how to start it.
+#![allow(dead_code)]
+
+pub mod events;
+pub mod spooler;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cardspool::config::{AmqpConfig, Config};
+
+pub const RABBITMQ_HINT: &str =
+    "RabbitMQ must run on 127.0.0.1:5672 (guest/guest) for this test: start it with `rabbitmq-server -detached` \
+     (Debian package rabbitmq-server), or run .ci/run which installs and starts it";
+pub const POSTGRES_HINT: &str =
+    "PostgreSQL must run on 127.0.0.1:5432 with trust auth and a database `test` for this test: start it with \
+     `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or run .ci/run";
+
+pub fn base_postgres_url() -> String {
+    std::env::var("CARDSPOOL_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Creates an empty database of its own for one test and returns its URL.
+pub async fn fresh_postgres() -> String {
+    use sqlx::Connection as _;
+    let base = base_postgres_url();
+    let mut admin = match sqlx::PgConnection::connect(&base).await {
+        Ok(connection) => connection,
+        Err(error) => panic!("cannot connect to PostgreSQL at {base}: {error}\n{POSTGRES_HINT}"),
+    };
+    let name = unique("cardspool_test");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
+    let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
+    format!("{prefix}/{name}")
+}
+
+/// A SQLite journal URL in `dir`.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("journal.db").display())
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let output = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run rabbitmqctl ({error}).\n{RABBITMQ_HINT}"));
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?} failed: {}\n{RABBITMQ_HINT}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A RabbitMQ vhost of its own for one test, with guest allowed in; deleted on drop.
+pub struct Vhost {
+    pub name: String,
+}
+
+impl Vhost {
+    pub fn new() -> Vhost {
+        let name = unique("cardspool-test");
+        rabbitmqctl(&["add_vhost", &name]);
+        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
+        Vhost { name }
+    }
+
+    pub fn url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
+    }
+
+    pub fn amqp_config(&self) -> AmqpConfig {
+        AmqpConfig {
+            url: self.url(),
+            connect_timeout_ms: 5_000,
+            reconnect_max_backoff_ms: 1_000,
+            ..AmqpConfig::default()
+        }
+    }
+
+    /// Messages ready in a queue of this vhost, as the broker counts them now (a passive
+    /// declare; `rabbitmqctl list_queues` lags by its statistics interval).
+    pub async fn queue_depth(&self, queue: &str) -> u32 {
+        let connection = cardspool::amqp::connect(&self.amqp_config(), "cardspool-test-depth").await.expect("connect");
+        let channel = connection.create_channel().await.expect("channel");
+        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+        let declared = channel
+            .queue_declare(queue.into(), options, lapin::types::FieldTable::default())
+            .await
+            .unwrap_or_else(|error| panic!("queue {queue} in vhost {}: {error}", self.name));
+        let _ = connection.close(200, "done".into()).await;
+        declared.message_count()
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl").args(["delete_vhost", &self.name]).output();
+    }
+}
+
+/// Checks RabbitMQ answers before a test leans on it, with a clear message when it does not.
+pub async fn require_rabbitmq() {
+    let config = AmqpConfig { connect_timeout_ms: 5_000, ..AmqpConfig::default() };
+    for attempt in 0..5 {
+        match cardspool::amqp::connect(&config, "cardspool-test-probe").await {
+            Ok(connection) => {
+                let _ = connection.close(200, "probe".into()).await;
+                return;
+            }
+            Err(error) if attempt == 4 => panic!("{error}\n{RABBITMQ_HINT}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200 << attempt)).await,
+        }
+    }
+}
+
+/// A configuration for one spooler in a test: its own vhost and journal, everything else default.
+pub fn spooler_config(vhost: &Vhost, journal_url: &str) -> Config {
+    let mut config = Config::default();
+    config.amqp = vhost.amqp_config();
+    config.journal.url = journal_url.to_owned();
+    config
+}
+
+/// The compiled `cardspool` binary, for tests that run it as a process.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_cardspool"))
+}
+
+/// The repository's sample events.
+pub fn sample_events() -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/events");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", dir.display()))
+        .map(|entry| entry.expect("dir entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    files.into_iter().map(|path| (path.clone(), std::fs::read(&path).expect("sample readable"))).collect()
+}
