@@ -83,6 +83,8 @@ struct Shared {
     fingerprint: String,
     /// Serialises breaker saves, so that the last one written is the newest.
     persist: tokio::sync::Mutex<()>,
+    /// See [`Authorizer::hold_paused_clock`].
+    hold_clock: bool,
 }
 
 /// The event fields central needs; the rest of the payload is not read here.
@@ -182,8 +184,20 @@ impl Authorizer {
                 wake: Arc::new(Notify::new()),
                 fingerprint,
                 persist: tokio::sync::Mutex::new(()),
+                hold_clock: false,
             }),
         })
+    }
+
+    /// For tests under tokio's paused clock: keeps simulated time still while the journal
+    /// works. sqlx runs SQLite on threads of its own, so while the worker waits for it the
+    /// runtime looks idle and tokio would jump to the next timer, as if the query had taken
+    /// that long. With this, each journal call is accompanied by a blocking task (which
+    /// tokio counts as work in progress). Off by default: it costs a thread hop per call.
+    #[must_use]
+    pub fn hold_paused_clock(mut self) -> Authorizer {
+        Arc::get_mut(&mut self.shared).expect("not running yet").hold_clock = true;
+        self
     }
 
     /// Central's state, for the API, the dashboard and status events.
@@ -280,6 +294,15 @@ impl InFlight {
 }
 
 impl Shared {
+    /// Awaits a journal call, holding a paused clock still meanwhile when asked to.
+    async fn io<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        if self.hold_clock {
+            hold_paused_clock(call).await
+        } else {
+            call.await
+        }
+    }
+
     async fn step(
         self: &Arc<Self>,
         in_flight: &mut InFlight,
@@ -295,8 +318,7 @@ impl Shared {
         match self.monitor.gate(now) {
             Gate::Send => {
                 let due: Vec<JobRecord> = self
-                    .journal
-                    .due(JobState::AwaitingAuthorization, now, batch)
+                    .io(self.journal.due(JobState::AwaitingAuthorization, now, batch))
                     .await?
                     .into_iter()
                     .filter(|job| !in_flight.jobs.contains(&job.id))
@@ -306,7 +328,7 @@ impl Shared {
                         return Ok(Next::Continue);
                     }
                     // Due jobs that are all in flight come back when their task ends.
-                    let next = self.journal.next_due_at(JobState::AwaitingAuthorization).await?;
+                    let next = self.io(self.journal.next_due_at(JobState::AwaitingAuthorization)).await?;
                     return Ok(Next::Sleep(next.filter(|at| *at > now)));
                 }
                 for job in due {
@@ -322,7 +344,7 @@ impl Shared {
             Gate::Probe => {
                 // Any waiting job will do, due or not: the probe asks about central.
                 let far = now + chrono::Duration::days(365 * 100);
-                let candidates = self.journal.due(JobState::AwaitingAuthorization, far, batch).await?;
+                let candidates = self.io(self.journal.due(JobState::AwaitingAuthorization, far, batch)).await?;
                 let Some(job) = candidates.into_iter().find(|job| !in_flight.jobs.contains(&job.id)) else {
                     return Ok(Next::Sleep(None));
                 };
@@ -369,7 +391,7 @@ impl Shared {
 
     /// Moves received jobs to waiting for central; returns how many.
     async fn promote_received(&self, now: DateTime<Utc>) -> Result<usize, JournalError> {
-        let jobs = self.journal.due(JobState::Received, now, PROMOTE_BATCH).await?;
+        let jobs = self.io(self.journal.due(JobState::Received, now, PROMOTE_BATCH)).await?;
         let status = self.monitor.snapshot();
         let reason = match status.state {
             CentralState::Down | CentralState::CredentialsRefused => {
@@ -379,7 +401,7 @@ impl Shared {
         };
         for job in &jobs {
             let step = Step::system(JobState::Received, JobState::AwaitingAuthorization, reason.clone(), now);
-            match self.journal.transition(job.id, &step).await {
+            match self.io(self.journal.transition(job.id, &step)).await {
                 Ok(_) | Err(JournalError::Conflict { .. }) => {}
                 Err(error) => return Err(error),
             }
@@ -397,7 +419,7 @@ impl Shared {
         if let Some(max_wait_s) = self.config.max_wait_s {
             if housekeeping.next_sweep.is_none_or(|at| at <= now) {
                 let max_wait = chrono::Duration::seconds(i64::try_from(max_wait_s).unwrap_or(i64::MAX));
-                let overdue = self.journal.awaiting_since_before(now - max_wait, PROMOTE_BATCH).await?;
+                let overdue = self.io(self.journal.awaiting_since_before(now - max_wait, PROMOTE_BATCH)).await?;
                 let full = overdue.len() == PROMOTE_BATCH as usize;
                 for job in overdue.into_iter().filter(|job| !in_flight.contains(&job.id)) {
                     let reason = format!(
@@ -407,7 +429,7 @@ impl Shared {
                     );
                     let step = Step::system(JobState::AwaitingAuthorization, JobState::Failed, reason, now)
                         .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() });
-                    match self.journal.transition(job.id, &step).await {
+                    match self.io(self.journal.transition(job.id, &step)).await {
                         Ok(_) => warn!(job_id = %job.id, "gave up waiting for central (maximum wait)"),
                         Err(JournalError::Conflict { .. }) => {}
                         Err(error) => return Err(error),
@@ -420,7 +442,7 @@ impl Shared {
         }
         let instant = Instant::now();
         if housekeeping.next_backlog_refresh.is_none_or(|at| at <= instant) {
-            let (waiting, oldest) = self.journal.authorization_backlog().await?;
+            let (waiting, oldest) = self.io(self.journal.authorization_backlog()).await?;
             self.monitor.set_waiting(u64::try_from(waiting).unwrap_or(0), oldest, now);
             housekeeping.next_backlog_refresh = Some(instant + BACKLOG_REFRESH);
         }
@@ -462,7 +484,7 @@ impl Shared {
     }
 
     async fn request_for(&self, job: &JobRecord) -> Result<AuthorizationRequest, RequestProblem> {
-        let payload = self.journal.payload(job.id).await.map_err(RequestProblem::Journal)?;
+        let payload = self.io(self.journal.payload(job.id)).await.map_err(RequestProblem::Journal)?;
         let event: EventForCentral =
             serde_json::from_slice(&payload).map_err(|e| RequestProblem::Unreadable(e.to_string()))?;
         Ok(AuthorizationRequest {
@@ -480,7 +502,7 @@ impl Shared {
             RequestProblem::Unreadable(detail) => {
                 let reason = format!("the job's event cannot be read to ask central ({detail}); needs staff");
                 let step = Step::system(job.state, JobState::Failed, reason, self.clock.now());
-                if let Err(error) = self.journal.transition(job.id, &step).await {
+                if let Err(error) = self.io(self.journal.transition(job.id, &step)).await {
                     warn!(%error, "cannot record the failure");
                 }
             }
@@ -538,7 +560,7 @@ impl Shared {
             Outcome::BadCredentials { .. } => (JobState::AwaitingAuthorization, outcome.reason(), waiting(None, None)),
         };
         let step = Step::system(job.state, to, reason, now).with(update);
-        match self.journal.transition(job.id, &step).await {
+        match self.io(self.journal.transition(job.id, &step)).await {
             Ok(_) => {}
             Err(JournalError::Conflict { actual, .. }) => {
                 info!(now_in = %actual, outcome = outcome.kind(), "the job was moved meanwhile; central's answer is not applied");
@@ -572,10 +594,25 @@ impl Shared {
     async fn persist_breaker(&self, now: DateTime<Utc>) {
         let _one_at_a_time = self.persist.lock().await;
         let row = to_row(&self.monitor.breaker(), &self.fingerprint);
-        if let Err(error) = self.journal.save_central_breaker(&row, now).await {
+        if let Err(error) = self.io(self.journal.save_central_breaker(&row, now)).await {
             warn!(%error, "cannot save central's breaker; it is kept in memory");
         }
     }
+}
+
+/// Awaits `call` while a blocking task keeps tokio's paused clock from auto-advancing (tokio
+/// counts a running blocking task as work in progress). For tests that wait on real I/O (the
+/// journal's SQLite threads) under a paused clock; without a paused clock it only costs a
+/// thread hop.
+pub async fn hold_paused_clock<T>(call: impl std::future::Future<Output = T>) -> T {
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let holder = tokio::task::spawn_blocking(move || {
+        let _ = wait.recv();
+    });
+    let output = call.await;
+    drop(done);
+    let _ = holder.await;
+    output
 }
 
 enum RequestProblem {
