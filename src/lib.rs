@@ -9,6 +9,9 @@
 //! - [`render`]: card templates and the PDF renderer (printpdf).
 //! - [`printer`]: IPP/IPPS and folder printers behind one boundary, pools, the spool.
 //! - [`amqp`]: RabbitMQ through lapin: connecting, topology, publishing with confirms.
+//! - [`central`]: central's print authorization: HTTP client, signature check, circuit breaker,
+//!   central's state for staff.
+//! - [`sim`]: the central simulator (`cardspool central-sim`), also usable in-process by tests.
 //! - [`workers`]: the loops that move jobs along (intake, ...), combining domain and adapters.
 //! - [`app`]: builds the adapters, starts the workers, waits for shutdown: [`run`].
 //! - [`cli`]: the subcommands' own code; `main.rs` only parses and dispatches.
@@ -16,6 +19,7 @@
 
 pub mod amqp;
 pub mod app;
+pub mod central;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -23,6 +27,7 @@ pub mod domain;
 pub mod journal;
 pub mod printer;
 pub mod render;
+pub mod sim;
 pub mod telemetry;
 pub mod workers;
 
