@@ -14,6 +14,7 @@ use crate::http::Api;
 use crate::journal::{Journal, JournalError};
 use crate::printer::PrinterError;
 use crate::render::{RenderError, TemplateStore};
+use crate::workers::authorize::{AuthorizeError, Authorizer};
 use crate::workers::cards::TemplateCards;
 use crate::workers::dispatch::Dispatch;
 use crate::workers::intake::{Intake, IntakeError};
@@ -27,6 +28,8 @@ pub enum AppError {
     Intake(#[from] IntakeError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Authorize(#[from] AuthorizeError),
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error(transparent)]
@@ -63,6 +66,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         config.intake.image_limits(),
     ));
     let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;
+    // Without central's public key no authorization can be checked, so none is asked for:
+    // the spooler still takes events in (nothing is lost) and says loudly what is missing.
+    let authorizer = if config.central.public_key.trim().is_empty() {
+        error!("central.public_key is not configured: jobs are taken in but none is authorized or printed until it is");
+        None
+    } else {
+        Some(Authorizer::over_http(&config.central, journal.clone(), clock).await?)
+    };
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
 
@@ -74,12 +85,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let api = Api::new(journal.clone(), &config.api.tokens, clock)
         .with_intake_stats(intake.stats.clone())
         .with_printers(dispatch.printers().clone());
+    let api = match &authorizer {
+        Some(authorizer) => api.with_central(authorizer.monitor()),
+        None => api,
+    };
     let api_task = tasks.spawn(api.serve(listener, token.child_token().cancelled_owned()));
 
     let intake_task = tasks.spawn(intake.run(token.child_token()));
     let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
     let notify_task = tasks.spawn(notify.run(token.child_token()));
     tasks.spawn(dispatch.run(token.child_token()));
+    let authorize_task = authorizer.map(|authorizer| tasks.spawn(authorizer.run(token.child_token())));
     tasks.close();
 
     tokio::select! {
@@ -96,6 +112,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     match notify_task.await {
         Ok(result) => result?,
         Err(join_error) => error!(error = %join_error, "notify task panicked"),
+    }
+    if let Some(task) = authorize_task {
+        match task.await {
+            Ok(result) => result?,
+            Err(join_error) => error!(error = %join_error, "authorize task panicked"),
+        }
     }
     match api_task.await {
         Ok(Ok(())) => {}

@@ -142,11 +142,49 @@ pub struct CentralConfig {
     pub public_key: String,
     /// This office's code, sent with every authorization request.
     pub office: String,
+    /// Whole request (connect, send, answer) before central counts as unreachable.
+    pub request_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// A job's own retry delay: full jitter over `base * 2^attempts`, capped.
+    pub backoff_base_ms: u64,
+    pub backoff_cap_ms: u64,
+    /// Consecutive failures that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// While the breaker is open, one probe request per interval.
+    pub probe_interval_s: u64,
+    /// After a 401 (this office's credentials refused), one probe per interval.
+    pub credentials_probe_interval_s: u64,
+    /// Authorization requests per second at most (the backlog drains at this pace).
+    pub drain_rate_per_s: u32,
+    /// Authorization requests in flight at most. Keep below `journal.max_connections`.
+    pub drain_concurrency: u32,
+    /// A job waiting longer than this for central goes to `failed`; absent: it waits forever.
+    pub max_wait_s: Option<u64>,
+    /// An authorization that expires within this margin counts as expired.
+    pub expiry_margin_s: u64,
+    /// How often to look for newly received jobs when nothing wakes the worker sooner.
+    pub poll_interval_ms: u64,
 }
 
 impl Default for CentralConfig {
     fn default() -> Self {
-        CentralConfig { url: "http://127.0.0.1:8470".into(), public_key: String::new(), office: "1502".into() }
+        CentralConfig {
+            url: "http://127.0.0.1:8470".into(),
+            public_key: String::new(),
+            office: "1502".into(),
+            request_timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            backoff_base_ms: 1_000,
+            backoff_cap_ms: 600_000,
+            breaker_threshold: 5,
+            probe_interval_s: 60,
+            credentials_probe_interval_s: 600,
+            drain_rate_per_s: 100,
+            drain_concurrency: 4,
+            max_wait_s: None,
+            expiry_margin_s: 60,
+            poll_interval_ms: 1_000,
+        }
     }
 }
 
@@ -383,6 +421,15 @@ impl Config {
         }
         if self.journal.max_connections == 0 {
             return fail("journal.max_connections", "must be at least 1");
+        }
+        if self.central.breaker_threshold == 0
+            || self.central.drain_rate_per_s == 0
+            || self.central.drain_concurrency == 0
+        {
+            return fail("central", "breaker_threshold, drain_rate_per_s and drain_concurrency must be at least 1");
+        }
+        if self.central.probe_interval_s == 0 || self.central.request_timeout_ms == 0 {
+            return fail("central", "probe_interval_s and request_timeout_ms must be at least 1");
         }
         let mut staff = std::collections::HashSet::new();
         let mut secrets = std::collections::HashSet::new();

@@ -43,6 +43,21 @@ enum Command {
         #[command(subcommand)]
         command: cardspool::cli::render::TemplateCommand,
     },
+    /// The reference central authorization service, with fault injection (PUT /admin/fault).
+    CentralSim {
+        #[arg(long, default_value = "127.0.0.1:8470")]
+        listen: std::net::SocketAddr,
+        /// Secret key file (base64); generated and saved when missing. Default: a fresh key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Start with a fault: a mode (down, slow, pending, deny, flaky, rate_limited,
+        /// unauthorized, expired, bad_signature) or a JSON object as for PUT /admin/fault.
+        #[arg(long)]
+        fault: Option<String>,
+        /// How long each authorization is valid, in seconds.
+        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        validity_s: u64,
+    },
     #[command(flatten)]
     Staff(cardspool::cli::staff::StaffCommand),
 }
@@ -83,6 +98,16 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 println!("{} of {} events confirmed", outcomes.len() - failed, outcomes.len());
                 Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+            Command::CentralSim { listen, key, fault, validity_s } => {
+                let options = cardspool::cli::central_sim::CentralSimOptions {
+                    listen,
+                    key,
+                    fault,
+                    validity: std::time::Duration::from_secs(validity_s),
+                };
+                cardspool::cli::central_sim::run(options, shutdown_signal()).await?;
+                Ok(ExitCode::SUCCESS)
             }
             Command::Config => {
                 print!("{}", cardspool::cli::config::show(&config)?);

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use api_support::{Harness, OPERATOR, SUPERVISOR, VIEWER};
+use cardspool::central::{Breaker, BreakerPolicy, CentralMonitor, Verdict};
 use cardspool::config::{PrinterConfig, PrintingConfig};
 use cardspool::domain::event::{parse_event, ImageLimits};
 use cardspool::domain::job::{Actor, JobId, JobState};
@@ -219,7 +220,7 @@ macro_rules! on_both_backends {
                     let url = super::services::fresh_postgres().await;
                     let journal = cardspool::journal::Journal::open(&url, 4).await.unwrap();
                     let dir = tempfile::tempdir().unwrap();
-                    super::$name(super::Harness::with_journal(journal, dir, None).await).await;
+                    super::$name(super::Harness::with_journal(journal, dir, |api| api).await).await;
                 }
             )+
         }
@@ -450,7 +451,8 @@ async fn printers_are_listed_paused_and_resumed_by_operators() {
     let printers = Printers::from_config(&configs, &PrintingConfig::default()).unwrap();
     printers.poll(Utc::now()).await;
     let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
-    let api = Harness::with_journal(journal, tempfile::tempdir().unwrap(), Some(printers.clone())).await;
+    let api =
+        Harness::with_journal(journal, tempfile::tempdir().unwrap(), |api| api.with_printers(printers.clone())).await;
 
     let listed = api.get_ok("/api/v1/printers").await;
     let statuses: Vec<(&str, &str)> = listed["printers"]
@@ -495,4 +497,64 @@ fn synthetic_events_have_the_niks_the_tests_expect() {
     let payload = synthetic_payload("e", 42);
     let event = parse_event(&payload, &ImageLimits::default()).unwrap();
     assert_eq!(event.nik.as_str(), "1502015203850043");
+}
+
+fn central_monitor(now: chrono::DateTime<Utc>) -> CentralMonitor {
+    let policy = BreakerPolicy {
+        threshold: 2,
+        probe_interval: std::time::Duration::from_secs(60),
+        credentials_probe_interval: std::time::Duration::from_secs(600),
+    };
+    CentralMonitor::new("http://central.test:8470".into(), Breaker::new(policy, now))
+}
+
+#[tokio::test]
+async fn central_s_state_is_shown_and_a_check_can_be_asked_for() {
+    let now = Utc::now();
+    let monitor = central_monitor(now);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
+    let api = Harness::with_journal(journal, dir, |api| api.with_central(monitor.clone())).await;
+    let central = api.get_ok("/api/v1/central").await;
+    assert_eq!(
+        (central["state"].as_str(), central["central"].as_str()),
+        (Some("unknown"), Some("http://central.test:8470"))
+    );
+
+    // Central stops answering: the breaker opens after two failures.
+    let failed = Verdict::Failed { detail: "connection refused".into(), retry_after: None, alert: None };
+    monitor.record(&failed, false, now);
+    monitor.record(&failed, false, now);
+    let central = api.get_ok("/api/v1/central").await;
+    assert_eq!(central["state"], "down", "{central}");
+    assert_eq!(central["breaker"], "open");
+    assert_eq!(central["last_error"], "connection refused");
+    assert!(central["summary"].as_str().unwrap().starts_with("central down since"), "{central}");
+    assert!(central["next_probe_at"].is_string());
+    let summary = api.get_ok("/api/v1/summary").await;
+    assert_eq!(summary["central"]["state"], "down");
+
+    // Staff ask for a check now (an operator may; a viewer may not).
+    assert_eq!(api.post("/api/v1/central/check", VIEWER, json!({})).await.0, StatusCode::FORBIDDEN);
+    let (status, body) = api.post("/api/v1/central/check", OPERATOR, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["note"], "central is asked now");
+    let next = chrono::DateTime::parse_from_rfc3339(body["central"]["next_probe_at"].as_str().unwrap()).unwrap();
+    assert!(next <= Utc::now(), "the next probe is due now: {next}");
+
+    let text = api.client.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "cardspool_central_state{state=\"down\"} 1",
+        "cardspool_central_state{state=\"up\"} 0",
+        "cardspool_central_consecutive_failures 2",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+
+    // A spooler without central's key runs no authorization, and says so.
+    let without = Harness::start().await;
+    let (status, body) = without.get("/api/v1/central", Some(VIEWER)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("public_key"), "{body}");
+    assert_eq!(without.get_ok("/api/v1/summary").await["central"], Value::Null);
 }

@@ -170,7 +170,8 @@ async fn printers_are_listed_paused_and_resumed_from_the_command_line() {
     let printers = Printers::from_config(&configs, &PrintingConfig::default()).unwrap();
     printers.poll(chrono::Utc::now()).await;
     let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
-    let api = Harness::with_journal(journal, tempfile::tempdir().unwrap(), Some(printers.clone())).await;
+    let api =
+        Harness::with_journal(journal, tempfile::tempdir().unwrap(), |api| api.with_printers(printers.clone())).await;
     let base = api.base.clone();
 
     let table = stdout(&cardspool(&["printers", "list", "--api", &base], &[("CARDSPOOL_TOKEN", VIEWER)]).await);
@@ -189,4 +190,34 @@ async fn printers_are_listed_paused_and_resumed_from_the_command_line() {
     assert_eq!(listed["printers"].as_array().unwrap().len(), 2);
     let missing = cardspool(&["printers", "pause", "card-9", "--api", &base, "--token", OPERATOR], &[]).await;
     assert!(stderr(&missing).contains("no printer \"card-9\""), "{}", stderr(&missing));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn central_status_and_check_from_the_command_line() {
+    use cardspool::central::{Breaker, BreakerPolicy, CentralMonitor, Verdict};
+    let now = chrono::Utc::now();
+    let policy = BreakerPolicy {
+        threshold: 1,
+        probe_interval: std::time::Duration::from_secs(60),
+        credentials_probe_interval: std::time::Duration::from_secs(600),
+    };
+    let monitor = CentralMonitor::new("http://central.test:8470".into(), Breaker::new(policy, now));
+    monitor.record(&Verdict::Failed { detail: "HTTP 503".into(), retry_after: None, alert: None }, false, now);
+    monitor.set_waiting(214, Some(now), now);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
+    let api = Harness::with_journal(journal, dir, |api| api.with_central(monitor.clone())).await;
+    let base = api.base.clone();
+
+    let status = stdout(&cardspool(&["central", "status", "--api", &base, "--token", VIEWER], &[]).await);
+    assert!(status.contains("central       http://central.test:8470"), "{status}");
+    assert!(status.contains("state         down since "), "{status}");
+    assert!(status.contains("last error    HTTP 503"), "{status}");
+    assert!(status.contains("waiting       214 cards, the oldest since "), "{status}");
+    let json = stdout(&cardspool(&["central", "status", "--api", &base, "--token", VIEWER, "--json"], &[]).await);
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap()["jobs_waiting"], 214);
+    let refused = cardspool(&["central", "check", "--api", &base, "--token", VIEWER], &[]).await;
+    assert!(stderr(&refused).contains("operator"));
+    let checked = stdout(&cardspool(&["central", "check", "--api", &base, "--token", OPERATOR], &[]).await);
+    assert!(checked.starts_with("central is asked now\n"), "{checked}");
 }

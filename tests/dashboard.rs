@@ -145,6 +145,7 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
         "1 card waiting for staff",
         "Nothing waiting for a printer.",
         "schema: version 9 is not supported",
+        "Central authorization does not run in this spooler",
         "1 distinct events refused, 1 deliveries in all.",
     ] {
         assert!(dom.contains(expected), "the dashboard lacks {expected:?}:\n{dom}");

@@ -1,4 +1,4 @@
-//! `cardspool jobs|printers ...`: the staff's commands, over the spooler's HTTP API (never the
+//! `cardspool jobs|printers|central ...`: the staff's commands, over the spooler's HTTP API (never the
 //! journal directly, so the API's roles and audit trail apply to the command line too).
 //!
 //! Human-readable tables by default, the API's JSON with `--json`. The API's address defaults
@@ -67,6 +67,21 @@ pub enum StaffCommand {
         #[command(subcommand)]
         command: PrintersCommand,
     },
+    /// Central's authorization service: its state as the spooler sees it, and "check now".
+    Central {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: CentralCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CentralCommand {
+    /// Central's state, since when, and the cards waiting for it.
+    Status,
+    /// Ask central now rather than at the next scheduled probe (after fixing its complaint).
+    Check,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -251,6 +266,21 @@ pub async fn run(config: &Config, command: StaffCommand) -> Result<String, Staff
         StaffCommand::Printers { api, command } => {
             let client = client(config, &api)?;
             printers(&client, command, api.json).await
+        }
+        StaffCommand::Central { api, command } => {
+            let client = client(config, &api)?;
+            let (answer, checked) = match command {
+                CentralCommand::Status => (client.get("/central", &[]).await?, false),
+                CentralCommand::Check => (client.post("/central/check", &json!({})).await?, true),
+            };
+            if api.json {
+                return Ok(pretty(&answer));
+            }
+            Ok(if checked {
+                format!("{}\n{}", text(&answer["note"]), central_status(&answer["central"]))
+            } else {
+                central_status(&answer)
+            })
         }
     }
 }
@@ -490,6 +520,37 @@ fn job_detail(detail: &Value) -> Result<String, StaffCliError> {
         out.push_str(&table(&["SENT", "PRINTER", "OUTCOME", "REASON"], &rows));
     }
     Ok(out)
+}
+
+fn central_status(central: &Value) -> String {
+    let mut out = String::new();
+    let mut field = |name: &str, value: String| {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name:<14}{value}");
+        }
+    };
+    field("central", text(&central["central"]));
+    field("state", format!("{} since {}", text(&central["state"]), local_time(&central["since"])));
+    field("alert", text(&central["alert"]));
+    field("breaker", text(&central["breaker"]));
+    field("failures", text(&central["consecutive_failures"]));
+    if central["last_error"].is_string() {
+        field("last error", format!("{} ({})", text(&central["last_error"]), local_time(&central["last_error_at"])));
+    }
+    field("last success", local_time(&central["last_success_at"]));
+    field("next check", local_time(&central["next_probe_at"]));
+    field("paused until", local_time(&central["paused_until"]));
+    let waiting = central["jobs_waiting"].as_u64().unwrap_or(0);
+    let oldest = local_time(&central["oldest_waiting_since"]);
+    field(
+        "waiting",
+        if oldest.is_empty() {
+            format!("{waiting} cards")
+        } else {
+            format!("{waiting} cards, the oldest since {oldest}")
+        },
+    );
+    out
 }
 
 fn printer_status(printer: &Value) -> String {

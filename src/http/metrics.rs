@@ -13,9 +13,18 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, Prometheu
 use tracing::warn;
 
 use super::ApiState;
+use crate::central::CentralState;
 use crate::domain::job::JobState;
 use crate::journal::StateOverview;
 use crate::printer::pool::Health;
+
+const CENTRAL_STATES: [CentralState; 5] = [
+    CentralState::Unknown,
+    CentralState::Up,
+    CentralState::Degraded,
+    CentralState::Down,
+    CentralState::CredentialsRefused,
+];
 
 pub struct Metrics {
     recorder: PrometheusRecorder,
@@ -45,6 +54,20 @@ impl Metrics {
             describe_gauge!("cardspool_printer_faulted", "1 when a fault stops the printer");
             describe_gauge!("cardspool_printer_paused", "1 when staff paused the printer");
             describe_gauge!("cardspool_printer_jobs_in_flight", "Jobs on the printer now");
+            describe_gauge!(
+                "cardspool_central_state",
+                "1 for central's current state (unknown, up, degraded, down, credentials_refused)"
+            );
+            describe_gauge!(
+                "cardspool_central_state_since_seconds",
+                Unit::Seconds,
+                "How long central has been in its current state"
+            );
+            describe_gauge!("cardspool_central_consecutive_failures", "Failed exchanges with central in a row");
+            describe_gauge!(
+                "cardspool_central_alert",
+                "1 when central needs staff (credentials refused, answers that do not verify)"
+            );
         });
         Metrics { recorder, handle }
     }
@@ -91,6 +114,17 @@ impl Metrics {
                     gauge!("cardspool_printer_paused", &labels).set(flag(view.paused.is_some()));
                     gauge!("cardspool_printer_jobs_in_flight", &labels).set(f64::from(view.in_flight));
                 }
+            }
+            if let Some(monitor) = &state.central {
+                let status = monitor.snapshot();
+                for central_state in CENTRAL_STATES {
+                    let on = if status.state == central_state { 1.0 } else { 0.0 };
+                    gauge!("cardspool_central_state", "state" => central_state.as_str()).set(on);
+                }
+                let since = (now - status.since).num_milliseconds().max(0) as f64 / 1000.0;
+                gauge!("cardspool_central_state_since_seconds").set(since);
+                gauge!("cardspool_central_consecutive_failures").set(f64::from(status.consecutive_failures));
+                gauge!("cardspool_central_alert").set(if status.alert.is_some() { 1.0 } else { 0.0 });
             }
         });
         self.handle.render()

@@ -13,6 +13,7 @@
 
 mod actions;
 mod auth;
+mod central;
 mod dashboard;
 mod error;
 mod health;
@@ -34,6 +35,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::{info_span, warn};
 
+use crate::central::CentralMonitor;
 use crate::clock::Clock;
 use crate::config::ApiToken;
 use crate::journal::Journal;
@@ -55,6 +57,8 @@ pub struct ApiState {
     /// The dispatch worker's printers; `None` when printing does not run in this process.
     printers: Option<Printers>,
     intake: Option<Arc<IntakeStats>>,
+    /// Central's state from the authorize worker; `None` when authorization does not run.
+    central: Option<CentralMonitor>,
     metrics: metrics::Metrics,
 }
 
@@ -73,6 +77,7 @@ impl Api {
                 tokens: auth::Tokens::new(tokens),
                 printers: None,
                 intake: None,
+                central: None,
                 metrics: metrics::Metrics::new(),
             },
         }
@@ -92,6 +97,14 @@ impl Api {
         self
     }
 
+    /// Central's state and the "check now" handle:
+    /// [`crate::workers::authorize::Authorizer::monitor`].
+    #[must_use]
+    pub fn with_central(mut self, monitor: CentralMonitor) -> Api {
+        self.state.central = Some(monitor);
+        self
+    }
+
     /// The routes, ready to serve.
     pub fn router(self) -> Router {
         if self.state.tokens.is_empty() {
@@ -105,6 +118,8 @@ impl Api {
             .route("/printers", get(printers::list))
             .route("/printers/{name}/{action}", post(printers::act))
             .route("/rejections", get(summary::rejections))
+            .route("/central", get(central::status))
+            .route("/central/check", post(central::check))
             .fallback(|| async { ApiError::NotFound("no such API route".into()) });
         Router::new()
             .route("/", get(dashboard::page))

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::auth::Staff;
 use super::error::ApiError;
-use super::views::{PrinterStateView, RejectionView};
+use super::views::{central_view, PrinterStateView, RejectionView};
 use super::ApiState;
 use crate::domain::job::JobState;
 use crate::journal::StateOverview;
@@ -82,6 +82,7 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
         },
         "intake": intake,
         "printers": printers,
+        "central": state.central.as_ref().map(|monitor| central_view(&monitor.snapshot())),
     })))
 }
 

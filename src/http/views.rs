@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::central::CentralStatus;
 use crate::domain::job::{Actor, JobState};
 use crate::journal::{JobRecord, LedgerEntry, RejectionRecord, TransitionRecord};
 use crate::printer::pool::{Health, PrinterView};
@@ -271,6 +272,19 @@ impl From<&PrinterView> for PrinterStateView {
             checked_at: view.checked_at,
         }
     }
+}
+
+/// Central's state as staff see it: the monitor's snapshot, its free text redacted.
+pub fn central_view(status: &CentralStatus) -> serde_json::Value {
+    let mut value = serde_json::to_value(status).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        for field in fields.values_mut() {
+            if let serde_json::Value::String(text) = field {
+                *text = redacted(text);
+            }
+        }
+    }
+    value
 }
 
 #[cfg(test)]

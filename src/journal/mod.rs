@@ -11,6 +11,7 @@
 //! Architecture invariant: the journal checks every step against the domain's state machine
 //! ([`JobState::transition`]) before writing it.
 
+mod central;
 mod printing;
 mod records;
 mod staff;
@@ -30,6 +31,7 @@ use tracing::info;
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
+pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
 pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
@@ -183,12 +185,21 @@ impl Journal {
             }
         }
         let options = AnyConnectOptions::from_str(&connect_url).map_err(open_error)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(open_error)?;
+        let mut pool_options =
+            AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            // A local file: open every connection up front and keep them, and skip the ping
+            // before each use. Then taking a connection never waits on the SQLite thread inside
+            // sqlx's acquire timeout, which under tokio's paused clock (tests) would see
+            // simulated time jump ahead and time out spuriously.
+            pool_options = pool_options
+                .min_connections(max_connections)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(3600));
+        }
+        let pool = pool_options.connect_with(options).await.map_err(open_error)?;
         if backend == Backend::Sqlite {
             // WAL (persistent in the file): readers never wait for the writer. sqlx's SQLite
             // defaults already give synchronous=FULL (a commit is on disk before we ack the

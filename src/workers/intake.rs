@@ -150,6 +150,10 @@ impl Intake {
                 biased;
                 () = shutdown.cancelled() => {
                     let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    // Channels closed before their connection: lapin reports a connection
+                    // closed under open channels as an error.
+                    let _ = channel.close(200, "cardspool intake stopping".into()).await;
+                    let _ = dead_letters.channel().close(200, "cardspool intake stopping".into()).await;
                     info!("intake stopped consuming");
                     return Ok(SessionEnd::Shutdown);
                 }

@@ -14,7 +14,6 @@ use cardspool::domain::event::{parse_event, ImageLimits};
 use cardspool::domain::job::{JobId, JobState};
 use cardspool::http::Api;
 use cardspool::journal::{CardOutcome, JobUpdate, Journal, NewCard, Step};
-use cardspool::printer::pool::Printers;
 
 use crate::services;
 use crate::services::events::synthetic_event;
@@ -46,17 +45,15 @@ impl Harness {
     pub async fn start() -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
-        Harness::with_journal(journal, dir, None).await
+        Harness::with_journal(journal, dir, |api| api).await
     }
 
-    pub async fn with_journal(journal: Journal, dir: tempfile::TempDir, printers: Option<Printers>) -> Harness {
+    /// The API over `journal`, with the parts `configure` adds (printers, central).
+    pub async fn with_journal(journal: Journal, dir: tempfile::TempDir, configure: impl FnOnce(Api) -> Api) -> Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = cardspool::http::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut api = Api::new(journal.clone(), &tokens(), Clock::system());
-        if let Some(printers) = printers {
-            api = api.with_printers(printers);
-        }
+        let api = configure(Api::new(journal.clone(), &tokens(), Clock::system()));
         tokio::spawn(api.serve(listener, std::future::pending()));
         Harness {
             base,
