@@ -558,3 +558,55 @@ async fn central_s_state_is_shown_and_a_check_can_be_asked_for() {
     assert!(body["error"].as_str().unwrap().contains("public_key"), "{body}");
     assert_eq!(without.get_ok("/api/v1/summary").await["central"], Value::Null);
 }
+
+/// Timings of the staff queries over a large SQLite journal (20,000 jobs with 25 KB events, as
+/// real photos make them). Not a pass/fail bar: run it by hand to measure, with
+/// `cargo test --test api -- --ignored --nocapture staff_queries_at_scale`.
+#[tokio::test]
+#[ignore = "a measurement, ~1 minute and 500 MB of disk"]
+async fn staff_queries_at_scale() {
+    use cardspool::journal::NewJob;
+    let api = Harness::start().await;
+    let padding = "A".repeat(25_000);
+    let started = std::time::Instant::now();
+    for batch in 0..40u32 {
+        let mut payloads = Vec::new();
+        let mut events = Vec::new();
+        for i in 0..500 {
+            let n = batch * 500 + i;
+            let mut event = services::events::synthetic_event(&uuid::Uuid::new_v4().to_string(), n);
+            events.push(parse_event(&serde_json::to_vec(&event).unwrap(), &ImageLimits::default()).unwrap());
+            event["padding"] = Value::String(padding.clone());
+            payloads.push(serde_json::to_vec(&event).unwrap());
+        }
+        let jobs: Vec<NewJob<'_>> =
+            events.iter().zip(&payloads).map(|(event, payload)| NewJob { event, payload, template: "ektp" }).collect();
+        api.journal.admit_all(&jobs, Utc::now()).await.unwrap();
+    }
+    println!("20,000 jobs journaled in {:?}", started.elapsed());
+    let page = api.get_ok("/api/v1/jobs?limit=10&order=oldest").await;
+    for job in page["jobs"].as_array().unwrap() {
+        let id = job["id"].as_str().unwrap();
+        api.post(&format!("/api/v1/jobs/{id}/hold"), OPERATOR, json!({})).await;
+    }
+    for (what, path) in [
+        ("summary", "/api/v1/summary"),
+        ("jobs, first page", "/api/v1/jobs"),
+        ("jobs received, first page", "/api/v1/jobs?state=received"),
+        ("jobs held", "/api/v1/jobs?state=held"),
+        ("jobs needing staff (3 states)", "/api/v1/jobs?state=failed,unknown,held&limit=20&order=oldest"),
+        ("search by name (no match)", "/api/v1/jobs?q=nobody"),
+        ("search by full NIK", "/api/v1/jobs?q=1502015203850043"),
+        ("metrics", "/metrics"),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            let (status, _) = api.get(path, Some(VIEWER)).await;
+            times.push(started.elapsed());
+            assert_eq!(status, StatusCode::OK, "{path}");
+        }
+        times.sort();
+        println!("{what:<32} median {:>8.1} ms", times[2].as_secs_f64() * 1000.0);
+    }
+}
