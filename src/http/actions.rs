@@ -199,7 +199,12 @@ pub fn plan(
             update.next_attempt_at = Some(None);
             back
         }
-        JobAction::Cancel => JobState::Cancelled,
+        JobAction::Cancel => {
+            if from == JobState::Held {
+                update.held_from = Some(None);
+            }
+            JobState::Cancelled
+        }
         JobAction::Retry | JobAction::Reprint => {
             if action == JobAction::Retry && !matches!(from, JobState::Failed | JobState::Rejected) {
                 return Err(ApiError::Conflict(format!(
