@@ -93,6 +93,14 @@ async fn each_action_moves_the_job_and_names_the_staff_member_in_the_audit_trail
     assert_eq!(api.state_of(job).await, JobState::Cancelled);
     assert_eq!(last_entry(&api.get_ok(&format!("/api/v1/jobs/{job}")).await)["reason"], "cancelled by rina");
 
+    // A held job can be cancelled too.
+    let job = api.job_in(9, JobState::Authorized).await;
+    api.post(&format!("/api/v1/jobs/{job}/hold"), OPERATOR, json!({})).await;
+    let (status, body) =
+        api.post(&format!("/api/v1/jobs/{job}/cancel"), OPERATOR, json!({"reason": "duplicate"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["job"]["state"].as_str(), &body["job"]["held_from"]), (Some("cancelled"), &Value::Null));
+
     // retry a failed job: central is asked again, from scratch.
     let job = api.job_in(3, JobState::Failed).await;
     let (status, body) =
