@@ -2,5 +2,6 @@
 
 pub mod central_sim;
 pub mod config;
+pub mod demo;
 pub mod publish;
 pub mod render;
