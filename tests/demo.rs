@@ -5,17 +5,15 @@
 mod services;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use services::Vhost;
 
 fn printed_pdfs(dir: &Path) -> usize {
-    std::fs::read_dir(dir.join("cardspool-demo/printed"))
-        .map(|entries| {
-            entries.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "pdf")).count()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(dir.join("cardspool-demo/printed")).map_or(0, |entries| {
+        entries.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "pdf")).count()
+    })
 }
 
 fn start_demo(vhost: &Vhost, dir: &Path, log: &str) -> std::process::Child {
