@@ -343,8 +343,7 @@ impl Shared {
             }
             Gate::Probe => {
                 // Any waiting job will do, due or not: the probe asks about central.
-                let far = now + chrono::Duration::days(365 * 100);
-                let candidates = self.io(self.journal.due(JobState::AwaitingAuthorization, far, batch)).await?;
+                let candidates = self.io(self.journal.probe_candidates(batch)).await?;
                 let Some(job) = candidates.into_iter().find(|job| !in_flight.jobs.contains(&job.id)) else {
                     return Ok(Next::Sleep(None));
                 };
@@ -519,7 +518,14 @@ impl Shared {
             authorization: authorization.map(Some),
             ..JobUpdate::default()
         };
-        let backoff = retry_at(self.backoff(job.attempts));
+        // While the breaker is open the job's own backoff means nothing (it waits for the
+        // breaker): it is due again at the next probe, so that it drains at once when central
+        // is back instead of sitting out a backoff earned by central's outage.
+        let breaker = self.monitor.snapshot();
+        let backoff = match (breaker.breaker, breaker.next_probe_at) {
+            (Phase::Open | Phase::CredentialsRefused, Some(next_probe)) => next_probe,
+            _ => retry_at(self.backoff(job.attempts)),
+        };
         let (to, reason, update) = match outcome {
             Outcome::Authorized(verified) => (
                 JobState::Authorized,
