@@ -82,7 +82,8 @@ async fn dropped_connections_open_the_breaker_and_central_is_probed_once_a_minut
     let requests = rig.sim.stats().requests;
     assert!((3 + 10..=3 + 2 + 11).contains(&requests), "{requests} requests in 10 minutes");
     assert_eq!(rig.count(JobState::AwaitingAuthorization).await, 10);
-    let tried: Vec<_> = rig.jobs(JobState::AwaitingAuthorization).await.into_iter().filter(|j| j.attempts > 0).collect();
+    let tried: Vec<_> =
+        rig.jobs(JobState::AwaitingAuthorization).await.into_iter().filter(|j| j.attempts > 0).collect();
     assert!(tried.iter().all(|job| job.reason.contains("central unreachable")), "{:?}", tried[0].reason);
     rig.sim.set_fault(Fault::None);
     all_in(&rig, JobState::Authorized, 10, 2 * MINUTE).await;

@@ -53,7 +53,11 @@ async fn a_week_long_outage_loses_no_job_probes_once_a_minute_and_drains_at_the_
         tokio::time::sleep(HOUR).await;
         let requests = rig.sim.stats().requests;
         assert!(requests - previous <= 61, "hour {hour}: {} requests to a central that is down", requests - previous);
-        assert!(requests - previous >= 59, "hour {hour}: only {} probes: the breaker stopped probing", requests - previous);
+        assert!(
+            requests - previous >= 59,
+            "hour {hour}: only {} probes: the breaker stopped probing",
+            requests - previous
+        );
         previous = requests;
         if hour % 24 == 0 {
             let status = worker.monitor.snapshot();
@@ -90,7 +94,10 @@ async fn a_week_long_outage_loses_no_job_probes_once_a_minute_and_drains_at_the_
     }
     let fastest_possible = Duration::from_secs(u64::from(JOBS) / 50);
     assert!(drained >= fastest_possible, "drained in {drained:?}, faster than the rate allows");
-    assert!(drained <= fastest_possible * 3 + Duration::from_secs(70), "drained in {drained:?}: far slower than the rate");
+    assert!(
+        drained <= fastest_possible * 3 + Duration::from_secs(70),
+        "drained in {drained:?}: far slower than the rate"
+    );
     let stats = rig.sim.stats();
     assert_eq!(stats.authorized, u64::from(JOBS), "one authorization per job: {stats:?}");
     for job in rig.jobs(JobState::Authorized).await {

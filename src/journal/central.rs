@@ -117,13 +117,12 @@ impl Journal {
         if count == 0 {
             return Ok((0, None));
         }
-        let oldest: Option<i64> = sqlx::query_scalar(
-            "SELECT created_at FROM jobs WHERE state IN ($1, $2) ORDER BY created_at LIMIT 1",
-        )
-        .bind(JobState::Received.as_str())
-        .bind(JobState::AwaitingAuthorization.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT created_at FROM jobs WHERE state IN ($1, $2) ORDER BY created_at LIMIT 1")
+                .bind(JobState::Received.as_str())
+                .bind(JobState::AwaitingAuthorization.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         Ok((count, oldest.map(from_millis)))
     }
 

@@ -144,3 +144,10 @@ pub fn sample_events() -> Vec<(PathBuf, Vec<u8>)> {
     files.sort();
     files.into_iter().map(|path| (path.clone(), std::fs::read(&path).expect("sample readable"))).collect()
 }
+
+/// A valid Ed25519 public key (base64) that signs nothing: for spoolers whose tests do not
+/// reach central.
+pub fn unused_central_key() -> String {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key.as_bytes())
+}

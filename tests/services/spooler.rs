@@ -30,6 +30,10 @@ impl Spooler {
             .env("CARDSPOOL_AMQP__RECONNECT_MAX_BACKOFF_MS", "1000")
             .env("CARDSPOOL_JOURNAL__URL", journal_url)
             .env("CARDSPOOL_API__LISTEN", "127.0.0.1:0")
+            // `run` refuses to start without central's key. A key nobody signs with, and
+            // nothing at the default URL: jobs wait for central unless a test says otherwise.
+            .env("CARDSPOOL_CENTRAL__PUBLIC_KEY", super::unused_central_key())
+            .env("CARDSPOOL_CENTRAL__URL", "http://127.0.0.1:9")
             .env("CARDSPOOL_LOG__FILTER", "debug,lapin=info,amq_protocol=info,sqlx=warn,hyper=info")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
