@@ -65,8 +65,8 @@ async fn without_a_fault_every_job_is_authorized_with_a_verified_authorization()
     assert_eq!((stats.requests, stats.authorized), (5, 5));
     // The backlog is counted every 5 s.
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let status = worker.monitor.snapshot();
-    assert_eq!((status.state, status.jobs_waiting), (CentralState::Up, 0), "{}", status.summary);
+    let finally = worker.monitor.snapshot();
+    assert_eq!((finally.state, finally.jobs_waiting), (CentralState::Up, 0), "{}", finally.summary);
     worker.stop().await;
 }
 

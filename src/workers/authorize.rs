@@ -470,7 +470,7 @@ impl Shared {
             }
             match &outcome {
                 Outcome::Authorized(_) | Outcome::Pending { .. } => {
-                    debug!(outcome = outcome.kind(), "central answered")
+                    debug!(outcome = outcome.kind(), "central answered");
                 }
                 Outcome::Denied { .. } => info!(reason = %outcome.reason(), "central denied the print"),
                 _ => info!(outcome = outcome.kind(), reason = %outcome.reason(), "no authorization"),
