@@ -202,6 +202,8 @@ async fn the_central_sim_command_serves_with_its_key_file_and_starting_fault() {
                 break;
             }
         }
+        // Keep reading, as a terminal would.
+        std::thread::spawn(move || lines.for_each(drop));
         (child, url.expect("the URL is printed"), key.expect("the key is printed"))
     };
     let (mut first, url, key) = start("unauthorized");

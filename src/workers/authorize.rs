@@ -392,9 +392,11 @@ impl Shared {
     async fn promote_received(&self, now: DateTime<Utc>) -> Result<usize, JournalError> {
         let jobs = self.io(self.journal.due(JobState::Received, now, PROMOTE_BATCH)).await?;
         let status = self.monitor.snapshot();
+        let since = status.since.format("%Y-%m-%d %H:%M UTC");
         let reason = match status.state {
-            CentralState::Down | CentralState::CredentialsRefused => {
-                format!("waiting for central's authorization ({})", status.summary)
+            CentralState::Down => format!("waiting for central's authorization (central down since {since})"),
+            CentralState::CredentialsRefused => {
+                format!("waiting for central's authorization (central refused this office's credentials since {since})")
             }
             _ => "waiting for central's authorization".to_owned(),
         };
@@ -443,6 +445,14 @@ impl Shared {
         if housekeeping.next_backlog_refresh.is_none_or(|at| at <= instant) {
             let (waiting, oldest) = self.io(self.journal.authorization_backlog()).await?;
             self.monitor.set_waiting(u64::try_from(waiting).unwrap_or(0), oldest, now);
+            metrics::gauge!("cardspool_central_jobs_waiting").set(waiting as f64);
+            let status = self.monitor.snapshot();
+            for state in
+                [CentralState::Up, CentralState::Degraded, CentralState::Down, CentralState::CredentialsRefused]
+            {
+                let value = if status.state == state { 1.0 } else { 0.0 };
+                metrics::gauge!("cardspool_central_state", "state" => state.as_str()).set(value);
+            }
             housekeeping.next_backlog_refresh = Some(instant + BACKLOG_REFRESH);
         }
         Ok(())
@@ -465,6 +475,7 @@ impl Shared {
             };
             let outcome = self.client.authorize(&request, self.clock.now()).await;
             let now = self.clock.now();
+            metrics::counter!("cardspool_central_answers_total", "outcome" => outcome.kind()).increment(1);
             if self.monitor.record(&Verdict::of(&outcome), probe, now) {
                 self.persist_breaker(now).await;
             }
