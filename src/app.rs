@@ -9,9 +9,16 @@ use tracing::{error, info};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use std::sync::Arc;
+
 use crate::journal::{Journal, JournalError};
+use crate::printer::PrinterError;
+use crate::render::{RenderError, TemplateStore};
 use crate::workers::authorize::{AuthorizeError, Authorizer};
+use crate::workers::cards::TemplateCards;
+use crate::workers::dispatch::Dispatch;
 use crate::workers::intake::{Intake, IntakeError};
+use crate::workers::notify::{Notify, NotifyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -20,16 +27,22 @@ pub enum AppError {
     #[error(transparent)]
     Intake(#[from] IntakeError),
     #[error(transparent)]
+    Notify(#[from] NotifyError),
+    #[error(transparent)]
     Authorize(#[from] AuthorizeError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Printer(#[from] PrinterError),
 }
 
 /// Runs the spooler until `shutdown` completes, then stops taking new work, lets the work in
 /// hand reach a safe state (commits finish, committed deliveries are acked) and returns.
 ///
 /// # Errors
-/// [`AppError::Journal`] when the journal cannot be opened; [`AppError::Intake`] when intake
-/// stops for a reason retrying cannot fix (a bad broker URL); [`AppError::Authorize`] when
-/// `[central] public_key` is missing or invalid.
+/// [`AppError::Journal`] when the journal cannot be opened; [`AppError::Render`] when the
+/// templates directory cannot be read; [`AppError::Printer`] for a printer that cannot be set
+/// up; [`AppError::Intake`] when intake stops for a reason retrying cannot fix (a bad broker URL).
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<(), AppError> {
     let journal = Journal::open(&config.journal.url, config.journal.max_connections).await?;
     info!(journal = ?journal.backend(), "journal open");
@@ -37,16 +50,35 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
 
+    // Everything that can refuse the configuration is built before any task starts.
+    let templates = TemplateStore::load(&config.render.templates_dir)?
+        .with_default_template(config.intake.default_template.clone());
+    for problem in templates.problems() {
+        // A bad template is reported and left out; the others keep printing.
+        error!(%problem, "template not loaded");
+    }
+    let renderer = Arc::new(TemplateCards::new(
+        templates,
+        config.render.issue_place.clone(),
+        config.printing.ledger_utc_offset_minutes,
+        config.intake.image_limits(),
+    ));
+    let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;
+    // Without central's public key no authorization can be checked, so none is asked for:
+    // the spooler still takes events in (nothing is lost) and says loudly what is missing.
+    let authorizer = if config.central.public_key.trim().is_empty() {
+        error!("central.public_key is not configured: jobs are taken in but none is authorized or printed until it is");
+        None
+    } else {
+        Some(Authorizer::over_http(&config.central, journal.clone(), clock).await?)
+    };
+
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
     let intake_task = tasks.spawn(intake.run(token.child_token()));
-
-    // --- authorize: central's print authorization (workers::authorize) ---
-    // `central_status` is central's state for the API and status events: `.snapshot()` or
-    // `.subscribe()`; `authorizer.waker()` can be notified by intake after each admission.
-    let authorizer = Authorizer::over_http(&config.central, journal.clone(), clock).await?;
-    let _central_status = authorizer.monitor();
-    let authorize_task = tasks.spawn(authorizer.run(token.child_token()));
-    // --- end authorize ---
+    let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
+    let notify_task = tasks.spawn(notify.run(token.child_token()));
+    tasks.spawn(dispatch.run(token.child_token()));
+    let authorize_task = authorizer.map(|authorizer| tasks.spawn(authorizer.run(token.child_token())));
     tasks.close();
 
     tokio::select! {
@@ -60,9 +92,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         Ok(result) => result?,
         Err(join_error) => error!(error = %join_error, "intake task panicked"),
     }
-    match authorize_task.await {
+    match notify_task.await {
         Ok(result) => result?,
-        Err(join_error) => error!(error = %join_error, "authorize task panicked"),
+        Err(join_error) => error!(error = %join_error, "notify task panicked"),
+    }
+    if let Some(task) = authorize_task {
+        match task.await {
+            Ok(result) => result?,
+            Err(join_error) => error!(error = %join_error, "authorize task panicked"),
+        }
     }
     info!("stopped");
     Ok(())

@@ -26,7 +26,7 @@ pub enum ConfigError {
     Value { key: &'static str, message: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub amqp: AmqpConfig,
@@ -36,20 +36,8 @@ pub struct Config {
     pub api: ApiConfig,
     pub log: LogConfig,
     pub printers: Vec<PrinterConfig>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            amqp: AmqpConfig::default(),
-            journal: JournalConfig::default(),
-            intake: IntakeConfig::default(),
-            central: CentralConfig::default(),
-            api: ApiConfig::default(),
-            log: LogConfig::default(),
-            printers: Vec::new(),
-        }
-    }
+    pub printing: PrintingConfig,
+    pub render: RenderConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -237,6 +225,21 @@ impl Default for LogConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RenderConfig {
+    /// Card templates (`*.toml`) and their fonts; relative paths are from the working directory.
+    pub templates_dir: PathBuf,
+    /// Where cards are issued, printed above the signature (the office's regency).
+    pub issue_place: String,
+}
+
+impl Default for RenderConfig {
+    fn default() -> Self {
+        RenderConfig { templates_dir: PathBuf::from("templates"), issue_place: "MERANGIN".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrinterConfig {
     pub name: String,
@@ -244,10 +247,80 @@ pub struct PrinterConfig {
     pub uri: String,
     #[serde(default = "default_pool")]
     pub pool: String,
+    /// Jobs sent to this printer at once. Card printers take one at a time.
+    #[serde(default = "default_max_jobs")]
+    pub max_jobs: u32,
+    /// `ipps://` only: accept the printer's self-signed certificate (common on printers and CUPS).
+    #[serde(default)]
+    pub ignore_tls_errors: bool,
 }
 
 fn default_pool() -> String {
     "ektp".into()
+}
+
+fn default_max_jobs() -> u32 {
+    1
+}
+
+/// What happens to a job the printer aborted (a jam): the blank is counted spoiled either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AbortPolicy {
+    /// Back to the queue (any printer of the pool), up to `max_aborts` times, then `failed`.
+    #[default]
+    Requeue,
+    /// Straight to `failed`: staff decide.
+    Fail,
+}
+
+/// The dispatch stage: spool, printer polling, requeue policy, spool retention, blank ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrintingConfig {
+    /// Where rendered PDFs wait for their printer (created mode 0700; files are 0600).
+    pub spool_dir: PathBuf,
+    /// How often every printer's state is asked for (Get-Printer-Attributes).
+    pub status_poll_ms: u64,
+    /// How often a job on a printer is asked about (Get-Job-Attributes).
+    pub follow_poll_ms: u64,
+    /// How often the journal is looked at for authorized and rendered jobs.
+    pub queue_poll_ms: u64,
+    /// Timeout of one IPP request (a Print-Job carries the whole PDF).
+    pub request_timeout_ms: u64,
+    /// `server-error-busy`: pause between attempts, and attempts before the job goes back to
+    /// the queue for any printer of its pool.
+    pub busy_retry_ms: u64,
+    pub busy_retries: u32,
+    /// A job on a printer that stays unreachable this long becomes `unknown` (staff decide):
+    /// the card may or may not have printed.
+    pub in_doubt_timeout_s: u64,
+    pub on_abort: AbortPolicy,
+    /// Aborts (spoiled blanks) of one job before it goes to `failed` instead of the queue.
+    pub max_aborts: u32,
+    /// How long a printed card's PDF stays in the spool for a reprint (0: deleted at once).
+    pub retention_s: u64,
+    /// The office's offset from UTC, for the blank ledger's days (WIB, UTC+7, by default).
+    pub ledger_utc_offset_minutes: i32,
+}
+
+impl Default for PrintingConfig {
+    fn default() -> Self {
+        PrintingConfig {
+            spool_dir: PathBuf::from("cardspool-data/spool"),
+            status_poll_ms: 5_000,
+            follow_poll_ms: 1_000,
+            queue_poll_ms: 500,
+            request_timeout_ms: 30_000,
+            busy_retry_ms: 1_000,
+            busy_retries: 30,
+            in_doubt_timeout_s: 600,
+            on_abort: AbortPolicy::Requeue,
+            max_aborts: 2,
+            retention_s: 0,
+            ledger_utc_offset_minutes: 7 * 60,
+        }
+    }
 }
 
 impl Config {
@@ -264,11 +337,11 @@ impl Config {
             Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
-                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE))
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
             }
             None => {}
         }
-        Self::from_figment(figment.merge(Self::env()))
+        Self::from_figment(&figment.merge(Self::env()))
     }
 
     /// Only the environment on top of the defaults: for tests and embedded use.
@@ -276,7 +349,7 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn from_toml_str(toml: &str) -> Result<Config, ConfigError> {
-        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)))
+        Self::from_figment(&Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)))
     }
 
     fn env() -> Env {
@@ -285,7 +358,7 @@ impl Config {
         Env::prefixed(ENV_PREFIX).filter(|key| key.as_str().contains("__")).split("__")
     }
 
-    fn from_figment(figment: Figment) -> Result<Config, ConfigError> {
+    fn from_figment(figment: &Figment) -> Result<Config, ConfigError> {
         let config: Config = figment.extract().map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         config.validate()?;
         Ok(config)
@@ -322,12 +395,19 @@ impl Config {
             if !names.insert(printer.name.as_str()) {
                 return fail("printers.name", &format!("{:?} is used by two printers", printer.name));
             }
+            if printer.max_jobs == 0 {
+                return fail("printers.max_jobs", "must be at least 1");
+            }
+            if !["ipp://", "ipps://", "dir://"].iter().any(|scheme| printer.uri.starts_with(scheme)) {
+                return fail("printers.uri", &format!("{:?} must start with ipp://, ipps:// or dir://", printer.uri));
+            }
         }
         Ok(())
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment's own error
 mod tests {
     use super::*;
 

@@ -6,6 +6,8 @@
 //! - [`config`]: the whole configuration, one typed struct with defaults for every key.
 //! - [`clock`]: the one place the spooler reads the time, so tests can pause it.
 //! - [`journal`]: the system of record (SQLite or PostgreSQL through sqlx).
+//! - [`render`]: card templates and the PDF renderer (printpdf).
+//! - [`printer`]: IPP/IPPS and folder printers behind one boundary, pools, the spool.
 //! - [`amqp`]: RabbitMQ through lapin: connecting, topology, publishing with confirms.
 //! - [`central`]: central's print authorization: HTTP client, signature check, circuit breaker,
 //!   central's state for staff.
@@ -23,6 +25,8 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod journal;
+pub mod printer;
+pub mod render;
 pub mod sim;
 pub mod telemetry;
 pub mod workers;

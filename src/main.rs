@@ -36,6 +36,13 @@ enum Command {
     },
     /// Print the effective configuration (defaults, file and environment merged).
     Config,
+    /// Render an event's card to PDF without printing it (a layout preview).
+    Render(cardspool::cli::render::RenderArgs),
+    /// Check or list card templates.
+    Template {
+        #[command(subcommand)]
+        command: cardspool::cli::render::TemplateCommand,
+    },
     /// The reference central authorization service, with fault injection (PUT /admin/fault).
     CentralSim {
         #[arg(long, default_value = "127.0.0.1:8470")]
@@ -103,6 +110,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Config => {
                 print!("{}", cardspool::cli::config::show(&config)?);
                 Ok(ExitCode::SUCCESS)
+            }
+            Command::Render(args) => {
+                println!("{}", cardspool::cli::render::render_file(&config, &args)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Template { command } => {
+                let (report, fine) = cardspool::cli::render::template_command(&config, &command)?;
+                println!("{report}");
+                Ok(if fine { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
         }
     })

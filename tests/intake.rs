@@ -105,6 +105,7 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
     payloads.extend((0..50).map(invalid_payload));
     payloads.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
     assert_eq!(payloads.len(), 1000);
+    vhost.listen_to_status_events("upstream.status").await;
     publish_all(&vhost.amqp_config(), &payloads).await;
 
     let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
@@ -114,6 +115,11 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
     .await;
     wait_for("the intake queue to empty", Duration::from_secs(30), || async {
         vhost.queue_depth("cardspool.intake").await == 0
+    })
+    .await;
+    // Upstream hears of every new job once: a card.queued status event each.
+    wait_for("850 status events", Duration::from_secs(30), || async {
+        vhost.queue_depth("upstream.status").await == 850
     })
     .await;
     assert_eq!(spooler.terminate().code(), Some(0), "SIGTERM ends the spooler with status 0");
@@ -182,6 +188,44 @@ async fn a_spooler_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
     assert_eq!(job_count(&journal).await, 1000, "one job per event: nothing lost, nothing doubled");
     assert_eq!(journal.rejection_counts().await.unwrap(), (0, 0));
     assert_eq!(vhost.queue_depth("cardspool.dead").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_connection_is_reopened_and_loses_and_duplicates_nothing() {
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = sqlite_url(dir.path());
+    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let payloads = valid_payloads(2000, "cut");
+    publish_all(&vhost.amqp_config(), &payloads).await;
+
+    // Prefetch 1 (one commit per event) keeps the stream long enough for rabbitmqctl to cut it
+    // in the middle.
+    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "1")]);
+    wait_for("the first 20 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 20 }).await;
+    let mut killed = 0;
+    wait_for("the spooler's connections to be killed", Duration::from_secs(20), || {
+        killed += vhost.kill_connections();
+        async move { killed > 0 }
+    })
+    .await;
+    let at_cut = job_count(&journal).await;
+    assert!(at_cut < 2000, "the cut came mid-stream ({at_cut} jobs)");
+    wait_for("all 2,000 jobs after the reconnect", Duration::from_secs(120), || async {
+        job_count(&journal).await >= 2000
+    })
+    .await;
+    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+        vhost.queue_depth("cardspool.intake").await == 0
+    })
+    .await;
+    let log_path = spooler.log.clone();
+    assert_eq!(spooler.terminate().code(), Some(0));
+    assert_eq!(job_count(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the cut was noticed");
+    assert!(log.matches("intake consuming").count() >= 2, "intake consumed again");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,8 @@
 //! The journal against both backends: every scenario runs on SQLite (a temp file) and on
 //! PostgreSQL (a database of its own).
 
+#![allow(clippy::similar_names)]
+
 mod services;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -40,6 +40,9 @@ pub struct Publication {
     pub body: Vec<u8>,
     pub message_id: Option<String>,
     pub headers: FieldTable,
+    /// Whether a message no queue takes is a failure ([`PublishError::NotRouted`]). Events for
+    /// the spooler are; status events nobody subscribed to yet are not.
+    pub mandatory: bool,
 }
 
 impl Publication {
@@ -82,7 +85,7 @@ impl ConfirmedPublisher {
             .basic_publish(
                 publication.exchange.as_str().into(),
                 publication.routing_key.as_str().into(),
-                BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() },
+                BasicPublishOptions { mandatory: publication.mandatory, ..BasicPublishOptions::default() },
                 &publication.body,
                 publication.properties(),
             )

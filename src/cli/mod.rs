@@ -3,3 +3,4 @@
 pub mod central_sim;
 pub mod config;
 pub mod publish;
+pub mod render;

@@ -42,6 +42,7 @@ pub async fn publish_files(
             message_id: event::peek_event_id(&body),
             body,
             headers: lapin::types::FieldTable::default(),
+            mandatory: true,
         });
     }
     let results = publish_confirmed(config, &publications).await?;

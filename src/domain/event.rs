@@ -295,10 +295,16 @@ impl Checker {
     }
 
     fn unknown_fields(&mut self, object: &Map<String, Value>, known: &[&str]) {
-        for key in object.keys() {
-            if !known.contains(&key.as_str()) {
-                self.fail(key, "is not a field of the contract (check the spelling)");
-            }
+        let unknown: Vec<&String> = object.keys().filter(|key| !known.contains(&key.as_str())).collect();
+        // The reasons travel in an AMQP header: a payload with thousands of stray keys must not
+        // make a reason too large to publish.
+        let cut = |key: &str| key.chars().take(MAX_SHOWN_CHARS).collect::<String>();
+        for key in unknown.iter().take(MAX_UNKNOWN_FIELDS_REPORTED) {
+            self.fail(&cut(key), "is not a field of the contract (check the spelling)");
+        }
+        if let Some(next) = unknown.get(MAX_UNKNOWN_FIELDS_REPORTED) {
+            let more = unknown.len() - MAX_UNKNOWN_FIELDS_REPORTED;
+            self.fail(&cut(next), format!("is not a field of the contract, nor are {} more", more - 1));
         }
     }
 
@@ -316,6 +322,8 @@ impl Checker {
         }
     }
 
+    /// `Some(None)` when absent or null, `None` when present with the wrong type (reported).
+    #[allow(clippy::option_option)]
     fn optional_string<'v>(&mut self, object: &'v Map<String, Value>, field: &str) -> Option<Option<&'v str>> {
         match object.get(field) {
             None | Some(Value::Null) => Some(None),
@@ -330,6 +338,12 @@ impl Checker {
     /// A printable line of card text: trimmed, not empty, no control characters, bounded.
     fn text(&mut self, object: &Map<String, Value>, field: &str, max_chars: usize) -> Option<String> {
         let raw = self.string(object, field)?;
+        // Checked before trimming: a line break at the end is a fault of the publisher's, not
+        // padding to forgive (and the schema refuses it anywhere).
+        if raw.chars().any(char::is_control) {
+            self.fail(field, "must not contain control characters (line breaks, tabs)");
+            return None;
+        }
         let value = raw.trim();
         if value.is_empty() {
             self.fail(field, "must not be empty");
@@ -338,10 +352,6 @@ impl Checker {
         let chars = value.chars().count();
         if chars > max_chars {
             self.fail(field, format!("must be at most {max_chars} characters, got {chars}"));
-            return None;
-        }
-        if value.chars().any(char::is_control) {
-            self.fail(field, "must not contain control characters (line breaks, tabs)");
             return None;
         }
         Some(value.to_owned())
@@ -357,16 +367,16 @@ impl Checker {
         let value = self.string(object, field)?;
         let parsed = from_label(value);
         if parsed.is_none() {
-            self.fail(field, format!("{}, got {value:?}", expected()));
+            self.fail(field, format!("{}, got {}", expected(), shown(value)));
         }
         parsed
     }
 
     fn date(&mut self, object: &Map<String, Value>, field: &str) -> Option<NaiveDate> {
         let value = self.string(object, field)?;
-        let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10);
+        let parsed = parse_iso_date(value);
         if parsed.is_none() {
-            self.fail(field, format!("must be a date YYYY-MM-DD, got {value:?}"));
+            self.fail(field, format!("must be a date YYYY-MM-DD, got {}", shown(value)));
         }
         parsed
     }
@@ -398,7 +408,12 @@ impl Checker {
         match object.get("schema") {
             Some(Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION) => {}
             None => self.fail("schema", "is required"),
-            Some(other) => self.fail("schema", format!("must be {SCHEMA_VERSION}, got {other}")),
+            Some(Value::Number(n)) => {
+                self.fail("schema", format!("must be {SCHEMA_VERSION}, got {}", shown(&n.to_string())));
+            }
+            Some(other) => {
+                self.fail("schema", format!("must be the number {SCHEMA_VERSION}, got {}", json_type(other)));
+            }
         }
         let event_id = self.string(object, "event_id").and_then(|id| match EventId::parse(id) {
             Ok(id) => Some(id),
@@ -409,13 +424,16 @@ impl Checker {
         });
         if let Some(kind) = self.string(object, "type") {
             if kind != EVENT_TYPE {
-                self.fail("type", format!("must be {EVENT_TYPE:?}, got {kind:?}"));
+                self.fail("type", format!("must be {EVENT_TYPE:?}, got {}", shown(kind)));
             }
         }
         let occurred_at = self.string(object, "occurred_at").and_then(|value| {
-            let parsed = DateTime::parse_from_rfc3339(value).ok();
+            // chrono also takes a space for the `T`, which RFC 3339 (and the schema) do not.
+            let parsed = DateTime::parse_from_rfc3339(value)
+                .ok()
+                .filter(|_| matches!(value.as_bytes().get(10), Some(b'T' | b't')));
             if parsed.is_none() {
-                self.fail("occurred_at", format!("must be an RFC 3339 time with offset, got {value:?}"));
+                self.fail("occurred_at", format!("must be an RFC 3339 time with offset, got {}", shown(value)));
             }
             parsed
         });
@@ -423,7 +441,7 @@ impl Checker {
             if value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()) {
                 Some(value.to_owned())
             } else {
-                self.fail("office", format!("must be the office's 4-digit regency code, got {value:?}"));
+                self.fail("office", format!("must be the office's 4-digit regency code, got {}", shown(value)));
                 None
             }
         });
@@ -431,7 +449,7 @@ impl Checker {
             None => Some(None),
             Some(name) if is_template_name(name) => Some(Some(name.to_owned())),
             Some(name) => {
-                self.fail("template", format!("must be 1-32 of a-z, 0-9, '-', '_', got {name:?}"));
+                self.fail("template", format!("must be 1-32 of a-z, 0-9, '-', '_', got {}", shown(name)));
                 None
             }
         });
@@ -440,7 +458,7 @@ impl Checker {
             Some(label) => {
                 let parsed = Priority::from_label(label);
                 if parsed.is_none() {
-                    self.fail("priority", format!("{}, got {label:?}", Priority::expected()));
+                    self.fail("priority", format!("{}, got {}", Priority::expected(), shown(label)));
                 }
                 parsed
             }
@@ -453,21 +471,20 @@ impl Checker {
             }
         });
         let name = self.text(object, "name", MAX_NAME_CHARS).and_then(|name| {
-            if name.chars().all(|c| c.is_alphabetic() || " '.,-`’".contains(c)) {
+            if name.chars().all(is_name_char) {
                 Some(name)
             } else {
-                self.fail("name", "may contain only letters, spaces and . , ' -");
+                self.fail("name", "may contain only letters (with their accents), spaces and . , ' ` ’ -");
                 None
             }
         });
         let birth_place = self.text(object, "birth_place", 40);
         let birth_date = self.date(object, "birth_date");
-        if let (Some(born), Some(occurred)) = (birth_date, occurred_at) {
-            if born > occurred.date_naive() {
-                self.fail("birth_date", "is after the enrollment (occurred_at)");
-            }
+        if let Some(born) = birth_date {
             if born < NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid") {
                 self.fail("birth_date", "is before 1900");
+            } else if occurred_at.is_some_and(|occurred| born > occurred.date_naive()) {
+                self.fail("birth_date", "is after the enrollment (occurred_at)");
             }
         }
         let sex = self.vocabulary(object, "sex", Sex::from_label, Sex::expected);
@@ -482,12 +499,32 @@ impl Checker {
             if value == ValidUntil::LIFETIME_LABEL {
                 return Some(ValidUntil::Lifetime);
             }
-            let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d").ok().filter(|_| value.len() == 10);
+            let parsed = parse_iso_date(value);
             if parsed.is_none() {
-                self.fail("valid_until", format!("must be a date YYYY-MM-DD or \"SEUMUR HIDUP\", got {value:?}"));
+                self.fail(
+                    "valid_until",
+                    format!("must be a date YYYY-MM-DD or \"SEUMUR HIDUP\", got {}", shown(value)),
+                );
             }
             parsed.map(ValidUntil::Date)
         });
+        match (valid_until, citizenship) {
+            // A foreigner's card ends with the residence permit (KITAP); only citizens' cards are
+            // for life.
+            (Some(ValidUntil::Lifetime), Some(Citizenship::Wna)) => {
+                self.fail(
+                    "valid_until",
+                    "must be the residence permit's end date for citizenship WNA, not \"SEUMUR HIDUP\"",
+                );
+            }
+            (Some(ValidUntil::Date(until)), _) if occurred_at.is_some_and(|at| until < at.date_naive()) => {
+                self.fail(
+                    "valid_until",
+                    "is before the enrollment (occurred_at): the card would be expired when printed",
+                );
+            }
+            _ => {}
+        }
         let photo = self.image(
             object,
             "photo",
@@ -569,7 +606,7 @@ impl Checker {
             if ok {
                 Some(value.to_owned())
             } else {
-                self.fail("rt_rw", format!("must be NNN/NNN (e.g. \"001/002\"), got {value:?}"));
+                self.fail("rt_rw", format!("must be NNN/NNN (e.g. \"001/002\"), got {}", shown(value)));
                 None
             }
         });
@@ -586,6 +623,39 @@ impl Checker {
             regency: regency?,
             province: province?,
         })
+    }
+}
+
+/// A calendar date written exactly `YYYY-MM-DD` (chrono alone also takes signs, spaces and
+/// one-digit months).
+fn parse_iso_date(value: &str) -> Option<NaiveDate> {
+    let bytes = value.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
+}
+
+/// Letters (accented ones too, precomposed or as combining marks: a name typed on a Mac
+/// arrives decomposed), the space and the punctuation names carry.
+fn is_name_char(c: char) -> bool {
+    c.is_alphabetic() || ('\u{0300}'..='\u{036F}').contains(&c) || " '.,-`’".contains(c)
+}
+
+/// How much of a refused value an error quotes, and how many unknown fields it lists: enough to
+/// recognise the mistake, bounded so that a hostile payload cannot inflate the reason header.
+const MAX_SHOWN_CHARS: usize = 40;
+const MAX_UNKNOWN_FIELDS_REPORTED: usize = 10;
+
+/// A refused value as an error quotes it: debug-escaped, cut to [`MAX_SHOWN_CHARS`].
+fn shown(value: &str) -> String {
+    if value.chars().count() <= MAX_SHOWN_CHARS {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(MAX_SHOWN_CHARS).collect();
+        format!("{head:?}... ({} characters)", value.chars().count())
     }
 }
 
@@ -647,9 +717,291 @@ fn check_image(bytes: Vec<u8>, check: ImageCheck) -> Result<EncodedImage, String
     let mut decoder = reader();
     decoder.limits(limits);
     decoder.decode().map_err(|e| format!("cannot be decoded as {format:?}: {e}"))?;
+    // JPEG decoders fill a truncated scan with grey and report success: a photo cut off in
+    // transit would print half blank.
+    if format == ImageFormat::Jpeg && !jpeg_reaches_end(&bytes) {
+        return Err("is a truncated JPEG (no end-of-image marker after the image data)".into());
+    }
     Ok(EncodedImage { format, width, height, bytes })
+}
+
+/// Whether a JPEG's marker structure runs, segment by segment, to its end-of-image marker.
+/// Walking the segments (rather than searching for `FF D9`) skips an EXIF thumbnail's own EOI.
+fn jpeg_reaches_end(bytes: &[u8]) -> bool {
+    let mut i = 2; // after SOI
+    loop {
+        if bytes.get(i) != Some(&0xFF) {
+            return false;
+        }
+        // Any number of 0xFF fill bytes may precede a marker.
+        while bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = bytes.get(i + 1) else { return false };
+        i += 2;
+        match marker {
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(length) = bytes.get(i..i + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) else {
+            return false;
+        };
+        if length < 2 {
+            return false;
+        }
+        i += length;
+        if marker == 0xDA {
+            // Entropy-coded data: 0xFF appears only stuffed (FF 00) or as a restart marker, so
+            // the next other marker ends the scan.
+            loop {
+                match (bytes.get(i), bytes.get(i + 1)) {
+                    (Some(0xFF), Some(0x00 | 0xD0..=0xD7)) => i += 2,
+                    (Some(0xFF), Some(_)) => break,
+                    (Some(_), _) => i += 1,
+                    (None, _) => return false,
+                }
+            }
+        }
+    }
 }
 
 fn format_names(formats: &[ImageFormat]) -> String {
     formats.iter().map(|f| format!("{f:?}")).collect::<Vec<_>>().join(" or ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageEncoder, Rgb, RgbImage, Rgba, RgbaImage};
+    use serde_json::json;
+
+    fn jpeg(width: u32, height: u32) -> Vec<u8> {
+        let img = RgbImage::from_fn(width, height, |x, y| Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
+        out
+    }
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let img = RgbaImage::from_fn(width, height, |x, _| Rgba([10, 20, 80, if x % 3 == 0 { 255 } else { 0 }]));
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new(&mut out)
+            .write_image(&img, width, height, image::ExtendedColorType::Rgba8)
+            .unwrap();
+        out
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    fn valid_event() -> Value {
+        json!({
+            "schema": 1,
+            "event_id": "6f1c2b9e-3d2a-4f7e-9c51-0b8d7a6e4f21",
+            "type": "enrollment.completed",
+            "occurred_at": "2026-11-27T09:12:00+07:00",
+            "office": "1502",
+            "nik": "1502015203850001",
+            "name": "HAMIDAH",
+            "birth_place": "BANGKO",
+            "birth_date": "1985-03-12",
+            "sex": "PEREMPUAN",
+            "blood_type": "O",
+            "address": {"street": "JL. SUDIRMAN NO. 1", "rt_rw": "001/002", "village": "PASAR BANGKO",
+                        "district": "BANGKO", "regency": "MERANGIN", "province": "JAMBI"},
+            "religion": "ISLAM",
+            "marital_status": "KAWIN",
+            "occupation": "WIRASWASTA",
+            "citizenship": "WNI",
+            "valid_until": "SEUMUR HIDUP",
+            "photo": b64(&jpeg(30, 40)),
+            "signature": b64(&png(40, 16)),
+        })
+    }
+
+    fn parse(event: &Value) -> Result<EnrollmentEvent, EventError> {
+        parse_event(&serde_json::to_vec(event).unwrap(), &ImageLimits::default())
+    }
+
+    /// Applies `edit` to a valid event and checks the outcome: `Ok(warnings)` when it must be
+    /// accepted with exactly those warnings (matched by a fragment), `Err(fields)` when it must be
+    /// refused naming exactly those fields.
+    #[track_caller]
+    fn check(edit: impl FnOnce(&mut Value), expected: Result<&[&str], &[&str]>) {
+        let mut event = valid_event();
+        edit(&mut event);
+        match (parse(&event), expected) {
+            (Ok(parsed), Ok(warnings)) => {
+                assert_eq!(parsed.warnings.len(), warnings.len(), "warnings: {:?}", parsed.warnings);
+                for (got, fragment) in parsed.warnings.iter().zip(warnings) {
+                    assert!(got.contains(fragment), "warning {got:?} lacks {fragment:?}");
+                }
+            }
+            (Err(error), Err(fields)) => {
+                let named: Vec<&str> = error.field_errors().iter().map(|e| e.field.as_str()).collect();
+                assert_eq!(named, fields, "{error}");
+            }
+            (outcome, expected) => panic!("expected {expected:?}, got {outcome:?}"),
+        }
+    }
+
+    #[test]
+    fn the_design_example_is_accepted_without_warnings() {
+        check(|_| {}, Ok(&[]));
+        let event = parse(&valid_event()).unwrap();
+        assert_eq!(event.priority, Priority::Normal);
+        assert_eq!(event.template, None);
+        assert_eq!(event.valid_until, ValidUntil::Lifetime);
+        assert_eq!((event.photo.format, event.photo.width, event.photo.height), (ImageFormat::Jpeg, 30, 40));
+    }
+
+    #[test]
+    fn nik_disagreeing_with_birth_date_or_sex_is_a_warning() {
+        check(|e| e["birth_date"] = json!("1985-12-03"), Ok(&["birth date 12-03-85"]));
+        check(|e| e["sex"] = json!("LAKI-LAKI"), Ok(&["sex PEREMPUAN"]));
+        // Only the year differs (the NIK's two-digit year is read in either century).
+        check(|e| e["nik"] = json!("1502015203050001"), Ok(&["birth date 12-03-05"]));
+    }
+
+    #[test]
+    fn nik_day_beyond_71_is_refused_even_when_it_is_a_day_mod_40() {
+        check(|e| e["nik"] = json!("1502018503850001"), Err(&["nik"]));
+    }
+
+    #[test]
+    fn dates_must_be_exactly_yyyy_mm_dd() {
+        for bad in ["1985-3-12", "+985-03-12", " 1985-03-12", "1985-03-12 ", "1985/03/12", "85-03-12", "1985-02-29"] {
+            check(|e| e["birth_date"] = json!(bad), Err(&["birth_date"]));
+        }
+        check(|e| e["birth_date"] = json!("1984-02-29"), Ok(&["birth date 12-03-85"]));
+    }
+
+    #[test]
+    fn birth_date_before_1900_is_refused_even_when_occurred_at_is_bad() {
+        check(
+            |e| {
+                e["birth_date"] = json!("1899-12-31");
+                e["occurred_at"] = json!("yesterday");
+            },
+            Err(&["occurred_at", "birth_date"]),
+        );
+    }
+
+    #[test]
+    fn occurred_at_is_rfc_3339_with_offset() {
+        for good in ["2026-11-27T09:12:00+07:00", "2026-11-27t02:12:00Z", "2026-11-27T09:12:00.250+07:00"] {
+            check(|e| e["occurred_at"] = json!(good), Ok(&[]));
+        }
+        for bad in ["2026-11-27 09:12:00+07:00", "2026-11-27T09:12:00", "2026-11-27", "27/11/2026 09:12"] {
+            check(|e| e["occurred_at"] = json!(bad), Err(&["occurred_at"]));
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_but_control_characters_are_refused_anywhere() {
+        check(|e| e["birth_place"] = json!("  BANGKO "), Ok(&[]));
+        assert_eq!(parse(&valid_event()).unwrap().birth_place, "BANGKO");
+        for bad in ["BANGKO\n", "\tBANGKO", "BAN\u{7}GKO"] {
+            check(|e| e["birth_place"] = json!(bad), Err(&["birth_place"]));
+        }
+    }
+
+    #[test]
+    fn valid_until_rules() {
+        let wna = |e: &mut Value, until: &str| {
+            e["citizenship"] = json!("WNA");
+            e["valid_until"] = json!(until);
+        };
+        check(|e| wna(e, "2031-03-14"), Ok(&[]));
+        check(|e| wna(e, "2026-11-27"), Ok(&[]));
+        check(|e| wna(e, "2026-11-26"), Err(&["valid_until"]));
+        check(|e| wna(e, "SEUMUR HIDUP"), Err(&["valid_until"]));
+        check(|e| e["valid_until"] = json!("31-12-2030"), Err(&["valid_until"]));
+    }
+
+    #[test]
+    fn names_with_apostrophes_and_accents_precomposed_or_combining() {
+        for name in
+            ["SITI NUR'AINI", "FRANÇOIS ÉMILE LEFÈVRE", "FRANC\u{327}OIS E\u{301}MILE", "KIM JI-YEON", "ST. AISYAH"]
+        {
+            check(|e| e["name"] = json!(name), Ok(&[]));
+        }
+        for name in ["HAMIDAH 2", "HAMIDAH_", "HAMIDAH@"] {
+            check(|e| e["name"] = json!(name), Err(&["name"]));
+        }
+        let sixty = "A".repeat(MAX_NAME_CHARS);
+        check(|e| e["name"] = json!(sixty), Ok(&[]));
+        check(|e| e["name"] = json!(format!("{sixty}B")), Err(&["name"]));
+        // Characters, not bytes: 60 accented letters are 120 bytes of UTF-8.
+        check(|e| e["name"] = json!("É".repeat(MAX_NAME_CHARS)), Ok(&[]));
+    }
+
+    #[test]
+    fn truncated_jpeg_is_refused_though_decoders_accept_it() {
+        let photo = jpeg(120, 160);
+        let cut = &photo[..photo.len() * 2 / 3];
+        check(|e| e["photo"] = json!(b64(cut)), Err(&["photo"]));
+        // Bytes after the end-of-image marker (some cameras append data) are harmless.
+        let mut trailing = photo.clone();
+        trailing.extend_from_slice(b"trailer");
+        check(|e| e["photo"] = json!(b64(&trailing)), Ok(&[]));
+        check(|e| e["photo"] = json!(b64(&png(30, 40))), Ok(&[]));
+    }
+
+    #[test]
+    fn jpeg_end_is_found_by_walking_segments() {
+        let photo = jpeg(16, 16);
+        assert!(jpeg_reaches_end(&photo));
+        assert!(!jpeg_reaches_end(&photo[..photo.len() - 1]));
+        assert!(!jpeg_reaches_end(&photo[..2]));
+        // An APP segment holding an FF D9 (as an EXIF thumbnail does) does not end the image.
+        let mut with_app = photo[..2].to_vec();
+        with_app.extend_from_slice(&[0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD8, 0xFF, 0xD9]);
+        with_app.extend_from_slice(&photo[2..photo.len() / 2]);
+        assert!(!jpeg_reaches_end(&with_app));
+    }
+
+    #[test]
+    fn pixel_limits_are_checked_from_the_header() {
+        let limits = ImageLimits { photo_max_pixels: 100 * 100, ..ImageLimits::default() };
+        let mut event = valid_event();
+        event["photo"] = json!(b64(&jpeg(101, 100)));
+        let error = parse_event(&serde_json::to_vec(&event).unwrap(), &limits).unwrap_err();
+        assert_eq!(error.field_errors()[0].field, "photo");
+        assert!(error.to_string().contains("101x100 pixels"), "{error}");
+    }
+
+    #[test]
+    fn a_hostile_payload_cannot_inflate_the_reasons() {
+        let mut event = valid_event();
+        let long = "X".repeat(100_000);
+        for field in ["sex", "blood_type", "religion", "office", "occurred_at", "birth_date", "valid_until", "type"] {
+            event[field] = json!(long);
+        }
+        event["address"]["rt_rw"] = json!(long);
+        for i in 0..2_000 {
+            event[format!("{}{i}", &long[..1_000])] = json!(1);
+        }
+        let error = parse(&event).unwrap_err();
+        let reasons = error.to_string();
+        assert!(reasons.len() < 8_000, "{} bytes of reasons", reasons.len());
+        assert!(reasons.contains("(100000 characters)"), "{}", &reasons[..200]);
+        assert!(reasons.contains("nor are 1989 more"), "unknown fields summarised");
+        assert_eq!(error.field_errors().iter().filter(|e| e.field.starts_with('X')).count(), 11);
+    }
+
+    #[test]
+    fn every_error_is_reported_at_once() {
+        check(
+            |e| {
+                e["nik"] = json!("123");
+                e["sex"] = json!("X");
+                e["address"]["rt_rw"] = json!("1/2");
+                e["extra"] = json!(true);
+            },
+            Err(&["extra", "nik", "sex", "address.rt_rw"]),
+        );
+    }
 }

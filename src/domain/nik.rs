@@ -24,7 +24,7 @@ pub enum NikError {
     NotDigits,
     #[error("region code {0:?} is not a real province/regency/district code (00)")]
     Region(&'static str),
-    #[error("birth date part {0} is not a date (day taken mod 40, for any century)")]
+    #[error("birth date part {0} is not a date (DDMMYY, the day 01-31 for men or 41-71 for women)")]
     BirthDate(String),
     #[error("serial number 0000 is never issued")]
     Serial,
@@ -88,6 +88,11 @@ impl Nik {
 
     /// The birth dates the NIK can stand for: the century is not encoded, so 1900s and 2000s.
     fn birth_dates(&self) -> Vec<NaiveDate> {
+        // Men's days are 01-31 and women's 41-71; 81-99 would pass a bare "mod 40" yet no NIK
+        // is issued with them.
+        if !matches!(self.digits(6..8), 1..=31 | 41..=71) {
+            return Vec::new();
+        }
         let (day, month, yy) = self.birth_day_month_year();
         [1900, 2000]
             .into_iter()
@@ -144,6 +149,19 @@ mod tests {
         check_err("1502017203850001", &NikError::BirthDate("720385".into()));
         check_err("1502010013850001", &NikError::BirthDate("001385".into()));
         check_err("1502013002850001", &NikError::BirthDate("300285".into()));
+        // Days 81-99 give a real day mod 40 (85 -> 5) but are neither a man's nor a woman's.
+        check_err("1502018503850001", &NikError::BirthDate("850385".into()));
+        check_err("1502019903850001", &NikError::BirthDate("990385".into()));
+        check_err("1502014003850001", &NikError::BirthDate("400385".into()));
+        check_err("1502010003850001", &NikError::BirthDate("000385".into()));
+    }
+
+    #[test]
+    fn day_ranges_edges() {
+        for (day, sex) in [("01", Sex::Male), ("31", Sex::Male), ("41", Sex::Female), ("71", Sex::Female)] {
+            let nik = Nik::parse(&format!("150201{day}01850001")).unwrap();
+            assert_eq!(nik.sex(), sex, "day {day}");
+        }
     }
 
     #[test]

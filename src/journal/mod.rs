@@ -12,6 +12,7 @@
 //! ([`JobState::transition`]) before writing it.
 
 mod central;
+mod printing;
 mod records;
 
 use std::collections::BTreeMap;
@@ -24,11 +25,13 @@ use sha2::{Digest, Sha256};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Mutex;
+use tracing::info;
 
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
 pub use central::CentralBreakerRow;
+pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -89,6 +92,15 @@ impl Admission {
             Admission::Admitted(id) | Admission::Duplicate(id) => id,
         }
     }
+}
+
+/// An event to take in as a job.
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob<'a> {
+    pub event: &'a EnrollmentEvent,
+    /// The event as it arrived, kept for the later stages.
+    pub payload: &'a [u8],
+    pub template: &'a str,
 }
 
 /// A refused event, as recorded for staff: never the payload itself, only its hash and size.
@@ -210,10 +222,8 @@ impl Journal {
 
     /// Takes an event in as a new job in state `received`, exactly once per `event_id`.
     ///
-    /// The insert, its first audit entry and its `card.queued` status event commit together.
-    ///
     /// # Errors
-    /// [`JournalError::Database`] when the journal cannot be written (retryable).
+    /// As [`Journal::admit_all`].
     pub async fn admit(
         &self,
         event: &EnrollmentEvent,
@@ -221,49 +231,66 @@ impl Journal {
         template: &str,
         at: DateTime<Utc>,
     ) -> Result<Admission, JournalError> {
-        let job_id = JobId::new();
-        let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
-        let reason = if event.warnings.is_empty() {
-            "event received".to_owned()
-        } else {
-            format!("event received with warnings: {}", event.warnings.join("; "))
-        };
+        let admissions = self.admit_all(&[NewJob { event, payload, template }], at).await?;
+        Ok(admissions[0])
+    }
+
+    /// Takes several events in, in one transaction (one disk flush for the lot), each exactly
+    /// once per `event_id`; the admissions come back in the order of `jobs`. Each new job's
+    /// insert, first audit entry and `card.queued` status event commit together.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written (retryable): then none of
+    /// the jobs is admitted.
+    pub async fn admit_all(&self, jobs: &[NewJob<'_>], at: DateTime<Utc>) -> Result<Vec<Admission>, JournalError> {
         let _gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings, payload,
-                               reason, attempts, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(job_id.to_string())
-        .bind(event.event_id.as_str())
-        .bind(JobState::Received.as_str())
-        .bind(&event.office)
-        .bind(template)
-        .bind(i64::from(event.priority == Priority::Urgent))
-        .bind(event.nik.masked())
-        .bind(&event.name)
-        .bind(event.warnings.join("\n"))
-        .bind(payload)
-        .bind(&reason)
-        .bind(millis(at))
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
-            let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
-                .bind(event.event_id.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-            return Ok(Admission::Duplicate(parse_job_id(&existing)?));
-        }
-        insert_transition(&mut tx, job_id, 1, None, JobState::Received, &reason, &Actor::System, at).await?;
-        if let Some(status) = StatusEvent::for_step(None, JobState::Received) {
-            insert_outbox(&mut tx, status, event.event_id.as_str(), job_id, &reason, at).await?;
+        let mut admissions = Vec::with_capacity(jobs.len());
+        for NewJob { event, payload, template } in jobs {
+            let job_id = JobId::new();
+            let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            let reason = if event.warnings.is_empty() {
+                "event received".to_owned()
+            } else {
+                format!("event received with warnings: {}", event.warnings.join("; "))
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
+                                   payload, reason, attempts, created_at, updated_at, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(job_id.to_string())
+            .bind(event.event_id.as_str())
+            .bind(JobState::Received.as_str())
+            .bind(&event.office)
+            .bind(*template)
+            .bind(i64::from(event.priority == Priority::Urgent))
+            .bind(event.nik.masked())
+            .bind(&event.name)
+            .bind(event.warnings.join("\n"))
+            .bind(payload)
+            .bind(&reason)
+            .bind(millis(at))
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                // Journaled before (a redelivery), or earlier in this very batch.
+                let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
+                    .bind(event.event_id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                admissions.push(Admission::Duplicate(parse_job_id(&existing)?));
+                continue;
+            }
+            insert_transition(&mut tx, job_id, 1, None, JobState::Received, &reason, &Actor::System, at).await?;
+            if let Some(status) = StatusEvent::for_step(None, JobState::Received) {
+                insert_outbox(&mut tx, status, event.event_id.as_str(), job_id, &reason, at).await?;
+            }
+            admissions.push(Admission::Admitted(job_id));
         }
         tx.commit().await?;
-        Ok(Admission::Admitted(job_id))
+        Ok(admissions)
     }
 
     /// Records (or counts again) an event refused at intake.
@@ -300,7 +327,7 @@ impl Journal {
     pub async fn transition(&self, job_id: JobId, step: &Step) -> Result<JobRecord, JournalError> {
         step.from.transition(step.to, &step.actor)?;
         let update = &step.update;
-        let _gate = self.write_lock().await;
+        let gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
         // The write comes first so that SQLite takes its write lock at once, and so that the
         // state check and the change are one atomic statement on both backends.
@@ -335,7 +362,7 @@ impl Journal {
         .await?;
         let Some(row) = row else {
             tx.rollback().await?;
-            drop(_gate);
+            drop(gate);
             return match self.job(job_id).await? {
                 None => Err(JournalError::NotFound(job_id)),
                 Some(job) => Err(JournalError::Conflict { job_id, expected: step.from, actual: job.state }),
@@ -349,7 +376,10 @@ impl Journal {
             insert_outbox(&mut tx, status, &event_id, job_id, &step.reason, step.at).await?;
         }
         tx.commit().await?;
-        drop(_gate);
+        drop(gate);
+        // The one place every state change passes: its log line is written here, once, after
+        // the commit made it true.
+        info!(%job_id, event_id = %event_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
         self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))
     }
 

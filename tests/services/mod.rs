@@ -99,6 +99,50 @@ impl Vhost {
     }
 }
 
+impl Vhost {
+    /// Closes every client connection to this vhost from the broker's side (what a network
+    /// cut or a broker-side kill looks like to the client). Returns how many were closed.
+    pub fn kill_connections(&self) -> usize {
+        let output = Command::new("rabbitmqctl")
+            .args(["list_connections", "--quiet", "--no-table-headers", "pid", "vhost"])
+            .output()
+            .expect("rabbitmqctl list_connections");
+        let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+        let pids: Vec<&str> = listing
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .filter(|(_, vhost)| vhost.trim() == self.name)
+            .map(|(pid, _)| pid.trim())
+            .collect();
+        for pid in &pids {
+            rabbitmqctl(&["close_connection", pid, "killed by test"]);
+        }
+        pids.len()
+    }
+
+    /// Binds a new queue to the status exchange, as an upstream service listening for
+    /// `card.*` events would. The exchange must exist (declared by any publish).
+    pub async fn listen_to_status_events(&self, queue: &str) {
+        let config = self.amqp_config();
+        let connection = cardspool::amqp::connect(&config, "cardspool-test-listen").await.expect("connect");
+        let channel = connection.create_channel().await.expect("channel");
+        cardspool::amqp::declare_topology(&channel, &config).await.expect("topology");
+        let options = lapin::options::QueueDeclareOptions { durable: true, ..Default::default() };
+        channel.queue_declare(queue.into(), options, lapin::types::FieldTable::default()).await.expect("declare");
+        channel
+            .queue_bind(
+                queue.into(),
+                config.status_exchange.as_str().into(),
+                "card.*".into(),
+                lapin::options::QueueBindOptions::default(),
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .expect("bind");
+        let _ = connection.close(200, "done".into()).await;
+    }
+}
+
 impl Drop for Vhost {
     fn drop(&mut self) {
         let _ = Command::new("rabbitmqctl").args(["delete_vhost", &self.name]).output();
@@ -122,10 +166,11 @@ pub async fn require_rabbitmq() {
 
 /// A configuration for one spooler in a test: its own vhost and journal, everything else default.
 pub fn spooler_config(vhost: &Vhost, journal_url: &str) -> Config {
-    let mut config = Config::default();
-    config.amqp = vhost.amqp_config();
-    config.journal.url = journal_url.to_owned();
-    config
+    Config {
+        amqp: vhost.amqp_config(),
+        journal: cardspool::config::JournalConfig { url: journal_url.to_owned(), ..Default::default() },
+        ..Config::default()
+    }
 }
 
 /// The compiled `cardspool` binary, for tests that run it as a process.
@@ -143,11 +188,4 @@ pub fn sample_events() -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     files.sort();
     files.into_iter().map(|path| (path.clone(), std::fs::read(&path).expect("sample readable"))).collect()
-}
-
-/// A valid Ed25519 public key (base64) that signs nothing: for spoolers whose tests do not
-/// reach central.
-pub fn unused_central_key() -> String {
-    let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
-    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key.as_bytes())
 }

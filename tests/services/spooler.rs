@@ -19,8 +19,10 @@ impl Spooler {
     /// Starts `cardspool run` against `vhost` and the journal at `journal_url`, from `dir`
     /// (which also receives the log file `spooler-<n>.log`).
     pub fn start(vhost: &Vhost, journal_url: &str, dir: &Path, extra_env: &[(&str, &str)]) -> Spooler {
-        let log =
-            (0..).map(|n| dir.join(format!("spooler-{n}.log"))).find(|path| !path.exists()).expect("a free log name");
+        let log = (0..1000)
+            .map(|n| dir.join(format!("spooler-{n}.log")))
+            .find(|path| !path.exists())
+            .expect("a free log name");
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(super::binary());
         command
@@ -30,10 +32,7 @@ impl Spooler {
             .env("CARDSPOOL_AMQP__RECONNECT_MAX_BACKOFF_MS", "1000")
             .env("CARDSPOOL_JOURNAL__URL", journal_url)
             .env("CARDSPOOL_API__LISTEN", "127.0.0.1:0")
-            // `run` refuses to start without central's key. A key nobody signs with, and
-            // nothing at the default URL: jobs wait for central unless a test says otherwise.
-            .env("CARDSPOOL_CENTRAL__PUBLIC_KEY", super::unused_central_key())
-            .env("CARDSPOOL_CENTRAL__URL", "http://127.0.0.1:9")
+            .env("CARDSPOOL_RENDER__TEMPLATES_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"))
             .env("CARDSPOOL_LOG__FILTER", "debug,lapin=info,amq_protocol=info,sqlx=warn,hyper=info")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
@@ -110,6 +109,7 @@ pub fn publications(vhost_config: &cardspool::config::AmqpConfig, payloads: &[Ve
             body: body.clone(),
             message_id: cardspool::domain::event::peek_event_id(body),
             headers: lapin::types::FieldTable::default(),
+            mandatory: true,
         })
         .collect()
 }

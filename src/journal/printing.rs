@@ -1,0 +1,393 @@
+//! The printing side of the journal: the printer's own id for a job on it, and the blank-card
+//! ledger (every card sent to a printer, with what became of its blank), queryable per
+//! printer and per day.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{from_millis, millis, parse_job_id, Journal, JournalError};
+use crate::domain::job::{JobId, JobState};
+
+/// What became of a card's blank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CardOutcome {
+    /// On the printer; not settled yet.
+    Sent,
+    Printed,
+    /// The blank is used up and the card unusable (a jam, or marked spoiled by staff).
+    Spoiled,
+    /// The printer stopped before it took a blank (empty hopper or ribbon, open cover).
+    NotFed,
+    /// Cancelled at the printer.
+    Cancelled,
+    /// The printer cannot say whether the card printed.
+    Unknown,
+    /// A test card.
+    Test,
+}
+
+impl CardOutcome {
+    pub const ALL: [CardOutcome; 7] = [
+        CardOutcome::Sent,
+        CardOutcome::Printed,
+        CardOutcome::Spoiled,
+        CardOutcome::NotFed,
+        CardOutcome::Cancelled,
+        CardOutcome::Unknown,
+        CardOutcome::Test,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardOutcome::Sent => "sent",
+            CardOutcome::Printed => "printed",
+            CardOutcome::Spoiled => "spoiled",
+            CardOutcome::NotFed => "not_fed",
+            CardOutcome::Cancelled => "cancelled",
+            CardOutcome::Unknown => "unknown",
+            CardOutcome::Test => "test",
+        }
+    }
+
+    /// Whether the outcome used up a blank for certain.
+    pub fn used_a_blank(self) -> bool {
+        matches!(self, CardOutcome::Printed | CardOutcome::Spoiled | CardOutcome::Test)
+    }
+}
+
+impl FromStr for CardOutcome {
+    type Err = JournalError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CardOutcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == s)
+            .ok_or_else(|| JournalError::Corrupt(format!("card outcome {s:?}")))
+    }
+}
+
+/// A card as it enters the ledger.
+#[derive(Debug, Clone)]
+pub struct NewCard<'a> {
+    /// `None` for a test card.
+    pub job_id: Option<JobId>,
+    pub printer: &'a str,
+    pub printer_job_id: Option<i64>,
+    pub at: DateTime<Utc>,
+    /// The office's offset from UTC, which decides the card's day.
+    pub utc_offset_minutes: i32,
+}
+
+/// One line of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub id: String,
+    pub job_id: Option<JobId>,
+    pub printer: String,
+    pub printer_job_id: Option<i64>,
+    pub sent_at: DateTime<Utc>,
+    /// The office's local date the card was sent on, `YYYY-MM-DD`.
+    pub day: String,
+    pub outcome: CardOutcome,
+    pub reason: String,
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+/// Cards sent to one printer on one day, by outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DailyCardCount {
+    pub printer: String,
+    pub day: String,
+    pub by_outcome: BTreeMap<CardOutcome, i64>,
+}
+
+impl DailyCardCount {
+    pub fn count(&self, outcome: CardOutcome) -> i64 {
+        self.by_outcome.get(&outcome).copied().unwrap_or(0)
+    }
+
+    /// Blanks used for certain (printed, spoiled, test); `unknown` ones are counted apart.
+    pub fn blanks_used(&self) -> i64 {
+        self.by_outcome.iter().filter(|(outcome, _)| outcome.used_a_blank()).map(|(_, n)| n).sum()
+    }
+}
+
+/// The office-local date of an instant, `YYYY-MM-DD`.
+pub fn ledger_day(at: DateTime<Utc>, utc_offset_minutes: i32) -> String {
+    let offset = FixedOffset::east_opt(utc_offset_minutes * 60).unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
+    at.with_timezone(&offset).date_naive().to_string()
+}
+
+const LEDGER_COLUMNS: &str = "id, job_id, printer, printer_job_id, sent_at, print_day, outcome, reason, settled_at";
+
+impl LedgerEntry {
+    fn from_row(row: &AnyRow) -> Result<LedgerEntry, JournalError> {
+        Ok(LedgerEntry {
+            id: row.try_get("id")?,
+            job_id: row.try_get::<Option<String>, _>("job_id")?.as_deref().map(parse_job_id).transpose()?,
+            printer: row.try_get("printer")?,
+            printer_job_id: row.try_get("printer_job_id")?,
+            sent_at: from_millis(row.try_get("sent_at")?),
+            day: row.try_get("print_day")?,
+            outcome: row.try_get::<String, _>("outcome")?.parse()?,
+            reason: row.try_get("reason")?,
+            settled_at: row.try_get::<Option<i64>, _>("settled_at")?.map(from_millis),
+        })
+    }
+}
+
+async fn insert_card(
+    executor: &mut sqlx::AnyConnection,
+    card: &NewCard<'_>,
+    outcome: CardOutcome,
+    reason: &str,
+) -> Result<String, JournalError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let settled_at = (outcome != CardOutcome::Sent).then(|| millis(card.at));
+    sqlx::query(
+        "INSERT INTO card_ledger (id, job_id, printer, printer_job_id, sent_at, print_day, outcome, reason, settled_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&id)
+    .bind(card.job_id.map(|j| j.to_string()))
+    .bind(card.printer)
+    .bind(card.printer_job_id)
+    .bind(millis(card.at))
+    .bind(ledger_day(card.at, card.utc_offset_minutes))
+    .bind(outcome.as_str())
+    .bind(reason)
+    .bind(settled_at)
+    .execute(executor)
+    .await?;
+    Ok(id)
+}
+
+impl Journal {
+    /// Records that a printer took a job's card: the printer's id for the job goes on the job
+    /// (which must be `printing` on that printer) and a `sent` line into the ledger, together.
+    /// Recording the same card again (reconciliation after a crash) adds no second line.
+    ///
+    /// # Errors
+    /// [`JournalError::Conflict`] when the job is no longer `printing` on that printer.
+    pub async fn record_card_sent(&self, job_id: JobId, card: &NewCard<'_>) -> Result<(), JournalError> {
+        let gate = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE jobs SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2 AND state = $3 AND printer = $4",
+        )
+        .bind(card.printer_job_id)
+        .bind(job_id.to_string())
+        .bind(JobState::Printing.as_str())
+        .bind(card.printer)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            tx.rollback().await?;
+            drop(gate);
+            let actual = self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))?.state;
+            return Err(JournalError::Conflict { job_id, expected: JobState::Printing, actual });
+        }
+        let open: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM card_ledger WHERE job_id = $1 AND printer = $2 AND outcome = 'sent' ORDER BY sent_at DESC LIMIT 1",
+        )
+        .bind(job_id.to_string())
+        .bind(card.printer)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match open {
+            Some(id) => {
+                sqlx::query("UPDATE card_ledger SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2")
+                    .bind(card.printer_job_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                insert_card(&mut tx, card, CardOutcome::Sent, "").await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Settles the card a job has on `printer` (its open `sent` line) with its outcome. When
+    /// there is none (the spooler died before recording it), a settled line is added, so
+    /// that every blank the printer took is in the ledger.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the ledger cannot be written.
+    pub async fn settle_card(
+        &self,
+        job_id: JobId,
+        card: &NewCard<'_>,
+        outcome: CardOutcome,
+        reason: &str,
+    ) -> Result<(), JournalError> {
+        let _gate = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        let open: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM card_ledger WHERE job_id = $1 AND printer = $2 AND outcome = 'sent' ORDER BY sent_at DESC LIMIT 1",
+        )
+        .bind(job_id.to_string())
+        .bind(card.printer)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match open {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3,
+                        printer_job_id = COALESCE(printer_job_id, $4) WHERE id = $5",
+                )
+                .bind(outcome.as_str())
+                .bind(reason)
+                .bind(millis(card.at))
+                .bind(card.printer_job_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                insert_card(&mut tx, card, outcome, reason).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a test card (no job) on a printer.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the ledger cannot be written.
+    pub async fn record_test_card(&self, card: &NewCard<'_>, reason: &str) -> Result<(), JournalError> {
+        let _gate = self.write_lock().await;
+        let mut connection = self.pool.acquire().await?;
+        insert_card(&mut connection, &NewCard { job_id: None, ..card.clone() }, CardOutcome::Test, reason).await?;
+        Ok(())
+    }
+
+    /// Staff found a printed card unusable: its latest `printed` line becomes `spoiled`.
+    /// `false` when the job has no printed card in the ledger.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the ledger cannot be written.
+    pub async fn mark_card_spoiled(
+        &self,
+        job_id: JobId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, JournalError> {
+        let _gate = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        let printed: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM card_ledger WHERE job_id = $1 AND outcome = 'printed' ORDER BY sent_at DESC LIMIT 1",
+        )
+        .bind(job_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = printed else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        sqlx::query("UPDATE card_ledger SET outcome = 'spoiled', reason = $1, settled_at = $2 WHERE id = $3")
+            .bind(reason)
+            .bind(millis(at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// A job's cards, oldest first.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn cards_of_job(&self, job_id: JobId) -> Result<Vec<LedgerEntry>, JournalError> {
+        let rows =
+            sqlx::query(&format!("SELECT {LEDGER_COLUMNS} FROM card_ledger WHERE job_id = $1 ORDER BY sent_at, id"))
+                .bind(job_id.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(LedgerEntry::from_row).collect()
+    }
+
+    /// The cards one printer was sent on one day, oldest first.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn cards_of_printer_day(&self, printer: &str, day: &str) -> Result<Vec<LedgerEntry>, JournalError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {LEDGER_COLUMNS} FROM card_ledger WHERE printer = $1 AND print_day = $2 ORDER BY sent_at, id"
+        ))
+        .bind(printer)
+        .bind(day)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(LedgerEntry::from_row).collect()
+    }
+
+    /// Counts per printer and per day, for days `from..=to` (`YYYY-MM-DD`), by printer then day.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn card_counts(&self, from: &str, to: &str) -> Result<Vec<DailyCardCount>, JournalError> {
+        let rows = sqlx::query(
+            "SELECT printer, print_day, outcome, COUNT(*) AS n FROM card_ledger
+             WHERE print_day >= $1 AND print_day <= $2 GROUP BY printer, print_day, outcome",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts: BTreeMap<(String, String), DailyCardCount> = BTreeMap::new();
+        for row in &rows {
+            let printer: String = row.try_get("printer")?;
+            let day: String = row.try_get("print_day")?;
+            let outcome: CardOutcome = row.try_get::<String, _>("outcome")?.parse()?;
+            let count = counts.entry((printer.clone(), day.clone())).or_insert_with(|| DailyCardCount {
+                printer,
+                day,
+                by_outcome: BTreeMap::new(),
+            });
+            *count.by_outcome.entry(outcome).or_insert(0) += row.try_get::<i64, _>("n")?;
+        }
+        Ok(counts.into_values().collect())
+    }
+
+    /// How many of a job's cards were spoiled by its printers (for the requeue policy).
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn spoiled_cards_of_job(&self, job_id: JobId) -> Result<i64, JournalError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM card_ledger WHERE job_id = $1 AND outcome = 'spoiled'")
+            .bind(job_id.to_string())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn days_are_the_office_s() {
+        let late_evening_utc = Utc.with_ymd_and_hms(2026, 11, 27, 18, 30, 0).unwrap();
+        assert_eq!(ledger_day(late_evening_utc, 0), "2026-11-27");
+        assert_eq!(ledger_day(late_evening_utc, 7 * 60), "2026-11-28", "01:30 WIB the next day");
+    }
+
+    #[test]
+    fn outcome_names_round_trip() {
+        for outcome in CardOutcome::ALL {
+            assert_eq!(outcome.as_str().parse::<CardOutcome>().unwrap(), outcome);
+        }
+        assert!("burnt".parse::<CardOutcome>().is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! A folder ("hot folder") printer: card-printing software watches a directory and prints what
+//! appears there. Each card is `<job-name>.pdf` with a JSON sidecar `<job-name>.json`, each
+//! written under a hidden temporary name, flushed, then renamed, so the watcher never sees a
+//! half-written file. The sidecar comes first: when the PDF appears, its description is there.
+//!
+//! A folder gives no feedback: a card is "completed" once its file is in place, and after a
+//! crash the folder "cannot say" about a file that is not there (never written, or already
+//! taken by the watcher).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{Lookup, PrinterError, PrinterStatus, RemoteJob, RemoteJobState, RemoteJobStatus, Submission};
+
+/// Hot-folder files are readable by the card software's group, not by everyone.
+const FILE_MODE: u32 = 0o640;
+
+#[derive(Debug, Clone)]
+pub struct FolderPrinter {
+    root: PathBuf,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrinterError + '_ {
+    move |source| PrinterError::Io { path: path.display().to_string(), source }
+}
+
+impl FolderPrinter {
+    pub fn new(root: impl Into<PathBuf>) -> FolderPrinter {
+        FolderPrinter { root: root.into() }
+    }
+
+    pub fn display_uri(&self) -> String {
+        format!("dir://{}", self.root.display())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn file(&self, job_name: &str, extension: &str) -> Result<PathBuf, PrinterError> {
+        if job_name.is_empty() || job_name.starts_with('.') || job_name.contains(['/', '\\', '\0']) {
+            return Err(PrinterError::Refused { status: "bad job name".into(), message: Some(job_name.into()) });
+        }
+        Ok(self.root.join(format!("{job_name}.{extension}")))
+    }
+
+    pub async fn status(&self) -> Result<PrinterStatus, PrinterError> {
+        match tokio::fs::metadata(&self.root).await {
+            Ok(meta) if meta.is_dir() => Ok(PrinterStatus::idle()),
+            Ok(_) => Err(PrinterError::Unreachable(format!("{} is not a directory", self.root.display()))),
+            Err(error) => Err(PrinterError::Unreachable(format!("{}: {error}", self.root.display()))),
+        }
+    }
+
+    pub async fn validate(&self) -> Result<(), PrinterError> {
+        self.status().await.map(drop)
+    }
+
+    pub async fn submit(&self, submission: &Submission) -> Result<RemoteJob, PrinterError> {
+        let pdf_path = self.file(&submission.job_name, "pdf")?;
+        let json_path = self.file(&submission.job_name, "json")?;
+        let sidecar = serde_json::json!({
+            "job_name": submission.job_name,
+            "document": pdf_path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "content_type": "application/pdf",
+            "bytes": submission.pdf.len(),
+            "sha256": hex::encode(Sha256::digest(&submission.pdf)),
+            "submitted_at": submission.submitted_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        let sidecar = serde_json::to_vec_pretty(&sidecar).expect("a JSON value serialises");
+        let pdf = submission.pdf.clone();
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            write_atomically(&json_path, &sidecar)?;
+            if let Err(error) = write_atomically(&pdf_path, &pdf) {
+                let _ = std::fs::remove_file(&json_path);
+                return Err(error);
+            }
+            // The renames are durable once the directory is flushed.
+            std::fs::File::open(&root).and_then(|dir| dir.sync_all()).map_err(io_error(&root))
+        })
+        .await
+        .map_err(|e| PrinterError::InDoubt(format!("writing to the folder was interrupted: {e}")))??;
+        Ok(RemoteJob { printer_job_id: None, job_name: submission.job_name.clone() })
+    }
+
+    fn completed(job_name: &str) -> RemoteJobStatus {
+        RemoteJobStatus {
+            printer_job_id: None,
+            job_name: job_name.to_owned(),
+            state: RemoteJobState::Completed,
+            reasons: Vec::new(),
+            message: Some("in the hot folder".into()),
+        }
+    }
+
+    pub async fn job_status(&self, job: &RemoteJob) -> Result<RemoteJobStatus, PrinterError> {
+        match self.find_jobs(&job.job_name).await? {
+            Lookup::Found(mut jobs) => Ok(jobs.remove(0)),
+            Lookup::CannotSay => Err(PrinterError::NoSuchJob(job.job_name.clone())),
+        }
+    }
+
+    pub async fn find_jobs(&self, job_name: &str) -> Result<Lookup, PrinterError> {
+        self.status().await?;
+        // The PDF is the card; a sidecar alone means the PDF never made it.
+        if tokio::fs::try_exists(self.file(job_name, "pdf")?).await.unwrap_or(false) {
+            return Ok(Lookup::Found(vec![Self::completed(job_name)]));
+        }
+        Ok(Lookup::CannotSay)
+    }
+
+    pub async fn cancel(&self, job: &RemoteJob) -> Result<(), PrinterError> {
+        let mut removed = false;
+        for extension in ["pdf", "json"] {
+            let path = self.file(&job.job_name, extension)?;
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => removed = true,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(io_error(&path)(error)),
+            }
+        }
+        if removed {
+            Ok(())
+        } else {
+            Err(PrinterError::NoSuchJob(job.job_name.clone()))
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a hidden temporary file in the same directory, flushed
+/// before the rename, so that `path` is either absent or complete.
+pub(crate) fn write_atomically_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PrinterError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result.map_err(io_error(path))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PrinterError> {
+    write_atomically_with_mode(path, bytes, FILE_MODE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submission(name: &str) -> Submission {
+        Submission { job_name: name.into(), pdf: b"%PDF-1.4 card".to_vec(), submitted_at: chrono::Utc::now() }
+    }
+
+    #[tokio::test]
+    async fn a_card_lands_with_its_sidecar_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let printer = FolderPrinter::new(dir.path());
+        let job = printer.submit(&submission("job-1")).await.unwrap();
+        assert_eq!(job, RemoteJob { printer_job_id: None, job_name: "job-1".into() });
+        let mut names: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        assert_eq!(names, ["job-1.json", "job-1.pdf"]);
+        assert_eq!(std::fs::read(dir.path().join("job-1.pdf")).unwrap(), b"%PDF-1.4 card");
+        let sidecar: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("job-1.json")).unwrap()).unwrap();
+        assert_eq!(sidecar["document"], "job-1.pdf");
+        assert_eq!(sidecar["bytes"], 13);
+        assert_eq!(printer.job_status(&job).await.unwrap().state, RemoteJobState::Completed);
+        assert!(matches!(printer.find_jobs("job-1").await.unwrap(), Lookup::Found(_)));
+        assert_eq!(printer.find_jobs("job-2").await.unwrap(), Lookup::CannotSay);
+        printer.cancel(&job).await.unwrap();
+        assert_eq!(printer.find_jobs("job-1").await.unwrap(), Lookup::CannotSay);
+    }
+
+    #[tokio::test]
+    async fn a_missing_folder_is_an_unreachable_printer() {
+        let dir = tempfile::tempdir().unwrap();
+        let printer = FolderPrinter::new(dir.path().join("absent"));
+        assert!(matches!(printer.status().await, Err(PrinterError::Unreachable(_))));
+        let error = printer.submit(&submission("job-1")).await.unwrap_err();
+        assert!(!error.may_have_taken_job(), "{error}");
+    }
+
+    #[tokio::test]
+    async fn job_names_cannot_leave_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let printer = FolderPrinter::new(dir.path());
+        for name in ["../escape", ".hidden", "", "a/b"] {
+            assert!(printer.submit(&submission(name)).await.is_err(), "{name:?}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The spool: rendered cards waiting for (and, for a while, after) their printer.
+//!
+//! One file per job, `<job-id>.pdf`, mode 0600 in a 0700 directory: a card carries a person's
+//! identity and photo. Files are written atomically (temporary name, flush, rename).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use super::folder::write_atomically_with_mode;
+use super::PrinterError;
+use crate::domain::job::JobId;
+
+const FILE_MODE: u32 = 0o600;
+const DIR_MODE: u32 = 0o700;
+
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrinterError + '_ {
+    move |source| PrinterError::Io { path: path.display().to_string(), source }
+}
+
+impl Spool {
+    /// Opens the spool directory, creating it (mode 0700) when missing.
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when it cannot be created.
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Spool, PrinterError> {
+        let dir = dir.into();
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(DIR_MODE)).map_err(io_error(&dir))?;
+        }
+        Ok(Spool { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self, job_id: JobId) -> PathBuf {
+        self.dir.join(format!("{job_id}.pdf"))
+    }
+
+    /// Stores a job's PDF (mode 0600), replacing any earlier one.
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when the file cannot be written.
+    pub async fn write(&self, job_id: JobId, pdf: Vec<u8>) -> Result<(), PrinterError> {
+        let path = self.path(job_id);
+        tokio::task::spawn_blocking(move || write_atomically_with_mode(&path, &pdf, FILE_MODE)).await.map_err(|e| {
+            PrinterError::Io { path: self.path(job_id).display().to_string(), source: std::io::Error::other(e) }
+        })?
+    }
+
+    /// A job's PDF, or `None` when the spool has none.
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when it exists but cannot be read.
+    pub async fn read(&self, job_id: JobId) -> Result<Option<Vec<u8>>, PrinterError> {
+        let path = self.path(job_id);
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io_error(&path)(error)),
+        }
+    }
+
+    /// Deletes a job's PDF; `false` when there was none.
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when it exists but cannot be removed.
+    pub async fn remove(&self, job_id: JobId) -> Result<bool, PrinterError> {
+        let path = self.path(job_id);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(io_error(&path)(error)),
+        }
+    }
+
+    /// The jobs whose PDFs are in the spool (temporary files and strangers ignored).
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when the directory cannot be read.
+    pub async fn jobs(&self) -> Result<Vec<JobId>, PrinterError> {
+        let mut entries = tokio::fs::read_dir(&self.dir).await.map_err(io_error(&self.dir))?;
+        let mut jobs = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(io_error(&self.dir))? {
+            let name = entry.file_name();
+            let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".pdf")) else { continue };
+            if let Ok(job_id) = JobId::from_str(stem) {
+                jobs.push(job_id);
+            }
+        }
+        jobs.sort();
+        Ok(jobs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn cards_are_private_to_the_spooler() {
+        let root = tempfile::tempdir().unwrap();
+        let spool = Spool::open(root.path().join("spool")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(spool.dir()), 0o700);
+        let job = JobId::new();
+        spool.write(job, b"%PDF card".to_vec()).await.unwrap();
+        assert_eq!(mode(&spool.path(job)), 0o600);
+        assert_eq!(spool.read(job).await.unwrap().as_deref(), Some(&b"%PDF card"[..]));
+        std::fs::write(spool.dir().join("stranger.pdf"), b"x").unwrap();
+        assert_eq!(spool.jobs().await.unwrap(), vec![job]);
+        assert!(spool.remove(job).await.unwrap());
+        assert!(!spool.remove(job).await.unwrap());
+        assert_eq!(spool.read(job).await.unwrap(), None);
+    }
+}

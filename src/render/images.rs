@@ -1,0 +1,167 @@
+//! The event's images as PDF image XObjects.
+//!
+//! A JPEG photo goes in as it came, a DCTDecode stream: no decoding, no second lossy pass, no
+//! silent downscaling (printpdf's own image path does all three). A PNG (the signature, or a
+//! PNG photo) is decoded and split into colour and an alpha soft mask, so a transparent
+//! signature lies on the card's background.
+
+use std::collections::BTreeMap;
+
+use printpdf::{DictItem, ExternalStream, ExternalXObject};
+
+use crate::domain::event::{EncodedImage, ImageFormat};
+
+/// Fast deflate: a signature is mostly empty, level 1 already shrinks it tenfold.
+const DEFLATE_LEVEL: u8 = 1;
+
+fn name(value: &str) -> DictItem {
+    DictItem::Name(value.as_bytes().to_vec())
+}
+
+fn image_dict(width: u32, height: u32, color_space: &str, filter: &str) -> BTreeMap<String, DictItem> {
+    BTreeMap::from([
+        ("Type".to_owned(), name("XObject")),
+        ("Subtype".to_owned(), name("Image")),
+        ("Width".to_owned(), DictItem::Int(i64::from(width))),
+        ("Height".to_owned(), DictItem::Int(i64::from(height))),
+        ("ColorSpace".to_owned(), name(color_space)),
+        ("BitsPerComponent".to_owned(), DictItem::Int(8)),
+        ("Filter".to_owned(), name(filter)),
+    ])
+}
+
+fn xobject(dict: BTreeMap<String, DictItem>, content: Vec<u8>) -> ExternalXObject {
+    // `compress: false`: the content is already encoded (DCT or Flate) and says so in /Filter.
+    ExternalXObject { stream: ExternalStream { dict, content, compress: false }, width: None, height: None, dpi: None }
+}
+
+/// The image as an XObject.
+///
+/// # Errors
+/// A message when the image cannot be read (the event was validated, so this means a JPEG
+/// with an unusual structure, such as 12-bit samples).
+pub(crate) fn image_xobject(image: &EncodedImage) -> Result<ExternalXObject, String> {
+    match image.format {
+        ImageFormat::Jpeg => jpeg_xobject(image),
+        ImageFormat::Png => png_xobject(&image.bytes),
+    }
+}
+
+fn jpeg_xobject(image: &EncodedImage) -> Result<ExternalXObject, String> {
+    let frame = jpeg_frame(&image.bytes)?;
+    let color_space = match frame.components {
+        1 => "DeviceGray",
+        3 => "DeviceRGB",
+        4 => "DeviceCMYK",
+        n => return Err(format!("JPEG with {n} colour components")),
+    };
+    if frame.precision != 8 {
+        return Err(format!("JPEG with {}-bit samples (PDF takes 8)", frame.precision));
+    }
+    let mut dict = image_dict(frame.width, frame.height, color_space, "DCTDecode");
+    if frame.components == 4 && frame.adobe {
+        // Adobe writes CMYK JPEGs inverted; every PDF producer undoes it this way.
+        dict.insert("Decode".into(), DictItem::Array([1, 0, 1, 0, 1, 0, 1, 0].map(DictItem::Int).to_vec()));
+    }
+    Ok(xobject(dict, image.bytes.clone()))
+}
+
+struct JpegFrame {
+    width: u32,
+    height: u32,
+    components: u8,
+    precision: u8,
+    adobe: bool,
+}
+
+/// Reads the frame header (SOFn) and notes an Adobe APP14 marker, walking the marker segments.
+fn jpeg_frame(bytes: &[u8]) -> Result<JpegFrame, String> {
+    let mut position = 2;
+    let mut adobe = false;
+    while position + 4 <= bytes.len() {
+        if bytes[position] != 0xFF {
+            return Err("JPEG marker structure is broken".into());
+        }
+        let marker = bytes[position + 1];
+        if marker == 0xFF {
+            position += 1;
+            continue;
+        }
+        let length = usize::from(u16::from_be_bytes([bytes[position + 2], bytes[position + 3]]));
+        let segment = bytes.get(position + 4..position + 2 + length).ok_or("JPEG segment runs past the end")?;
+        match marker {
+            0xEE if segment.starts_with(b"Adobe") => adobe = true,
+            // SOF0-SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                if segment.len() < 6 {
+                    return Err("JPEG frame header is too short".into());
+                }
+                return Ok(JpegFrame {
+                    precision: segment[0],
+                    height: u32::from(u16::from_be_bytes([segment[1], segment[2]])),
+                    width: u32::from(u16::from_be_bytes([segment[3], segment[4]])),
+                    components: segment[5],
+                    adobe,
+                });
+            }
+            0xDA => break,
+            _ => {}
+        }
+        position += 2 + length;
+    }
+    Err("JPEG has no frame header".into())
+}
+
+fn png_xobject(bytes: &[u8]) -> Result<ExternalXObject, String> {
+    let decoded = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+        .map_err(|e| format!("PNG cannot be decoded: {e}"))?;
+    let (width, height) = (decoded.width(), decoded.height());
+    let has_alpha = decoded.color().has_alpha();
+    let gray = !decoded.color().has_color();
+    let deflate = |data: &[u8]| miniz_oxide::deflate::compress_to_vec_zlib(data, DEFLATE_LEVEL);
+
+    let (color, alpha, color_space) = match (gray, has_alpha) {
+        (true, false) => (decoded.into_luma8().into_raw(), None, "DeviceGray"),
+        (false, false) => (decoded.into_rgb8().into_raw(), None, "DeviceRGB"),
+        (true, true) => {
+            let pixels = decoded.into_luma_alpha8().into_raw();
+            let (color, alpha) = pixels.chunks_exact(2).map(|p| (p[0], p[1])).unzip();
+            (color, Some(alpha), "DeviceGray")
+        }
+        (false, true) => {
+            let pixels = decoded.into_rgba8().into_raw();
+            let mut color = Vec::with_capacity(pixels.len() / 4 * 3);
+            let mut alpha = Vec::with_capacity(pixels.len() / 4);
+            for pixel in pixels.chunks_exact(4) {
+                color.extend_from_slice(&pixel[..3]);
+                alpha.push(pixel[3]);
+            }
+            (color, Some(alpha), "DeviceRGB")
+        }
+    };
+    let mut dict = image_dict(width, height, color_space, "FlateDecode");
+    if let Some(alpha) = alpha.filter(|alpha: &Vec<u8>| alpha.iter().any(|&a| a != 255)) {
+        let mask = ExternalStream {
+            dict: image_dict(width, height, "DeviceGray", "FlateDecode"),
+            content: deflate(&alpha),
+            compress: false,
+        };
+        dict.insert("SMask".into(), DictItem::Stream { stream: mask });
+    }
+    Ok(xobject(dict, deflate(&color)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jpeg_frame_header_is_found() {
+        let mut bytes = Vec::new();
+        let photo = image::RgbImage::from_pixel(30, 40, image::Rgb([200, 100, 50]));
+        image::codecs::jpeg::JpegEncoder::new(&mut bytes).encode_image(&photo).unwrap();
+        let frame = jpeg_frame(&bytes).unwrap();
+        assert_eq!((frame.width, frame.height, frame.components, frame.precision), (30, 40, 3, 8));
+        assert!(jpeg_frame(&bytes[..20]).is_err());
+    }
+}

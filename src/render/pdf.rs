@@ -1,0 +1,177 @@
+//! Drawings to printpdf operations, and one card's PDF document.
+//!
+//! Coordinates: the layout measures in millimetres from the card's top-left corner, PDF in
+//! points from the bottom-left; the flip happens here and nowhere else. Text is placed with
+//! absolute text matrices (`Tm`): printpdf's `SetTextCursor` moves relative to the previous
+//! position, which silently drifts when a run is added or removed.
+
+use printpdf::{
+    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Polygon, PolygonRing, Pt, Rect, TextItem,
+    TextMatrix, WindingOrder, XObjectId, XObjectTransform,
+};
+
+use crate::domain::layout::{BoxMm, Drawing, ImageSource, PlacedQr, Rgb, QUIET_ZONE_MODULES};
+
+fn pt(mm: f32) -> Pt {
+    Mm(mm).into_pt()
+}
+
+fn color(rgb: Rgb) -> Color {
+    Color::Rgb(printpdf::Rgb { r: rgb.r, g: rgb.g, b: rgb.b, icc_profile: None })
+}
+
+/// The XObject name an image is drawn under on every card.
+pub(crate) fn image_id(source: ImageSource) -> XObjectId {
+    XObjectId(match source {
+        ImageSource::Photo => "Photo".into(),
+        ImageSource::Signature => "Signature".into(),
+    })
+}
+
+/// Appends the operations for drawings to a page's operation list.
+pub(crate) struct OpWriter<'a> {
+    ops: &'a mut Vec<Op>,
+    page_height: f32,
+    fonts: &'a [FontId],
+}
+
+impl<'a> OpWriter<'a> {
+    pub(crate) fn new(ops: &'a mut Vec<Op>, page_height: f32, fonts: &'a [FontId]) -> Self {
+        OpWriter { ops, page_height, fonts }
+    }
+
+    /// A box in layout coordinates as a PDF rectangle.
+    fn rect(&self, bx: BoxMm, mode: PaintMode) -> Rect {
+        Rect {
+            x: pt(bx.x),
+            y: pt(self.page_height - bx.bottom()),
+            width: pt(bx.width),
+            height: pt(bx.height),
+            mode: Some(mode),
+            winding_order: Some(WindingOrder::NonZero),
+        }
+    }
+
+    fn point(&self, x: f32, y: f32) -> LinePoint {
+        LinePoint { p: Point { x: pt(x), y: pt(self.page_height - y) }, bezier: false }
+    }
+
+    pub(crate) fn draw_all(&mut self, drawings: &[Drawing]) {
+        // Consecutive text runs share one text object (BT ... ET), and font and colour are set
+        // only when they change: fewer operators, smaller files.
+        let mut in_text: Option<(usize, u32, Rgb)> = None;
+        for drawing in drawings {
+            if let Drawing::Text { font, size, x, baseline, text, color: rgb } = drawing {
+                let size_key = (size * 100.0).round() as u32;
+                let (current_font, current_rgb) = match in_text {
+                    Some((f, s, c)) => (Some((f, s)), Some(c)),
+                    None => {
+                        self.ops.push(Op::StartTextSection);
+                        (None, None)
+                    }
+                };
+                if current_font != Some((*font, size_key)) {
+                    self.ops.push(Op::SetFont {
+                        font: PdfFontHandle::External(self.fonts[*font].clone()),
+                        size: Pt(*size),
+                    });
+                }
+                if current_rgb != Some(*rgb) {
+                    self.ops.push(Op::SetFillColor { col: color(*rgb) });
+                }
+                in_text = Some((*font, size_key, *rgb));
+                self.ops
+                    .push(Op::SetTextMatrix { matrix: TextMatrix::Translate(pt(*x), pt(self.page_height - baseline)) });
+                self.ops.push(Op::ShowText { items: vec![TextItem::Text(text.clone())] });
+                continue;
+            }
+            if in_text.take().is_some() {
+                self.ops.push(Op::EndTextSection);
+            }
+            self.draw_graphic(drawing);
+        }
+        if in_text.is_some() {
+            self.ops.push(Op::EndTextSection);
+        }
+    }
+
+    fn draw_graphic(&mut self, drawing: &Drawing) {
+        match drawing {
+            Drawing::Rect { bx, fill, stroke } => {
+                if let Some(fill) = fill {
+                    self.ops.push(Op::SetFillColor { col: color(*fill) });
+                }
+                if let Some((stroke, width)) = stroke {
+                    self.ops.push(Op::SetOutlineColor { col: color(*stroke) });
+                    self.ops.push(Op::SetOutlineThickness { pt: Pt(*width) });
+                }
+                let mode = match (fill, stroke) {
+                    (Some(_), Some(_)) => PaintMode::FillStroke,
+                    (None, Some(_)) => PaintMode::Stroke,
+                    _ => PaintMode::Fill,
+                };
+                self.ops.push(Op::DrawRectangle { rectangle: self.rect(*bx, mode) });
+            }
+            Drawing::Line { from, to, width_pt, color: rgb } => {
+                self.ops.push(Op::SetOutlineColor { col: color(*rgb) });
+                self.ops.push(Op::SetOutlineThickness { pt: Pt(*width_pt) });
+                let line = Line { points: vec![self.point(from.0, from.1), self.point(to.0, to.1)], is_closed: false };
+                self.ops.push(Op::DrawLine { line });
+            }
+            Drawing::Image { source, placement, clip } => {
+                if let Some(clip) = clip {
+                    self.ops.push(Op::SaveGraphicsState);
+                    self.ops.push(Op::DrawRectangle { rectangle: self.rect(*clip, PaintMode::Clip) });
+                }
+                let at = self.rect(*placement, PaintMode::Fill);
+                self.ops.push(Op::UseXobject {
+                    id: image_id(*source),
+                    transform: XObjectTransform {
+                        translate_x: Some(at.x),
+                        translate_y: Some(at.y),
+                        scale_x: Some(at.width.0),
+                        scale_y: Some(at.height.0),
+                        no_auto_scale: true,
+                        ..XObjectTransform::default()
+                    },
+                });
+                if clip.is_some() {
+                    self.ops.push(Op::RestoreGraphicsState);
+                }
+            }
+            Drawing::Qr(qr) => self.draw_qr(qr),
+            Drawing::Text { .. } => unreachable!("text is handled by draw_all"),
+        }
+    }
+
+    /// The quiet zone as a white square, then every run of dark modules as one rectangle, all
+    /// in a single filled path: vectors, so the printer's own dots decide the edges.
+    fn draw_qr(&mut self, qr: &PlacedQr) {
+        self.ops.push(Op::SetFillColor { col: color(Rgb::WHITE) });
+        self.ops.push(Op::DrawRectangle { rectangle: self.rect(qr.outer(), PaintMode::Fill) });
+        let origin_x = qr.x + QUIET_ZONE_MODULES as f32 * qr.module_mm;
+        let origin_y = qr.y + QUIET_ZONE_MODULES as f32 * qr.module_mm;
+        let rings = qr
+            .matrix
+            .dark_runs()
+            .map(|(row, column, length)| {
+                let left = origin_x + column as f32 * qr.module_mm;
+                let right = left + length as f32 * qr.module_mm;
+                let top = origin_y + row as f32 * qr.module_mm;
+                let bottom = top + qr.module_mm;
+                PolygonRing {
+                    points: vec![
+                        self.point(left, top),
+                        self.point(right, top),
+                        self.point(right, bottom),
+                        self.point(left, bottom),
+                    ],
+                }
+            })
+            .collect();
+        self.ops.push(Op::SetFillColor { col: color(Rgb::BLACK) });
+        self.ops.push(Op::DrawPolygon {
+            polygon: Polygon { rings, mode: PaintMode::Fill, winding_order: WindingOrder::NonZero },
+        });
+    }
+}

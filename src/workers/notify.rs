@@ -1,0 +1,135 @@
+//! Notify: status events from the journal's outbox to the `cardspool.status` exchange.
+//!
+//! Each status event was written in the same transaction as the state change it announces, so
+//! none is lost when the broker is away; this loop publishes them in order with publisher
+//! confirms and marks them published only once confirmed. A crash between the confirm and the
+//! mark publishes an event twice: consumers deduplicate by (`job_id`, `type`, `at`).
+
+use std::time::Duration;
+
+use lapin::types::FieldTable;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::amqp::{self, AmqpError, ConfirmedPublisher, Publication, PublishError};
+use crate::clock::Clock;
+use crate::config::AmqpConfig;
+use crate::journal::{Journal, JournalError};
+
+/// Status events published per round trip to the journal.
+const BATCH: u32 = 200;
+/// How often the outbox is looked at when it was found empty.
+const IDLE_POLL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Amqp(#[from] AmqpError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl NotifyError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            NotifyError::Amqp(error) => error.is_retryable(),
+            NotifyError::Publish(error) => error.is_retryable(),
+            NotifyError::Journal(error) => error.is_retryable(),
+        }
+    }
+}
+
+pub struct Notify {
+    pub amqp: AmqpConfig,
+    pub journal: Journal,
+    pub clock: Clock,
+}
+
+impl Notify {
+    /// Runs until `shutdown`; reconnects to the broker forever.
+    ///
+    /// # Errors
+    /// Only for a broker URL that can never work.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), NotifyError> {
+        let mut backoff = amqp::reconnect_backoff(&self.amqp);
+        loop {
+            let mut connected = false;
+            match self.session(&shutdown, &mut connected).await {
+                Ok(()) => return Ok(()),
+                Err(error) if !error.is_retryable() => return Err(error),
+                Err(error) => {
+                    if connected {
+                        backoff = amqp::reconnect_backoff(&self.amqp);
+                    }
+                    let pause = backoff.next().unwrap_or(Duration::from_secs(30));
+                    warn!(error = %error, retry_in_ms = pause.as_millis() as u64, "status events paused; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Ok(()),
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session(&self, shutdown: &CancellationToken, connected: &mut bool) -> Result<(), NotifyError> {
+        let connection = tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            connection = amqp::connect(&self.amqp, "cardspool-notify") => connection?,
+        };
+        let result = self.publish_loop(&connection, shutdown, connected).await;
+        let _ = connection.close(200, "cardspool notify stopping".into()).await;
+        result
+    }
+
+    async fn publish_loop(
+        &self,
+        connection: &lapin::Connection,
+        shutdown: &CancellationToken,
+        connected: &mut bool,
+    ) -> Result<(), NotifyError> {
+        let publisher = ConfirmedPublisher::open(connection).await?;
+        amqp::declare_topology(publisher.channel(), &self.amqp).await?;
+        *connected = true;
+        info!(exchange = %self.amqp.status_exchange, "status events flowing");
+        while !shutdown.is_cancelled() {
+            let pending = self.journal.unpublished(BATCH).await?;
+            if pending.is_empty() {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(IDLE_POLL) => continue,
+                }
+            }
+            let publications: Vec<Publication> = pending
+                .iter()
+                .map(|message| Publication {
+                    exchange: self.amqp.status_exchange.clone(),
+                    routing_key: message.routing_key.clone(),
+                    body: message.body.clone().into_bytes(),
+                    message_id: Some(message.id.clone()),
+                    headers: FieldTable::default(),
+                    mandatory: false,
+                })
+                .collect();
+            let results = publisher.publish_all(&publications).await;
+            // Mark the confirmed prefix only: order is kept, the rest goes again next session.
+            let confirmed: Vec<String> = pending
+                .iter()
+                .zip(&results)
+                .take_while(|(_, result)| result.is_ok())
+                .map(|(message, _)| message.id.clone())
+                .collect();
+            self.journal.mark_published(&confirmed, self.clock.now()).await?;
+            debug!(published = confirmed.len(), "status events published");
+            if let Some(Err(error)) = results.into_iter().find(Result::is_err) {
+                return Err(error.into());
+            }
+        }
+        // Closed before its connection: lapin reports a connection closed under open channels
+        // as an error.
+        let _ = publisher.channel().close(200, "cardspool notify stopping".into()).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! The blank-card ledger on both backends: SQLite (a temp file) and PostgreSQL (a database of
+//! its own; see tests/services for how to start it).
+
+mod services;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use cardspool::domain::event::{parse_event, ImageLimits};
+use cardspool::domain::job::{JobId, JobState};
+use cardspool::journal::{CardOutcome, JobUpdate, Journal, JournalError, NewCard, Step};
+use services::events::synthetic_payload;
+
+/// 08:00 WIB on 27 November 2026.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 1, 0, 0).unwrap()
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let journal = cardspool::journal::Journal::open(&super::services::sqlite_url(dir.path()), 4).await.unwrap();
+                    super::$name(journal).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let url = super::services::fresh_postgres().await;
+                    let journal = cardspool::journal::Journal::open(&url, 4).await.unwrap();
+                    super::$name(journal).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(cards_are_counted_per_printer_and_day, a_card_is_recorded_once_and_only_for_its_printer);
+
+/// A job journaled `printing` on `printer`.
+async fn printing_job(journal: &Journal, n: u32, printer: &str) -> JobId {
+    let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
+    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
+    let job = journal.admit(&event, &payload, "ektp", t0()).await.unwrap().job_id();
+    for (from, to) in [
+        (JobState::Received, JobState::AwaitingAuthorization),
+        (JobState::AwaitingAuthorization, JobState::Authorized),
+        (JobState::Authorized, JobState::Rendered),
+    ] {
+        journal.transition(job, &Step::system(from, to, "test", t0())).await.unwrap();
+    }
+    let update = JobUpdate { printer: Some(Some(printer.to_owned())), ..JobUpdate::default() };
+    journal
+        .transition(job, &Step::system(JobState::Rendered, JobState::Printing, "sent", t0()).with(update))
+        .await
+        .unwrap();
+    job
+}
+
+fn card(job: Option<JobId>, printer: &str, printer_job_id: Option<i64>, at: DateTime<Utc>) -> NewCard<'_> {
+    NewCard { job_id: job, printer, printer_job_id, at, utc_offset_minutes: 7 * 60 }
+}
+
+async fn cards_are_counted_per_printer_and_day(journal: Journal) {
+    let evening = t0() + Duration::hours(16); // 00:00 WIB the next day
+    let a = printing_job(&journal, 1, "card-1").await;
+    let b = printing_job(&journal, 2, "card-1").await;
+    let c = printing_job(&journal, 3, "card-2").await;
+    journal.record_card_sent(a, &card(Some(a), "card-1", Some(1), t0())).await.unwrap();
+    journal.settle_card(a, &card(Some(a), "card-1", Some(1), t0()), CardOutcome::Spoiled, "media-jam").await.unwrap();
+    journal.record_card_sent(b, &card(Some(b), "card-1", Some(2), t0())).await.unwrap();
+    journal.settle_card(b, &card(Some(b), "card-1", Some(2), t0()), CardOutcome::Printed, "").await.unwrap();
+    journal.record_card_sent(c, &card(Some(c), "card-2", Some(7), evening)).await.unwrap();
+    journal.record_test_card(&card(None, "card-2", None, evening), "alignment").await.unwrap();
+
+    let counts = journal.card_counts("2026-11-27", "2026-11-28").await.unwrap();
+    let summary: Vec<(String, String, i64, i64, i64, i64)> = counts
+        .iter()
+        .map(|c| {
+            (
+                c.printer.clone(),
+                c.day.clone(),
+                c.count(CardOutcome::Printed),
+                c.count(CardOutcome::Spoiled),
+                c.count(CardOutcome::Sent),
+                c.count(CardOutcome::Test),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [("card-1".into(), "2026-11-27".into(), 1, 1, 0, 0), ("card-2".into(), "2026-11-28".into(), 0, 0, 1, 1)]
+    );
+    assert_eq!(counts[0].blanks_used(), 2);
+    assert_eq!(counts[1].blanks_used(), 1, "the card still on the printer is not counted yet");
+    assert!(journal.card_counts("2026-11-29", "2026-12-31").await.unwrap().is_empty());
+
+    let day = journal.cards_of_printer_day("card-1", "2026-11-27").await.unwrap();
+    assert_eq!(day.len(), 2);
+    assert_eq!(day[0].reason, "media-jam");
+    assert_eq!(journal.spoiled_cards_of_job(a).await.unwrap(), 1);
+
+    // Staff find the printed card unusable.
+    let later = t0() + Duration::hours(1);
+    assert!(journal.mark_card_spoiled(b, "photo smudged", later).await.unwrap());
+    let cards = journal.cards_of_job(b).await.unwrap();
+    assert_eq!((cards[0].outcome, cards[0].reason.as_str()), (CardOutcome::Spoiled, "photo smudged"));
+    assert!(!journal.mark_card_spoiled(c, "nothing printed yet", later).await.unwrap());
+}
+
+async fn a_card_is_recorded_once_and_only_for_its_printer(journal: Journal) {
+    let job = printing_job(&journal, 4, "card-1").await;
+    // Reconciliation records a card again: still one line, now with the printer's id.
+    journal.record_card_sent(job, &card(Some(job), "card-1", None, t0())).await.unwrap();
+    journal.record_card_sent(job, &card(Some(job), "card-1", Some(42), t0())).await.unwrap();
+    let cards = journal.cards_of_job(job).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!((cards[0].outcome, cards[0].printer_job_id), (CardOutcome::Sent, Some(42)));
+    assert_eq!(journal.job(job).await.unwrap().unwrap().printer_job_id, Some(42));
+
+    let error = journal.record_card_sent(job, &card(Some(job), "card-2", Some(1), t0())).await.unwrap_err();
+    assert!(matches!(error, JournalError::Conflict { .. }), "the job is on card-1: {error}");
+
+    // A settlement with no open line (the spooler died before recording the card) adds one.
+    let other = printing_job(&journal, 5, "card-2").await;
+    journal
+        .settle_card(other, &card(Some(other), "card-2", Some(3), t0()), CardOutcome::Unknown, "cannot say")
+        .await
+        .unwrap();
+    let cards = journal.cards_of_job(other).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!((cards[0].outcome, cards[0].settled_at), (CardOutcome::Unknown, Some(t0())));
+}
