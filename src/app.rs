@@ -10,6 +10,9 @@ use tracing::{error, info};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use std::time::Duration;
+
+use crate::central::{CentralError, Verifier};
 use crate::http::Api;
 use crate::journal::{Journal, JournalError};
 use crate::printer::PrinterError;
@@ -30,6 +33,8 @@ pub enum AppError {
     Notify(#[from] NotifyError),
     #[error(transparent)]
     Authorize(#[from] AuthorizeError),
+    #[error(transparent)]
+    Central(#[from] CentralError),
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error(transparent)]
@@ -53,6 +58,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let tasks = TaskTracker::new();
 
     // Everything that can refuse the configuration is built before any task starts.
+    let verifier = if config.central.public_key.trim().is_empty() {
+        None
+    } else {
+        Some(Verifier::from_base64(&config.central.public_key, Duration::from_secs(config.central.expiry_margin_s))?)
+    };
     let templates = TemplateStore::load(&config.render.templates_dir)?
         .with_default_template(config.intake.default_template.clone());
     for problem in templates.problems() {
@@ -64,6 +74,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         config.render.issue_place.clone(),
         config.printing.ledger_utc_offset_minutes,
         config.intake.image_limits(),
+        verifier,
     ));
     let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;
     // Without central's public key no authorization can be checked, so none is asked for:

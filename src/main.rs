@@ -34,6 +34,13 @@ enum Command {
         #[arg(long, default_value = "enrollment.completed")]
         routing_key: String,
     },
+    /// The whole system on one machine for a first look: the spooler with an in-process
+    /// central simulator and a folder printer, and the sample events published.
+    Demo {
+        /// Folder of events to publish.
+        #[arg(long, default_value = "samples/events")]
+        samples: PathBuf,
+    },
     /// Print the effective configuration (defaults, file and environment merged).
     Config,
     /// Render an event's card to PDF without printing it (a layout preview).
@@ -107,6 +114,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     validity: std::time::Duration::from_secs(validity_s),
                 };
                 cardspool::cli::central_sim::run(options, shutdown_signal()).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Demo { samples } => {
+                cardspool::cli::demo::run(&config, &samples, shutdown_signal()).await?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Config => {

@@ -173,7 +173,7 @@ pub fn interpret(
                 Err(error) => return malformed(format!("HTTP {} without an authorization: {error}", answer.status)),
             };
             match verifier.check(&authorization, &request.nik, &request.enrollment_id, now) {
-                Ok(verified) => Outcome::Authorized(verified),
+                Ok(checked) => Outcome::Authorized(checked),
                 Err(AuthorizationProblem::Expired { expires_at }) => Outcome::Expired { authorization, expires_at },
                 Err(problem) => Outcome::Malformed {
                     detail: problem.to_string(),

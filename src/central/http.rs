@@ -82,11 +82,11 @@ fn transport_error(error: &reqwest::Error, timeout: Duration) -> TransportError 
 /// A deployment configures the key it got from the registry, not one fetched over the wire.
 ///
 /// # Errors
-/// [`CentralError::Client`] when central cannot be asked or answers something else.
+/// [`CentralError::Fetch`] when central cannot be asked or answers something else.
 pub async fn fetch_public_key(base_url: &str) -> Result<PublicKeyAnswer, CentralError> {
     install_crypto_provider();
     let url = format!("{}{PUBLIC_KEY_PATH}", base_url.trim_end_matches('/'));
-    let fail = |e: reqwest::Error| CentralError::Client(format!("GET {url}: {e}"));
+    let fail = |e: reqwest::Error| CentralError::Fetch(format!("GET {url}: {e}"));
     let response = reqwest::Client::new().get(&url).send().await.map_err(fail)?;
     response.error_for_status().map_err(fail)?.json().await.map_err(fail)
 }

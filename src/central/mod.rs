@@ -29,11 +29,13 @@ pub enum CentralError {
     PublicKey(String),
     #[error("cannot build the HTTP client for central: {0}")]
     Client(String),
+    #[error("cannot read central's public key: {0}")]
+    Fetch(String),
 }
 
 impl CentralError {
-    /// Both are configuration or set-up problems that waiting does not cure.
+    /// A bad key or client set-up is not cured by waiting; central not answering may be.
     pub fn is_retryable(&self) -> bool {
-        false
+        matches!(self, CentralError::Fetch(_))
     }
 }

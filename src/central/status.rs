@@ -4,6 +4,7 @@
 //! [`CentralStatus`] snapshot or subscribe to changes. Staff's one action on central, "check
 //! now", goes through here too ([`CentralMonitor::probe_now`]).
 
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -168,16 +169,16 @@ fn render(central: &str, shared: &Shared) -> CentralStatus {
     };
     if breaker.state != CentralState::Up {
         if let Some(error) = &breaker.last_error {
-            summary.push_str(&format!(" (last error: {error})"));
+            let _ = write!(summary, " (last error: {error})");
         }
     }
     if let (Some(at), Phase::Open | Phase::CredentialsRefused) = (breaker.next_probe_at, breaker.phase) {
-        summary.push_str(&format!("; next check {}", time(at)));
+        let _ = write!(summary, "; next check {}", time(at));
     }
     if shared.jobs_waiting > 0 {
-        summary.push_str(&format!("; {} cards waiting", shared.jobs_waiting));
+        let _ = write!(summary, "; {} cards waiting", shared.jobs_waiting);
         if let Some(oldest) = shared.oldest_waiting_since {
-            summary.push_str(&format!(", the oldest since {}", time(oldest)));
+            let _ = write!(summary, ", the oldest since {}", time(oldest));
         }
     }
     CentralStatus {

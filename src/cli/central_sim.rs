@@ -33,7 +33,7 @@ pub async fn run(options: CentralSimOptions, shutdown: impl Future<Output = ()>)
         Some(path) => {
             let (key, created) = load_or_create_key(path)?;
             if created {
-                println!("generated a new key in {}", path.display());
+                tracing::info!(path = %path.display(), "generated a new central-sim key");
             }
             CentralSimCore::new(key, clock)
         }
@@ -44,15 +44,22 @@ pub async fn run(options: CentralSimOptions, shutdown: impl Future<Output = ()>)
         core.set_fault(fault);
     }
     let server = CentralSimServer::start(options.listen, core.clone()).await?;
-    println!("central-sim listening on {}", server.url());
-    println!("public key (for [central] public_key): {}", core.public_key_base64());
-    println!("key id: {}", core.key_id());
-    println!("fault: {}", serde_json::to_string(&core.fault()).unwrap_or_default());
-    println!(
-        "set a fault:  curl -X PUT {}/admin/fault -H 'content-type: application/json' -d '{{\"mode\":\"down\"}}'",
-        server.url()
+    let url = server.url();
+    // One write, errors ignored: a reader that went away (a closed pipe) must not stop the
+    // simulator, as `println!` would by panicking.
+    let banner = format!(
+        "central-sim listening on {url}\n\
+         public key (for [central] public_key): {}\n\
+         key id: {}\n\
+         fault: {}\n\
+         set a fault:  curl -X PUT {url}/admin/fault -H 'content-type: application/json' -d '{{\"mode\":\"down\"}}'\n\
+         counts:       curl {url}/admin/stats\n",
+        core.public_key_base64(),
+        core.key_id(),
+        serde_json::to_string(&core.fault()).unwrap_or_default(),
     );
-    println!("counts:       curl {}/admin/stats", server.url());
+    let mut stdout = std::io::stdout();
+    let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes()).and_then(|()| std::io::Write::flush(&mut stdout));
     shutdown.await;
     server.stop().await;
     Ok(())

@@ -2,6 +2,7 @@
 
 pub mod central_sim;
 pub mod config;
+pub mod demo;
 pub mod publish;
 pub mod render;
 pub mod staff;

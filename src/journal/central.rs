@@ -107,12 +107,23 @@ impl Journal {
     /// # Errors
     /// [`JournalError::Database`] on a read failure.
     pub async fn authorization_backlog(&self) -> Result<(i64, Option<DateTime<Utc>>), JournalError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM jobs WHERE state IN ($1, $2)")
+        // Two queries, each answered from an index: the count from (state, next_attempt_at),
+        // the oldest by walking (created_at) from the start, where waiting jobs usually are.
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ($1, $2)")
             .bind(JobState::Received.as_str())
             .bind(JobState::AwaitingAuthorization.as_str())
             .fetch_one(&self.pool)
             .await?;
-        Ok((row.try_get("n")?, optional_time(&row, "oldest")?))
+        if count == 0 {
+            return Ok((0, None));
+        }
+        let oldest: Option<i64> =
+            sqlx::query_scalar("SELECT created_at FROM jobs WHERE state IN ($1, $2) ORDER BY created_at LIMIT 1")
+                .bind(JobState::Received.as_str())
+                .bind(JobState::AwaitingAuthorization.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok((count, oldest.map(from_millis)))
     }
 
     /// Jobs awaiting authorization that started waiting (entered the state from another one)
@@ -136,6 +147,26 @@ impl Journal {
         ))
         .bind(awaiting)
         .bind(millis(cutoff))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(JobRecord::from_row).collect()
+    }
+}
+
+impl Journal {
+    /// A few jobs awaiting authorization, in the order of the `(state, next_attempt_at)` index:
+    /// the candidates for a probe of central. Cheap however long the backlog, unlike
+    /// [`Journal::due`], which sorts every due job by priority.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn probe_candidates(&self, limit: u32) -> Result<Vec<JobRecord>, JournalError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM jobs WHERE state = $1 ORDER BY next_attempt_at LIMIT $2",
+            records::JOB_COLUMNS
+        ))
+        .bind(JobState::AwaitingAuthorization.as_str())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

@@ -171,6 +171,35 @@ impl PreparedTemplate {
         self.layout.template().pages.len()
     }
 
+    /// The checked template.
+    pub fn template(&self) -> &crate::domain::layout::Template {
+        self.layout.template()
+    }
+
+    /// Everything one card draws, per page, in drawing order (static and per-card items): what
+    /// [`PreparedTemplate::render`] writes, for previews in other formats and for comparisons.
+    ///
+    /// # Errors
+    /// [`RenderError::Layout`], as for [`PreparedTemplate::render`].
+    pub fn drawings(&self, event: &EnrollmentEvent, context: &CardContext) -> Result<Vec<Vec<Drawing>>, RenderError> {
+        let values = CardValues::new(event, context);
+        let mut pages = Vec::new();
+        for (page_index, page) in self.layout.pages().iter().enumerate() {
+            let mut drawings = Vec::new();
+            for segment in &page.segments {
+                match segment {
+                    Segment::Static(statics) => drawings.extend_from_slice(statics),
+                    Segment::Dynamic(items) => self
+                        .layout
+                        .draw_dynamic(page_index, items, &values, &self.metrics, &mut drawings)
+                        .map_err(|error| RenderError::Layout { template: self.name().to_owned(), error })?,
+                }
+            }
+            pages.push(drawings);
+        }
+        Ok(pages)
+    }
+
     /// Renders one card as PDF bytes.
     ///
     /// # Errors
@@ -183,8 +212,8 @@ impl PreparedTemplate {
         let info = &mut document.metadata.info;
         let now = printpdf::OffsetDateTime::from_unix_timestamp(chrono::Utc::now().timestamp())
             .unwrap_or_else(|_| printpdf::OffsetDateTime::now_utc());
-        info.creation_date = now.clone();
-        info.modification_date = now.clone();
+        info.creation_date = now;
+        info.modification_date = now;
         info.metadata_date = now;
         info.producer = concat!("cardspool ", env!("CARGO_PKG_VERSION"), " (printpdf)").into();
         info.creator = format!("cardspool template {}", template.name);

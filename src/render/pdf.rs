@@ -63,13 +63,11 @@ impl<'a> OpWriter<'a> {
         for drawing in drawings {
             if let Drawing::Text { font, size, x, baseline, text, color: rgb } = drawing {
                 let size_key = (size * 100.0).round() as u32;
-                let (current_font, current_rgb) = match in_text {
-                    Some((f, s, c)) => (Some((f, s)), Some(c)),
-                    None => {
-                        self.ops.push(Op::StartTextSection);
-                        (None, None)
-                    }
-                };
+                if in_text.is_none() {
+                    self.ops.push(Op::StartTextSection);
+                }
+                let current_font = in_text.map(|(f, s, _)| (f, s));
+                let current_rgb = in_text.map(|(_, _, c)| c);
                 if current_font != Some((*font, size_key)) {
                     self.ops.push(Op::SetFont {
                         font: PdfFontHandle::External(self.fonts[*font].clone()),

@@ -343,8 +343,7 @@ impl Shared {
             }
             Gate::Probe => {
                 // Any waiting job will do, due or not: the probe asks about central.
-                let far = now + chrono::Duration::days(365 * 100);
-                let candidates = self.io(self.journal.due(JobState::AwaitingAuthorization, far, batch)).await?;
+                let candidates = self.io(self.journal.probe_candidates(batch)).await?;
                 let Some(job) = candidates.into_iter().find(|job| !in_flight.jobs.contains(&job.id)) else {
                     return Ok(Next::Sleep(None));
                 };
@@ -393,9 +392,11 @@ impl Shared {
     async fn promote_received(&self, now: DateTime<Utc>) -> Result<usize, JournalError> {
         let jobs = self.io(self.journal.due(JobState::Received, now, PROMOTE_BATCH)).await?;
         let status = self.monitor.snapshot();
+        let since = status.since.format("%Y-%m-%d %H:%M UTC");
         let reason = match status.state {
-            CentralState::Down | CentralState::CredentialsRefused => {
-                format!("waiting for central's authorization ({})", status.summary)
+            CentralState::Down => format!("waiting for central's authorization (central down since {since})"),
+            CentralState::CredentialsRefused => {
+                format!("waiting for central's authorization (central refused this office's credentials since {since})")
             }
             _ => "waiting for central's authorization".to_owned(),
         };
@@ -444,6 +445,14 @@ impl Shared {
         if housekeeping.next_backlog_refresh.is_none_or(|at| at <= instant) {
             let (waiting, oldest) = self.io(self.journal.authorization_backlog()).await?;
             self.monitor.set_waiting(u64::try_from(waiting).unwrap_or(0), oldest, now);
+            metrics::gauge!("cardspool_central_jobs_waiting").set(waiting as f64);
+            let status = self.monitor.snapshot();
+            for state in
+                [CentralState::Up, CentralState::Degraded, CentralState::Down, CentralState::CredentialsRefused]
+            {
+                let value = if status.state == state { 1.0 } else { 0.0 };
+                metrics::gauge!("cardspool_central_state", "state" => state.as_str()).set(value);
+            }
             housekeeping.next_backlog_refresh = Some(instant + BACKLOG_REFRESH);
         }
         Ok(())
@@ -466,12 +475,13 @@ impl Shared {
             };
             let outcome = self.client.authorize(&request, self.clock.now()).await;
             let now = self.clock.now();
+            metrics::counter!("cardspool_central_answers_total", "outcome" => outcome.kind()).increment(1);
             if self.monitor.record(&Verdict::of(&outcome), probe, now) {
                 self.persist_breaker(now).await;
             }
             match &outcome {
                 Outcome::Authorized(_) | Outcome::Pending { .. } => {
-                    debug!(outcome = outcome.kind(), "central answered")
+                    debug!(outcome = outcome.kind(), "central answered");
                 }
                 Outcome::Denied { .. } => info!(reason = %outcome.reason(), "central denied the print"),
                 _ => info!(outcome = outcome.kind(), reason = %outcome.reason(), "no authorization"),
@@ -519,7 +529,14 @@ impl Shared {
             authorization: authorization.map(Some),
             ..JobUpdate::default()
         };
-        let backoff = retry_at(self.backoff(job.attempts));
+        // While the breaker is open the job's own backoff means nothing (it waits for the
+        // breaker): it is due again at the next probe, so that it drains at once when central
+        // is back instead of sitting out a backoff earned by central's outage.
+        let breaker = self.monitor.snapshot();
+        let backoff = match (breaker.breaker, breaker.next_probe_at) {
+            (Phase::Open | Phase::CredentialsRefused, Some(next_probe)) => next_probe,
+            _ => retry_at(self.backoff(job.attempts)),
+        };
         let (to, reason, update) = match outcome {
             Outcome::Authorized(verified) => (
                 JobState::Authorized,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 
+use crate::central::Verifier;
 use crate::domain::event::{parse_event, ImageLimits};
 use crate::domain::layout::card::CardContext;
 use crate::journal::JobRecord;
@@ -16,6 +17,10 @@ pub struct TemplateCards {
     /// The office's offset from UTC: the issue date printed on the card is the office's date.
     office_offset: FixedOffset,
     limits: ImageLimits,
+    /// Checks each job's stored authorization (signature, NIK, enrollment, expiry) before its
+    /// card is made. `None` only when central's key is not configured, and then no job is
+    /// ever authorized.
+    verifier: Option<Verifier>,
 }
 
 impl TemplateCards {
@@ -24,10 +29,11 @@ impl TemplateCards {
         issue_place: String,
         office_utc_offset_minutes: i32,
         limits: ImageLimits,
+        verifier: Option<Verifier>,
     ) -> Self {
         let office_offset = FixedOffset::east_opt(office_utc_offset_minutes * 60)
             .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
-        TemplateCards { templates, issue_place, office_offset, limits }
+        TemplateCards { templates, issue_place, office_offset, limits, verifier }
     }
 }
 
@@ -49,7 +55,18 @@ impl CardRenderer for TemplateCards {
         let event = parse_event(payload, &self.limits).map_err(|error| RenderFailure {
             reason: format!("the event no longer validates: {error}"),
             bad_data: true,
+            reauthorize: false,
         })?;
+        if let Some(verifier) = &self.verifier {
+            let stored = job.authorization.as_deref().unwrap_or_default();
+            if let Err(problem) = verifier.check_stored(stored, event.nik.as_str(), event.event_id.as_str(), at) {
+                return Err(RenderFailure {
+                    reason: format!("the authorization cannot be printed on: {problem}"),
+                    bad_data: false,
+                    reauthorize: true,
+                });
+            }
+        }
         let context = CardContext {
             job_id: job.id,
             authorization_id: authorization_id(job),
@@ -58,8 +75,10 @@ impl CardRenderer for TemplateCards {
         };
         // A card that cannot be laid out or a missing template needs staff (fix the template or
         // correct the data), not a rejection of the person's card.
-        self.templates
-            .render_with(&job.template, &event, &context)
-            .map_err(|error| RenderFailure { reason: format!("cannot render the card: {error}"), bad_data: false })
+        self.templates.render_with(&job.template, &event, &context).map_err(|error| RenderFailure {
+            reason: format!("cannot render the card: {error}"),
+            bad_data: false,
+            reauthorize: false,
+        })
     }
 }
