@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::amqp::Publication;
 use crate::clock::Clock;
-use crate::config::{Config, PrinterConfig};
+use crate::config::{ApiToken, Config, PrinterConfig, StaffRole};
 use crate::sim::central::{CentralSimCore, CentralSimServer};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +34,14 @@ pub fn demo_config(base: &Config, dir: &Path, central_url: String, central_key: 
     config.printing.spool_dir = dir.join("spool");
     config.central.url = central_url;
     config.central.public_key = central_key;
+    if config.api.tokens.is_empty() {
+        // A token for this run only, so the dashboard and the staff CLI work out of the box.
+        config.api.tokens = vec![ApiToken {
+            name: "demo".into(),
+            token: format!("demo-{}", uuid::Uuid::new_v4().simple()),
+            role: StaffRole::Supervisor,
+        }];
+    }
     config.printers = vec![PrinterConfig {
         name: "demo-folder".into(),
         uri: format!("dir://{}", dir.join("printed").display()),
@@ -93,6 +101,13 @@ pub async fn run(base: &Config, samples: &Path, shutdown: impl Future<Output = (
     println!("  central      simulator at {} (try: curl -X PUT {}/admin/fault -d '{{\"mode\":\"down\"}}' -H 'content-type: application/json')", central.url(), central.url());
     println!("  printed      cards appear in {}", dir.join("printed").display());
     println!("  journal      {}", dir.join("journal.db").display());
+    if let Some(token) = config.api.tokens.first() {
+        println!("  dashboard    http://{}/#token={}", config.api.listen, token.token);
+        println!(
+            "  staff CLI    CARDSPOOL_TOKEN={} cardspool jobs list --api http://{}",
+            token.token, config.api.listen
+        );
+    }
     println!("  broker       {}", crate::amqp::endpoint(&config.amqp.url));
     println!("  stop         Ctrl-C (published events already journaled are kept; rerun to see none printed twice)");
 
