@@ -2,6 +2,7 @@
 //! every part.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -9,7 +10,16 @@ use tracing::{error, info};
 
 use crate::clock::Clock;
 use crate::config::Config;
+use std::time::Duration;
+
+use crate::central::{CentralError, Verifier};
+use crate::http::Api;
 use crate::journal::{Journal, JournalError};
+use crate::printer::PrinterError;
+use crate::render::{RenderError, TemplateStore};
+use crate::workers::authorize::{AuthorizeError, Authorizer};
+use crate::workers::cards::TemplateCards;
+use crate::workers::dispatch::Dispatch;
 use crate::workers::intake::{Intake, IntakeError};
 use crate::workers::notify::{Notify, NotifyError};
 
@@ -21,14 +31,25 @@ pub enum AppError {
     Intake(#[from] IntakeError),
     #[error(transparent)]
     Notify(#[from] NotifyError),
+    #[error(transparent)]
+    Authorize(#[from] AuthorizeError),
+    #[error(transparent)]
+    Central(#[from] CentralError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Printer(#[from] PrinterError),
+    #[error("cannot listen for the API on {addr}: {source}")]
+    Api { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
 /// Runs the spooler until `shutdown` completes, then stops taking new work, lets the work in
 /// hand reach a safe state (commits finish, committed deliveries are acked) and returns.
 ///
 /// # Errors
-/// [`AppError::Journal`] when the journal cannot be opened; [`AppError::Intake`] when intake
-/// stops for a reason retrying cannot fix (a bad broker URL).
+/// [`AppError::Journal`] when the journal cannot be opened; [`AppError::Render`] when the
+/// templates directory cannot be read; [`AppError::Printer`] for a printer that cannot be set
+/// up; [`AppError::Intake`] when intake stops for a reason retrying cannot fix (a bad broker URL).
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<(), AppError> {
     let journal = Journal::open(&config.journal.url, config.journal.max_connections).await?;
     info!(journal = ?journal.backend(), "journal open");
@@ -36,10 +57,56 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
 
+    // Everything that can refuse the configuration is built before any task starts.
+    let verifier = if config.central.public_key.trim().is_empty() {
+        None
+    } else {
+        Some(Verifier::from_base64(&config.central.public_key, Duration::from_secs(config.central.expiry_margin_s))?)
+    };
+    let templates = TemplateStore::load(&config.render.templates_dir)?
+        .with_default_template(config.intake.default_template.clone());
+    for problem in templates.problems() {
+        // A bad template is reported and left out; the others keep printing.
+        error!(%problem, "template not loaded");
+    }
+    let renderer = Arc::new(TemplateCards::new(
+        templates,
+        config.render.issue_place.clone(),
+        config.printing.ledger_utc_offset_minutes,
+        config.intake.image_limits(),
+        verifier,
+    ));
+    let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;
+    // Without central's public key no authorization can be checked, so none is asked for:
+    // the spooler still takes events in (nothing is lost) and says loudly what is missing.
+    let authorizer = if config.central.public_key.trim().is_empty() {
+        error!("central.public_key is not configured: jobs are taken in but none is authorized or printed until it is");
+        None
+    } else {
+        Some(Authorizer::over_http(&config.central, journal.clone(), clock).await?)
+    };
+
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
+
+    // The staff API (health, metrics, JSON API, dashboard), bound before any work starts so a
+    // taken port stops the spooler at once.
+    let api_error = |source| AppError::Api { addr: config.api.listen, source };
+    let listener = crate::http::bind(config.api.listen).await.map_err(api_error)?;
+    info!(addr = %listener.local_addr().map_err(api_error)?, "api listening");
+    let api = Api::new(journal.clone(), &config.api.tokens, clock)
+        .with_intake_stats(intake.stats.clone())
+        .with_printers(dispatch.printers().clone());
+    let api = match &authorizer {
+        Some(authorizer) => api.with_central(authorizer.monitor()),
+        None => api,
+    };
+    let api_task = tasks.spawn(api.serve(listener, token.child_token().cancelled_owned()));
+
     let intake_task = tasks.spawn(intake.run(token.child_token()));
     let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
     let notify_task = tasks.spawn(notify.run(token.child_token()));
+    tasks.spawn(dispatch.run(token.child_token()));
+    let authorize_task = authorizer.map(|authorizer| tasks.spawn(authorizer.run(token.child_token())));
     tasks.close();
 
     tokio::select! {
@@ -56,6 +123,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     match notify_task.await {
         Ok(result) => result?,
         Err(join_error) => error!(error = %join_error, "notify task panicked"),
+    }
+    if let Some(task) = authorize_task {
+        match task.await {
+            Ok(result) => result?,
+            Err(join_error) => error!(error = %join_error, "authorize task panicked"),
+        }
+    }
+    match api_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(io_error)) => error!(error = %io_error, "the API stopped with an error"),
+        Err(join_error) => error!(error = %join_error, "API task panicked"),
     }
     info!("stopped");
     Ok(())

@@ -142,11 +142,49 @@ pub struct CentralConfig {
     pub public_key: String,
     /// This office's code, sent with every authorization request.
     pub office: String,
+    /// Whole request (connect, send, answer) before central counts as unreachable.
+    pub request_timeout_ms: u64,
+    pub connect_timeout_ms: u64,
+    /// A job's own retry delay: full jitter over `base * 2^attempts`, capped.
+    pub backoff_base_ms: u64,
+    pub backoff_cap_ms: u64,
+    /// Consecutive failures that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// While the breaker is open, one probe request per interval.
+    pub probe_interval_s: u64,
+    /// After a 401 (this office's credentials refused), one probe per interval.
+    pub credentials_probe_interval_s: u64,
+    /// Authorization requests per second at most (the backlog drains at this pace).
+    pub drain_rate_per_s: u32,
+    /// Authorization requests in flight at most. Keep below `journal.max_connections`.
+    pub drain_concurrency: u32,
+    /// A job waiting longer than this for central goes to `failed`; absent: it waits forever.
+    pub max_wait_s: Option<u64>,
+    /// An authorization that expires within this margin counts as expired.
+    pub expiry_margin_s: u64,
+    /// How often to look for newly received jobs when nothing wakes the worker sooner.
+    pub poll_interval_ms: u64,
 }
 
 impl Default for CentralConfig {
     fn default() -> Self {
-        CentralConfig { url: "http://127.0.0.1:8470".into(), public_key: String::new(), office: "1502".into() }
+        CentralConfig {
+            url: "http://127.0.0.1:8470".into(),
+            public_key: String::new(),
+            office: "1502".into(),
+            request_timeout_ms: 10_000,
+            connect_timeout_ms: 3_000,
+            backoff_base_ms: 1_000,
+            backoff_cap_ms: 600_000,
+            breaker_threshold: 5,
+            probe_interval_s: 60,
+            credentials_probe_interval_s: 600,
+            drain_rate_per_s: 100,
+            drain_concurrency: 4,
+            max_wait_s: None,
+            expiry_margin_s: 60,
+            poll_interval_ms: 1_000,
+        }
     }
 }
 
@@ -154,11 +192,52 @@ impl Default for CentralConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ApiConfig {
     pub listen: SocketAddr,
+    /// Bearer tokens of the staff API, one per staff member (or service). None configured: the
+    /// API under `/api/v1` refuses every request; health checks and metrics stay open.
+    pub tokens: Vec<ApiToken>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)) }
+        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)), tokens: Vec::new() }
+    }
+}
+
+/// One staff member's access to the API. `name` is who the audit trail records.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    pub name: String,
+    pub token: String,
+    pub role: StaffRole,
+}
+
+impl std::fmt::Debug for ApiToken {
+    // The token is a secret: never in a log line or a panic message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiToken").field("name", &self.name).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+/// What a staff member may do, each role including the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StaffRole {
+    /// Sees everything staff see.
+    Viewer,
+    /// Holds, releases, cancels, retries jobs, marks cards spoiled, pauses and resumes printers.
+    Operator,
+    /// Reprints cards and resolves jobs left in doubt.
+    Supervisor,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Viewer => "viewer",
+            StaffRole::Operator => "operator",
+            StaffRole::Supervisor => "supervisor",
+        }
     }
 }
 
@@ -343,6 +422,35 @@ impl Config {
         if self.journal.max_connections == 0 {
             return fail("journal.max_connections", "must be at least 1");
         }
+        if self.central.breaker_threshold == 0
+            || self.central.drain_rate_per_s == 0
+            || self.central.drain_concurrency == 0
+        {
+            return fail("central", "breaker_threshold, drain_rate_per_s and drain_concurrency must be at least 1");
+        }
+        if self.central.probe_interval_s == 0 || self.central.request_timeout_ms == 0 {
+            return fail("central", "probe_interval_s and request_timeout_ms must be at least 1");
+        }
+        let mut staff = std::collections::HashSet::new();
+        let mut secrets = std::collections::HashSet::new();
+        for token in &self.api.tokens {
+            if token.name.trim().is_empty() || token.name.len() > 64 || token.name.chars().any(char::is_control) {
+                return fail("api.tokens.name", "must be 1 to 64 printable characters");
+            }
+            if !staff.insert(token.name.as_str()) {
+                return fail("api.tokens.name", &format!("{:?} has two tokens", token.name));
+            }
+            // Short tokens can be guessed over the network.
+            if token.token.len() < 16 {
+                return fail(
+                    "api.tokens.token",
+                    &format!("the token of {:?} must be at least 16 characters", token.name),
+                );
+            }
+            if !secrets.insert(token.token.as_str()) {
+                return fail("api.tokens.token", "two staff members share a token");
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for printer in &self.printers {
             if !names.insert(printer.name.as_str()) {
@@ -388,6 +496,23 @@ mod tests {
         assert!(error.contains("prefech"), "{error}");
         let error = Config::from_toml_str("[journal]\nurl = \"mysql://x\"\n").unwrap_err().to_string();
         assert!(error.contains("journal.url"), "{error}");
+    }
+
+    #[test]
+    fn api_tokens_have_names_roles_and_long_secrets() {
+        let config = Config::from_toml_str(
+            "[api]\ntokens = [{ name = \"rina\", token = \"0123456789abcdef\", role = \"operator\" }]\n",
+        )
+        .unwrap();
+        assert_eq!(config.api.tokens[0].role, StaffRole::Operator);
+        assert!(!format!("{:?}", config.api.tokens[0]).contains("0123456789abcdef"), "no secret in Debug");
+        let short = "[api]\ntokens = [{ name = \"rina\", token = \"short\", role = \"viewer\" }]\n";
+        assert!(Config::from_toml_str(short).unwrap_err().to_string().contains("api.tokens.token"));
+        let twice = "[api]\ntokens = [{ name = \"a\", token = \"0123456789abcdef\", role = \"viewer\" },\n\
+                     { name = \"a\", token = \"fedcba9876543210\", role = \"viewer\" }]\n";
+        assert!(Config::from_toml_str(twice).unwrap_err().to_string().contains("api.tokens.name"));
+        let bad_role = "[api]\ntokens = [{ name = \"a\", token = \"0123456789abcdef\", role = \"root\" }]\n";
+        assert!(Config::from_toml_str(bad_role).is_err());
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //! - [`render`]: card templates and the PDF renderer (printpdf).
 //! - [`printer`]: IPP/IPPS and folder printers behind one boundary, pools, the spool.
 //! - [`amqp`]: RabbitMQ through lapin: connecting, topology, publishing with confirms.
+//! - [`central`]: central's print authorization: HTTP client, signature check, circuit breaker,
+//!   central's state for staff.
+//! - [`sim`]: the central simulator (`cardspool central-sim`), also usable in-process by tests.
+//! - [`http`]: the staff API, health checks, metrics and the dashboard (axum).
 //! - [`workers`]: the loops that move jobs along (intake, ...), combining domain and adapters.
 //! - [`app`]: builds the adapters, starts the workers, waits for shutdown: [`run`].
 //! - [`cli`]: the subcommands' own code; `main.rs` only parses and dispatches.
@@ -16,13 +20,16 @@
 
 pub mod amqp;
 pub mod app;
+pub mod central;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod journal;
 pub mod printer;
 pub mod render;
+pub mod sim;
 pub mod telemetry;
 pub mod workers;
 

@@ -34,6 +34,13 @@ enum Command {
         #[arg(long, default_value = "enrollment.completed")]
         routing_key: String,
     },
+    /// The whole system on one machine for a first look: the spooler with an in-process
+    /// central simulator and a folder printer, and the sample events published.
+    Demo {
+        /// Folder of events to publish.
+        #[arg(long, default_value = "samples/events")]
+        samples: PathBuf,
+    },
     /// Print the effective configuration (defaults, file and environment merged).
     Config,
     /// Render an event's card to PDF without printing it (a layout preview).
@@ -43,6 +50,23 @@ enum Command {
         #[command(subcommand)]
         command: cardspool::cli::render::TemplateCommand,
     },
+    /// The reference central authorization service, with fault injection (PUT /admin/fault).
+    CentralSim {
+        #[arg(long, default_value = "127.0.0.1:8470")]
+        listen: std::net::SocketAddr,
+        /// Secret key file (base64); generated and saved when missing. Default: a fresh key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// Start with a fault: a mode (down, slow, pending, deny, flaky, rate_limited,
+        /// unauthorized, expired, bad_signature) or a JSON object as for PUT /admin/fault.
+        #[arg(long)]
+        fault: Option<String>,
+        /// How long each authorization is valid, in seconds.
+        #[arg(long, default_value_t = 7 * 24 * 3600)]
+        validity_s: u64,
+    },
+    #[command(flatten)]
+    Staff(cardspool::cli::staff::StaffCommand),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +106,20 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{} of {} events confirmed", outcomes.len() - failed, outcomes.len());
                 Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
+            Command::CentralSim { listen, key, fault, validity_s } => {
+                let options = cardspool::cli::central_sim::CentralSimOptions {
+                    listen,
+                    key,
+                    fault,
+                    validity: std::time::Duration::from_secs(validity_s),
+                };
+                cardspool::cli::central_sim::run(options, shutdown_signal()).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Demo { samples } => {
+                cardspool::cli::demo::run(&config, &samples, shutdown_signal()).await?;
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Config => {
                 print!("{}", cardspool::cli::config::show(&config)?);
                 Ok(ExitCode::SUCCESS)
@@ -94,6 +132,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 let (report, fine) = cardspool::cli::render::template_command(&config, &command)?;
                 println!("{report}");
                 Ok(if fine { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            }
+            Command::Staff(command) => {
+                print!("{}", cardspool::cli::staff::run(&config, command).await?);
+                Ok(ExitCode::SUCCESS)
             }
         }
     })

@@ -34,23 +34,26 @@ async fn a_broker_restart_mid_stream_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let journal_url = sqlite_url(dir.path());
     let journal = Journal::open(&journal_url, 2).await.unwrap();
-    let payloads: Vec<_> = (0..1000).map(|i| synthetic_payload(&format!("restart-{i}"), i)).collect();
+    let payloads: Vec<_> = (0..2000).map(|i| synthetic_payload(&format!("restart-{i}"), i)).collect();
     publish_all(&vhost.amqp_config(), &payloads).await;
 
-    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "32")]);
-    wait_for("the first 150 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 150 }).await;
+    // Prefetch 1 (one commit per event) keeps the stream long enough to stop the broker in the
+    // middle of it.
+    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "1")]);
+    wait_for("the first 20 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 20 }).await;
 
     let guard = RestartGuard;
     rabbitmqctl(&["stop_app"]);
     let during_outage = job_count(&journal).await;
+    assert!(during_outage < 2000, "the broker stopped mid-stream ({during_outage} jobs)");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(job_count(&journal).await, during_outage, "nothing is taken in while the broker is down");
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
     drop(guard);
 
-    wait_for("all 1,000 jobs after the restart", Duration::from_secs(120), || async {
-        job_count(&journal).await >= 1000
+    wait_for("all 2,000 jobs after the restart", Duration::from_secs(180), || async {
+        job_count(&journal).await >= 2000
     })
     .await;
     wait_for("the intake queue to empty", Duration::from_secs(30), || async {
@@ -59,7 +62,7 @@ async fn a_broker_restart_mid_stream_loses_and_duplicates_nothing() {
     .await;
     let log_path = spooler.log.clone();
     assert_eq!(spooler.terminate().code(), Some(0));
-    assert_eq!(job_count(&journal).await, 1000, "one job per event: nothing lost, nothing doubled");
+    assert_eq!(job_count(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
     let log = std::fs::read_to_string(log_path).unwrap();
     assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the outage was noticed");
     assert!(log.matches("intake consuming").count() >= 2, "intake reconnected and consumed again");

@@ -141,7 +141,8 @@ impl JobState {
             (S::Printing, S::Unknown) => true,
             // Staff only from here on.
             (from, S::Held) if staff => from.is_pre_print() || from == S::Failed,
-            (S::Held, back) if staff => back.is_pre_print(),
+            // Release returns a held job to where it was held from, a failed one included.
+            (S::Held, back) if staff && (back.is_pre_print() || back == S::Failed) => true,
             (from, S::Cancelled) if staff => from.is_pre_print() || matches!(from, S::Held | S::Failed | S::Unknown),
             // Retry after a failure or a rejection: ask central again.
             (S::Failed | S::Rejected, S::AwaitingAuthorization) if staff => true,
@@ -299,6 +300,23 @@ mod tests {
                 "staff: unknown -> {to}"
             );
         }
+    }
+
+    #[test]
+    fn staff_can_cancel_a_held_job() {
+        let staff = Actor::Staff("rina".into());
+        assert!(JobState::Held.allows(JobState::Cancelled, &staff));
+        assert!(JobState::Held.allows(JobState::Rendered, &staff));
+        assert!(!JobState::Held.allows(JobState::Printed, &staff));
+        assert!(!JobState::Held.allows(JobState::Cancelled, &Actor::System));
+    }
+
+    #[test]
+    fn a_job_held_from_failed_can_be_released_back_to_failed() {
+        let staff = Actor::Staff("rina".into());
+        JobState::Failed.transition(JobState::Held, &staff).unwrap();
+        JobState::Held.transition(JobState::Failed, &staff).unwrap();
+        assert!(JobState::Held.transition(JobState::Failed, &Actor::System).is_err());
     }
 
     #[test]

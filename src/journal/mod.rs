@@ -11,8 +11,10 @@
 //! Architecture invariant: the journal checks every step against the domain's state machine
 //! ([`JobState::transition`]) before writing it.
 
+mod central;
 mod printing;
 mod records;
+mod staff;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -29,8 +31,10 @@ use tracing::info;
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
+pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
+pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -90,6 +94,15 @@ impl Admission {
             Admission::Admitted(id) | Admission::Duplicate(id) => id,
         }
     }
+}
+
+/// An event to take in as a job.
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob<'a> {
+    pub event: &'a EnrollmentEvent,
+    /// The event as it arrived, kept for the later stages.
+    pub payload: &'a [u8],
+    pub template: &'a str,
 }
 
 /// A refused event, as recorded for staff: never the payload itself, only its hash and size.
@@ -172,12 +185,21 @@ impl Journal {
             }
         }
         let options = AnyConnectOptions::from_str(&connect_url).map_err(open_error)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await
-            .map_err(open_error)?;
+        let mut pool_options =
+            AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            // A local file: open every connection up front and keep them, and skip the ping
+            // before each use. Then taking a connection never waits on the SQLite thread inside
+            // sqlx's acquire timeout, which under tokio's paused clock (tests) would see
+            // simulated time jump ahead and time out spuriously.
+            pool_options = pool_options
+                .min_connections(max_connections)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .test_before_acquire(false)
+                .acquire_timeout(Duration::from_secs(3600));
+        }
+        let pool = pool_options.connect_with(options).await.map_err(open_error)?;
         if backend == Backend::Sqlite {
             // WAL (persistent in the file): readers never wait for the writer. sqlx's SQLite
             // defaults already give synchronous=FULL (a commit is on disk before we ack the
@@ -202,10 +224,8 @@ impl Journal {
 
     /// Takes an event in as a new job in state `received`, exactly once per `event_id`.
     ///
-    /// The insert, its first audit entry and its `card.queued` status event commit together.
-    ///
     /// # Errors
-    /// [`JournalError::Database`] when the journal cannot be written (retryable).
+    /// As [`Journal::admit_all`].
     pub async fn admit(
         &self,
         event: &EnrollmentEvent,
@@ -213,49 +233,66 @@ impl Journal {
         template: &str,
         at: DateTime<Utc>,
     ) -> Result<Admission, JournalError> {
-        let job_id = JobId::new();
-        let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
-        let reason = if event.warnings.is_empty() {
-            "event received".to_owned()
-        } else {
-            format!("event received with warnings: {}", event.warnings.join("; "))
-        };
+        let admissions = self.admit_all(&[NewJob { event, payload, template }], at).await?;
+        Ok(admissions[0])
+    }
+
+    /// Takes several events in, in one transaction (one disk flush for the lot), each exactly
+    /// once per `event_id`; the admissions come back in the order of `jobs`. Each new job's
+    /// insert, first audit entry and `card.queued` status event commit together.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written (retryable): then none of
+    /// the jobs is admitted.
+    pub async fn admit_all(&self, jobs: &[NewJob<'_>], at: DateTime<Utc>) -> Result<Vec<Admission>, JournalError> {
         let _gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings, payload,
-                               reason, attempts, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(job_id.to_string())
-        .bind(event.event_id.as_str())
-        .bind(JobState::Received.as_str())
-        .bind(&event.office)
-        .bind(template)
-        .bind(i64::from(event.priority == Priority::Urgent))
-        .bind(event.nik.masked())
-        .bind(&event.name)
-        .bind(event.warnings.join("\n"))
-        .bind(payload)
-        .bind(&reason)
-        .bind(millis(at))
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
-            let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
-                .bind(event.event_id.as_str())
-                .fetch_one(&self.pool)
-                .await?;
-            return Ok(Admission::Duplicate(parse_job_id(&existing)?));
-        }
-        insert_transition(&mut tx, job_id, 1, None, JobState::Received, &reason, &Actor::System, at).await?;
-        if let Some(status) = StatusEvent::for_step(None, JobState::Received) {
-            insert_outbox(&mut tx, status, event.event_id.as_str(), job_id, &reason, at).await?;
+        let mut admissions = Vec::with_capacity(jobs.len());
+        for NewJob { event, payload, template } in jobs {
+            let job_id = JobId::new();
+            let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            let reason = if event.warnings.is_empty() {
+                "event received".to_owned()
+            } else {
+                format!("event received with warnings: {}", event.warnings.join("; "))
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
+                                   payload, reason, attempts, created_at, updated_at, version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(job_id.to_string())
+            .bind(event.event_id.as_str())
+            .bind(JobState::Received.as_str())
+            .bind(&event.office)
+            .bind(*template)
+            .bind(i64::from(event.priority == Priority::Urgent))
+            .bind(event.nik.masked())
+            .bind(&event.name)
+            .bind(event.warnings.join("\n"))
+            .bind(payload)
+            .bind(&reason)
+            .bind(millis(at))
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                // Journaled before (a redelivery), or earlier in this very batch.
+                let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
+                    .bind(event.event_id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                admissions.push(Admission::Duplicate(parse_job_id(&existing)?));
+                continue;
+            }
+            insert_transition(&mut tx, job_id, 1, None, JobState::Received, &reason, &Actor::System, at).await?;
+            if let Some(status) = StatusEvent::for_step(None, JobState::Received) {
+                insert_outbox(&mut tx, status, event.event_id.as_str(), job_id, &reason, at).await?;
+            }
+            admissions.push(Admission::Admitted(job_id));
         }
         tx.commit().await?;
-        Ok(Admission::Admitted(job_id))
+        Ok(admissions)
     }
 
     /// Records (or counts again) an event refused at intake.

@@ -44,6 +44,9 @@ pub struct RenderFailure {
     /// The event's data cannot make a card (the job is rejected); otherwise the template or
     /// the renderer is at fault (the job fails, for staff, and can be retried once fixed).
     pub bad_data: bool,
+    /// The job's authorization cannot be printed on (expired, or no longer checks out): the job
+    /// goes back to central for a new one instead of failing.
+    pub reauthorize: bool,
 }
 
 /// What dispatch needs from rendering: a template's pool, and a job's card as PDF.
@@ -429,6 +432,17 @@ impl Dispatch {
                     .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() });
                     ignore_conflict(self.journal.transition(job.id, &step).await)?;
                 }
+                Err(failure) if failure.reauthorize => {
+                    span.in_scope(|| info!(reason = %failure.reason, "asking central again before printing"));
+                    let step = Step::system(
+                        JobState::Authorized,
+                        JobState::AwaitingAuthorization,
+                        failure.reason,
+                        self.clock.now(),
+                    )
+                    .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() });
+                    ignore_conflict(self.journal.transition(job.id, &step).await)?;
+                }
                 Err(failure) => {
                     let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };
                     span.in_scope(|| warn!(reason = %failure.reason, "cannot render the card"));
@@ -446,16 +460,24 @@ impl Dispatch {
     }
 
     async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
-        let payload =
-            self.journal.payload(job.id).await.map_err(|e| RenderFailure { reason: e.to_string(), bad_data: false })?;
+        let payload = self.journal.payload(job.id).await.map_err(|e| RenderFailure {
+            reason: e.to_string(),
+            bad_data: false,
+            reauthorize: false,
+        })?;
         let renderer = self.renderer.clone();
         let record = job.clone();
         let at = self.clock.now();
-        let pdf = tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at))
-            .await
-            .map_err(|e| RenderFailure { reason: format!("renderer crashed: {e}"), bad_data: false })??;
+        let pdf =
+            tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at)).await.map_err(|e| {
+                RenderFailure { reason: format!("renderer crashed: {e}"), bad_data: false, reauthorize: false }
+            })??;
         let bytes = pdf.len();
-        self.spool.write(job.id, pdf).await.map_err(|e| RenderFailure { reason: e.to_string(), bad_data: false })?;
+        self.spool.write(job.id, pdf).await.map_err(|e| RenderFailure {
+            reason: e.to_string(),
+            bad_data: false,
+            reauthorize: false,
+        })?;
         Ok(bytes)
     }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt as _, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -23,7 +23,7 @@ use crate::amqp::{self, AmqpError, ConfirmedPublisher, Publication, PublishError
 use crate::clock::Clock;
 use crate::config::{AmqpConfig, IntakeConfig};
 use crate::domain::event::{self, EventError, ImageLimits};
-use crate::journal::{Admission, Journal, JournalError, NewRejection};
+use crate::journal::{Admission, Journal, JournalError, NewJob, NewRejection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -150,6 +150,10 @@ impl Intake {
                 biased;
                 () = shutdown.cancelled() => {
                     let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+                    // Channels closed before their connection: lapin reports a connection
+                    // closed under open channels as an error.
+                    let _ = channel.close(200, "cardspool intake stopping".into()).await;
+                    let _ = dead_letters.channel().close(200, "cardspool intake stopping".into()).await;
                     info!("intake stopped consuming");
                     return Ok(SessionEnd::Shutdown);
                 }
@@ -164,54 +168,103 @@ impl Intake {
                     None => return Err(AmqpError::ConsumerEnded.into()),
                 },
             };
-            self.handle(delivery, &dead_letters, shutdown).await?;
+            // Whatever else has already arrived joins this batch: one journal transaction (one
+            // disk flush) for all of it. Never waits for more, so a lone event is not delayed.
+            let mut batch = vec![delivery];
+            let mut stream_error = None;
+            while batch.len() < usize::from(self.amqp.prefetch) {
+                match consumer.next().now_or_never() {
+                    Some(Some(Ok(delivery))) => batch.push(delivery),
+                    Some(Some(Err(error))) => {
+                        stream_error = Some(AmqpError::Channel(error));
+                        break;
+                    }
+                    Some(None) => {
+                        stream_error = Some(AmqpError::ConsumerEnded);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            self.handle_batch(batch, &dead_letters, shutdown).await?;
+            if let Some(error) = stream_error {
+                return Err(error.into());
+            }
         }
     }
 
-    async fn handle(
+    /// Handles deliveries to their acks: validates them (in parallel, off the async threads:
+    /// image decoding is CPU work), admits the valid ones in one transaction, dead-letters the
+    /// bad ones, then acks each.
+    async fn handle_batch(
         &self,
-        delivery: Delivery,
+        batch: Vec<Delivery>,
         dead_letters: &ConfirmedPublisher,
         shutdown: &CancellationToken,
     ) -> Result<(), IntakeError> {
-        let event_id = event::peek_event_id(&delivery.data).unwrap_or_default();
-        let span = info_span!("intake", event_id = %event_id, job_id = tracing::field::Empty, redelivered = delivery.redelivered);
-        async move {
-            match event::parse_event(&delivery.data, &self.limits) {
+        let parsing: Vec<_> = batch
+            .into_iter()
+            .map(|delivery| {
+                let limits = self.limits;
+                tokio::task::spawn_blocking(move || {
+                    let parsed = event::parse_event(&delivery.data, &limits);
+                    (delivery, parsed)
+                })
+            })
+            .collect();
+        let mut valid = Vec::new();
+        let mut invalid = Vec::new();
+        for task in parsing {
+            let (delivery, parsed) = task.await.expect("event validation does not panic");
+            match parsed {
                 Ok(event) => {
                     let template = event.template.clone().unwrap_or_else(|| self.default_template.clone());
-                    let Some(admission) = self
-                        .retry_journal("admit event", shutdown, || {
-                            self.journal.admit(&event, &delivery.data, &template, self.clock.now())
-                        })
-                        .await
-                    else {
-                        // Shutting down with the journal unreachable: leave the delivery unacked,
-                        // the broker gives it back when the channel closes.
-                        return Ok(());
-                    };
-                    tracing::Span::current().record("job_id", tracing::field::display(admission.job_id()));
-                    match admission {
-                        Admission::Admitted(job_id) => {
-                            self.stats.admitted.fetch_add(1, Ordering::Relaxed);
-                            info!(%job_id, nik = %event.nik, template = %template, warnings = event.warnings.len(), "job received");
-                            for warning in &event.warnings {
-                                warn!(%job_id, warning = %warning, "event accepted with a warning");
-                            }
-                        }
-                        Admission::Duplicate(job_id) => {
-                            self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                            info!(%job_id, "duplicate event: already journaled, acking without a second job");
+                    valid.push((delivery, event, template));
+                }
+                Err(error) => invalid.push((delivery, error)),
+            }
+        }
+
+        if !valid.is_empty() {
+            let jobs: Vec<NewJob<'_>> = valid
+                .iter()
+                .map(|(delivery, event, template)| NewJob { event, payload: &delivery.data, template })
+                .collect();
+            let Some(admissions) =
+                self.retry_journal("admit events", shutdown, || self.journal.admit_all(&jobs, self.clock.now())).await
+            else {
+                // Shutting down with the journal unreachable: leave the deliveries unacked, the
+                // broker gives them back when the channel closes.
+                return Ok(());
+            };
+            for ((delivery, event, template), admission) in valid.iter().zip(admissions) {
+                let _span = info_span!("intake", event_id = %event.event_id, job_id = %admission.job_id()).entered();
+                match admission {
+                    Admission::Admitted(job_id) => {
+                        self.stats.admitted.fetch_add(1, Ordering::Relaxed);
+                        info!(%job_id, nik = %event.nik, template = %template, warnings = event.warnings.len(), redelivered = delivery.redelivered, "job received");
+                        for warning in &event.warnings {
+                            warn!(%job_id, warning = %warning, "event accepted with a warning");
                         }
                     }
+                    Admission::Duplicate(job_id) => {
+                        self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                        info!(%job_id, redelivered = delivery.redelivered, "duplicate event: already journaled, acking without a second job");
+                    }
                 }
-                Err(error) => self.reject(&delivery, &event_id, &error, dead_letters, shutdown).await?,
             }
-            self.ack(&delivery).await;
-            Ok(())
         }
-        .instrument(span)
-        .await
+        for (delivery, ..) in &valid {
+            self.ack(delivery).await;
+        }
+        for (delivery, error) in &invalid {
+            let event_id = event::peek_event_id(&delivery.data).unwrap_or_default();
+            self.reject(delivery, &event_id, error, dead_letters, shutdown)
+                .instrument(info_span!("intake", event_id = %event_id))
+                .await?;
+            self.ack(delivery).await;
+        }
+        Ok(())
     }
 
     async fn reject(

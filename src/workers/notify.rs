@@ -127,6 +127,9 @@ impl Notify {
                 return Err(error.into());
             }
         }
+        // Closed before its connection: lapin reports a connection closed under open channels
+        // as an error.
+        let _ = publisher.channel().close(200, "cardspool notify stopping".into()).await;
         Ok(())
     }
 }

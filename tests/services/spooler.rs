@@ -32,6 +32,7 @@ impl Spooler {
             .env("CARDSPOOL_AMQP__RECONNECT_MAX_BACKOFF_MS", "1000")
             .env("CARDSPOOL_JOURNAL__URL", journal_url)
             .env("CARDSPOOL_API__LISTEN", "127.0.0.1:0")
+            .env("CARDSPOOL_RENDER__TEMPLATES_DIR", Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"))
             .env("CARDSPOOL_LOG__FILTER", "debug,lapin=info,amq_protocol=info,sqlx=warn,hyper=info")
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())

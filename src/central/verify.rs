@@ -1,0 +1,258 @@
+//! Checking central's authorizations: the signature with central's configured public key, then
+//! that it names this card (NIK and enrollment) and is still valid.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, VerifyingKey};
+
+use super::wire::{key_id, SignedAuthorization};
+use super::CentralError;
+
+/// An authorization whose signature, card and validity were checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAuthorization {
+    pub authorization: SignedAuthorization,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl VerifiedAuthorization {
+    /// The form stored with the job (the `authorization` column): central's answer as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.authorization).expect("plain strings serialise")
+    }
+}
+
+/// Why an authorization cannot be used. Every message is meant for staff.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthorizationProblem {
+    #[error("the authorization is not readable: {0}")]
+    Unreadable(String),
+    #[error(
+        "the authorization was signed with key {got}, but the configured central key is {expected} \
+         (check [central] public_key)"
+    )]
+    UnknownKey { got: String, expected: String },
+    #[error("the authorization's signature does not verify with central's configured key")]
+    BadSignature,
+    #[error("the authorization is for another NIK")]
+    WrongNik,
+    #[error("the authorization is for another enrollment ({got})")]
+    WrongEnrollment { got: String },
+    #[error("the authorization expired at {expires_at}")]
+    Expired { expires_at: DateTime<Utc> },
+}
+
+impl AuthorizationProblem {
+    /// Only expiry is cured by asking again; every other problem says central (or our
+    /// configuration) is wrong.
+    pub fn is_expiry(&self) -> bool {
+        matches!(self, AuthorizationProblem::Expired { .. })
+    }
+}
+
+/// Checks authorizations against central's public key.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    key: VerifyingKey,
+    key_id: String,
+    /// An authorization expiring within this margin is treated as expired: it would not last
+    /// until the card reaches the printer.
+    margin: chrono::Duration,
+}
+
+impl Verifier {
+    /// A verifier for the base64 public key of `[central] public_key`.
+    ///
+    /// # Errors
+    /// [`CentralError::PublicKey`] when the key is missing or not a 32-byte Ed25519 key.
+    pub fn from_base64(public_key: &str, margin: std::time::Duration) -> Result<Verifier, CentralError> {
+        let invalid = |why: &str| CentralError::PublicKey(why.to_owned());
+        if public_key.trim().is_empty() {
+            return Err(invalid("is not set: put central's Ed25519 public key (base64) in [central] public_key"));
+        }
+        let bytes = BASE64.decode(public_key.trim()).map_err(|_| invalid("is not valid base64"))?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| invalid("must be 32 bytes (an Ed25519 public key)"))?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| invalid("is not a valid Ed25519 public key"))?;
+        Ok(Verifier {
+            key_id: key_id(&key),
+            key,
+            margin: chrono::Duration::from_std(margin).unwrap_or(chrono::TimeDelta::MAX),
+        })
+    }
+
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// Checks an authorization for the card with this NIK and enrollment at time `now`.
+    ///
+    /// The signature is checked first: an unsigned claim says nothing, not even "expired".
+    ///
+    /// # Errors
+    /// The first [`AuthorizationProblem`] found.
+    pub fn check(
+        &self,
+        authorization: &SignedAuthorization,
+        nik: &str,
+        enrollment_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedAuthorization, AuthorizationProblem> {
+        let verified = self.check_signature(authorization)?;
+        if authorization.nik != nik {
+            return Err(AuthorizationProblem::WrongNik);
+        }
+        if authorization.enrollment_id != enrollment_id {
+            return Err(AuthorizationProblem::WrongEnrollment { got: authorization.enrollment_id.clone() });
+        }
+        if verified.expires_at <= now + self.margin {
+            return Err(AuthorizationProblem::Expired { expires_at: verified.expires_at });
+        }
+        Ok(verified)
+    }
+
+    /// Checks an authorization as stored with a job (its JSON), for the stages that print.
+    ///
+    /// # Errors
+    /// As [`Verifier::check`]; [`AuthorizationProblem::Unreadable`] when the JSON is not one.
+    pub fn check_stored(
+        &self,
+        stored_json: &str,
+        nik: &str,
+        enrollment_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedAuthorization, AuthorizationProblem> {
+        let authorization: SignedAuthorization =
+            serde_json::from_str(stored_json).map_err(|e| AuthorizationProblem::Unreadable(e.to_string()))?;
+        self.check(&authorization, nik, enrollment_id, now)
+    }
+
+    /// The signature and the times only, whatever card it names.
+    fn check_signature(
+        &self,
+        authorization: &SignedAuthorization,
+    ) -> Result<VerifiedAuthorization, AuthorizationProblem> {
+        if authorization.key_id != self.key_id {
+            return Err(AuthorizationProblem::UnknownKey {
+                got: authorization.key_id.clone(),
+                expected: self.key_id.clone(),
+            });
+        }
+        let text = authorization
+            .canonical_text()
+            .ok_or_else(|| AuthorizationProblem::Unreadable("a field contains a line break".into()))?;
+        let signature = BASE64
+            .decode(&authorization.signature)
+            .ok()
+            .and_then(|bytes| Signature::from_slice(&bytes).ok())
+            .ok_or(AuthorizationProblem::BadSignature)?;
+        self.key.verify_strict(&text, &signature).map_err(|_| AuthorizationProblem::BadSignature)?;
+        let time = |field: &str, value: &str| {
+            DateTime::parse_from_rfc3339(value)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| AuthorizationProblem::Unreadable(format!("{field} {value:?} is not an RFC 3339 time")))
+        };
+        Ok(VerifiedAuthorization {
+            authorization: authorization.clone(),
+            issued_at: time("issued_at", &authorization.issued_at)?,
+            expires_at: time("expires_at", &authorization.expires_at)?,
+        })
+    }
+}
+
+/// Signs an authorization's canonical text (the simulator's side, and tests').
+///
+/// # Panics
+/// When a field contains a line break: the caller builds the fields.
+pub fn sign(authorization: &mut SignedAuthorization, key: &ed25519_dalek::SigningKey) {
+    use ed25519_dalek::Signer as _;
+    let text = authorization.canonical_text().expect("signed fields without line breaks");
+    authorization.signature = BASE64.encode(key.sign(&text).to_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    const NIK: &str = "1502015203850001";
+
+    fn key() -> SigningKey {
+        SigningKey::from_bytes(&[7; 32])
+    }
+
+    fn verifier() -> Verifier {
+        Verifier::from_base64(&BASE64.encode(key().verifying_key().as_bytes()), std::time::Duration::from_secs(60))
+            .unwrap()
+    }
+
+    fn signed(expires_at: &str) -> SignedAuthorization {
+        let mut authorization = SignedAuthorization {
+            authorization_id: "a1".into(),
+            nik: NIK.into(),
+            enrollment_id: "e1".into(),
+            issued_at: "2026-11-27T02:12:00Z".into(),
+            expires_at: expires_at.into(),
+            key_id: key_id(&key().verifying_key()),
+            signature: String::new(),
+        };
+        sign(&mut authorization, &key());
+        authorization
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_genuine_authorization_for_this_card_passes() {
+        let verified =
+            verifier().check(&signed("2026-12-04T02:12:00Z"), NIK, "e1", at("2026-11-28T00:00:00Z")).unwrap();
+        assert_eq!(verified.expires_at, at("2026-12-04T02:12:00Z"));
+        let again = verifier().check_stored(&verified.to_json(), NIK, "e1", at("2026-11-28T00:00:00Z")).unwrap();
+        assert_eq!(again, verified);
+    }
+
+    #[test]
+    fn every_tampering_is_caught() {
+        let now = at("2026-11-28T00:00:00Z");
+        let genuine = signed("2026-12-04T02:12:00Z");
+        let mut later = genuine.clone();
+        later.expires_at = "2027-12-04T02:12:00Z".into();
+        assert_eq!(verifier().check(&later, NIK, "e1", now), Err(AuthorizationProblem::BadSignature));
+        let mut other_card = genuine.clone();
+        other_card.nik = "1502015203850002".into();
+        assert_eq!(
+            verifier().check(&other_card, "1502015203850002", "e1", now),
+            Err(AuthorizationProblem::BadSignature)
+        );
+        let mut garbage = genuine.clone();
+        garbage.signature = "not base64!".into();
+        assert_eq!(verifier().check(&garbage, NIK, "e1", now), Err(AuthorizationProblem::BadSignature));
+        let mut foreign = genuine.clone();
+        foreign.key_id = "ffffffffffffffff".into();
+        assert!(matches!(verifier().check(&foreign, NIK, "e1", now), Err(AuthorizationProblem::UnknownKey { .. })));
+    }
+
+    #[test]
+    fn a_genuine_authorization_for_another_card_or_expired_is_refused() {
+        let genuine = signed("2026-12-04T02:12:00Z");
+        let now = at("2026-11-28T00:00:00Z");
+        assert_eq!(verifier().check(&genuine, "1502015203850002", "e1", now), Err(AuthorizationProblem::WrongNik));
+        assert!(matches!(
+            verifier().check(&genuine, NIK, "e2", now),
+            Err(AuthorizationProblem::WrongEnrollment { .. })
+        ));
+        let problem = verifier().check(&genuine, NIK, "e1", at("2026-12-04T02:11:30Z")).unwrap_err();
+        assert!(problem.is_expiry(), "within the margin counts as expired: {problem}");
+    }
+
+    #[test]
+    fn a_bad_public_key_is_named() {
+        for bad in ["", "%%%", "AAAA"] {
+            let error = Verifier::from_base64(bad, std::time::Duration::ZERO).unwrap_err();
+            assert!(matches!(error, CentralError::PublicKey(_)), "{bad:?}");
+        }
+    }
+}

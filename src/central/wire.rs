@@ -1,0 +1,181 @@
+//! Central's authorization API on the wire (JSON), shared by the client and the simulator so
+//! that both sign and check the very same bytes.
+//!
+//! The signature covers a canonical text, not the JSON: JSON has no single byte form (key order,
+//! escapes, number formats), and re-serialising on one side would break signatures made on the
+//! other. The canonical text is a fixed label and the signed fields, exactly as sent, one per
+//! line; a field containing a line break is refused, so no two authorizations share a text.
+
+use std::fmt;
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The route of the authorization request, relative to central's base URL.
+pub const AUTHORIZATIONS_PATH: &str = "/v1/print-authorizations";
+/// The route serving central's public key.
+pub const PUBLIC_KEY_PATH: &str = "/v1/public-key";
+
+/// The first line of every signed text: names the format and its version.
+const CANONICAL_LABEL: &str = "cardspool.central.print-authorization.v1";
+
+/// `POST /v1/print-authorizations`. Idempotent on `request_id`: asking again with the same id
+/// returns the same answer, so a reply lost on the way never yields a second authorization.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub request_id: String,
+    /// The full NIK: central needs it. Never logged (see the `Debug` impl).
+    pub nik: String,
+    /// The enrollment event's id.
+    pub enrollment_id: String,
+    pub office: String,
+}
+
+impl fmt::Debug for AuthorizationRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizationRequest")
+            .field("request_id", &self.request_id)
+            .field("nik", &mask(&self.nik))
+            .field("enrollment_id", &self.enrollment_id)
+            .field("office", &self.office)
+            .finish()
+    }
+}
+
+/// The `201` answer: central's signed permission to print one card.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedAuthorization {
+    pub authorization_id: String,
+    pub nik: String,
+    pub enrollment_id: String,
+    /// RFC 3339, signed as sent.
+    pub issued_at: String,
+    /// RFC 3339, signed as sent.
+    pub expires_at: String,
+    /// Which of central's keys signed it: [`key_id`] of the public key.
+    pub key_id: String,
+    /// Ed25519 over [`SignedAuthorization::canonical_text`], base64 (standard alphabet).
+    pub signature: String,
+}
+
+impl fmt::Debug for SignedAuthorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedAuthorization")
+            .field("authorization_id", &self.authorization_id)
+            .field("nik", &mask(&self.nik))
+            .field("enrollment_id", &self.enrollment_id)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignedAuthorization {
+    /// The bytes the signature covers, or `None` when a field holds a line break (which would
+    /// make the text ambiguous; such an authorization is refused).
+    pub fn canonical_text(&self) -> Option<Vec<u8>> {
+        let fields = [
+            self.authorization_id.as_str(),
+            self.nik.as_str(),
+            self.enrollment_id.as_str(),
+            self.issued_at.as_str(),
+            self.expires_at.as_str(),
+            self.key_id.as_str(),
+        ];
+        if fields.iter().any(|field| field.contains(['\n', '\r'])) {
+            return None;
+        }
+        let mut text = String::from(CANONICAL_LABEL);
+        for field in fields {
+            text.push('\n');
+            text.push_str(field);
+        }
+        Some(text.into_bytes())
+    }
+}
+
+/// The `202` answer: the record is still being cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingAnswer {
+    pub status: String,
+    #[serde(default)]
+    pub retry_after_s: Option<u64>,
+}
+
+/// The `403` / `409` answer, and the body of other refusals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalAnswer {
+    pub status: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `GET /v1/public-key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicKeyAnswer {
+    pub algorithm: String,
+    pub key_id: String,
+    /// The 32-byte Ed25519 public key, base64: the value for `[central] public_key`.
+    pub public_key: String,
+}
+
+/// A key's short name: the first 16 hex digits of the SHA-256 of its 32 bytes.
+pub fn key_id(key: &VerifyingKey) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+fn mask(nik: &str) -> String {
+    match (nik.get(..4), nik.get(nik.len().saturating_sub(2)..)) {
+        (Some(head), Some(tail)) if nik.len() == 16 => format!("{head}**********{tail}"),
+        _ => "<hidden>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SignedAuthorization {
+        SignedAuthorization {
+            authorization_id: "a1".into(),
+            nik: "1502015203850001".into(),
+            enrollment_id: "e1".into(),
+            issued_at: "2026-11-27T02:12:00Z".into(),
+            expires_at: "2026-12-04T02:12:00Z".into(),
+            key_id: "0011223344556677".into(),
+            signature: String::new(),
+        }
+    }
+
+    #[test]
+    fn canonical_text_is_the_label_then_one_field_a_line() {
+        let text = String::from_utf8(sample().canonical_text().unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "cardspool.central.print-authorization.v1\na1\n1502015203850001\ne1\n2026-11-27T02:12:00Z\n\
+             2026-12-04T02:12:00Z\n0011223344556677"
+        );
+    }
+
+    #[test]
+    fn a_field_with_a_line_break_has_no_canonical_text() {
+        let mut authorization = sample();
+        authorization.enrollment_id = "e1\n1502015203850001".into();
+        assert_eq!(authorization.canonical_text(), None);
+    }
+
+    #[test]
+    fn debug_never_shows_the_nik() {
+        let request = AuthorizationRequest {
+            request_id: "r".into(),
+            nik: "1502015203850001".into(),
+            enrollment_id: "e".into(),
+            office: "1502".into(),
+        };
+        let shown = format!("{request:?} {:?}", sample());
+        assert!(!shown.contains("1502015203850001"), "{shown}");
+        assert!(shown.contains("1502**********01"), "{shown}");
+    }
+}

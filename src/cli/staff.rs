@@ -1,0 +1,616 @@
+//! `cardspool jobs|printers|central ...`: the staff's commands, over the spooler's HTTP API (never the
+//! journal directly, so the API's roles and audit trail apply to the command line too).
+//!
+//! Human-readable tables by default, the API's JSON with `--json`. The API's address defaults
+//! to `[api] listen` of the configuration; the token comes from `--token` or `CARDSPOOL_TOKEN`.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use chrono::{DateTime, Local};
+use serde_json::{json, Value};
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StaffCliError {
+    #[error("cannot reach the spooler's API at {url}: {source}")]
+    Connect { url: String, source: reqwest::Error },
+    /// The API answered with an error: its message is for the staff member.
+    #[error("{message} (HTTP {status})")]
+    Api { status: u16, code: String, message: String },
+    #[error("the API's answer is not what this command expects: {0}")]
+    Unexpected(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl StaffCliError {
+    /// Whether running the same command again later may work (the spooler restarting, the
+    /// journal busy), as opposed to a refusal.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StaffCliError::Connect { .. } => true,
+            StaffCliError::Api { status, .. } => *status == 503,
+            StaffCliError::Unexpected(_) | StaffCliError::Usage(_) => false,
+        }
+    }
+}
+
+/// Where and as whom to talk to the API, and how to print.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiArgs {
+    /// The spooler's API, e.g. http://127.0.0.1:8480 (default: from `[api] listen`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub api: Option<String>,
+    /// The staff member's API token.
+    #[arg(long, global = true, env = "CARDSPOOL_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum StaffCommand {
+    /// Jobs: list, show, hold, release, cancel, retry, reprint, mark spoiled, resolve.
+    Jobs {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Printers: list, pause, resume.
+    Printers {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: PrintersCommand,
+    },
+    /// Central's authorization service: its state as the spooler sees it, and "check now".
+    Central {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: CentralCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CentralCommand {
+    /// Central's state, since when, and the cards waiting for it.
+    Status,
+    /// Ask central now rather than at the next scheduled probe (after fixing its complaint).
+    Check,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only jobs in this state (several: comma-separated, e.g. failed,unknown,held).
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        office: Option<String>,
+        /// Search: a full NIK, a masked NIK, a job or event id, or part of a name.
+        #[arg(long)]
+        q: Option<String>,
+        /// Jobs per page.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Go on from where the previous page ended.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Oldest first.
+        #[arg(long)]
+        oldest: bool,
+    },
+    /// A job with its history (the audit trail) and its cards.
+    Show {
+        /// The job's id.
+        id: String,
+    },
+    /// Stop a job before it prints.
+    Hold(ActionArgs),
+    /// Send a held job back to where it was held from.
+    Release(ActionArgs),
+    /// Cancel a job that has not printed (or one in doubt).
+    Cancel(ActionArgs),
+    /// Ask central again for a failed or rejected job.
+    Retry(ActionArgs),
+    /// Print a printed (or spoiled) card again. Supervisor; needs a reason.
+    Reprint(ReasonArgs),
+    /// Mark a printed card unusable (its blank counts spoiled). Needs a reason.
+    Spoiled(ReasonArgs),
+    /// Decide what became of a job in doubt (unknown), after looking at the printer.
+    /// Supervisor; needs a reason.
+    Resolve {
+        /// The job's id.
+        id: String,
+        /// What staff found, for the audit trail.
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_enum)]
+        outcome: Outcome,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ActionArgs {
+    /// The job's id.
+    pub id: String,
+    /// Why, for the audit trail.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReasonArgs {
+    /// The job's id.
+    pub id: String,
+    /// Why, for the audit trail (required).
+    #[arg(long)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Outcome {
+    /// The card came out fine.
+    Printed,
+    /// No card came out: print it again.
+    #[value(name = "not_printed", alias = "not-printed")]
+    NotPrinted,
+    /// A card came out unusable.
+    Spoiled,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PrintersCommand {
+    List,
+    /// Stop a printer taking jobs (the job on it finishes).
+    Pause {
+        name: String,
+    },
+    /// Let a printer take jobs again, over the faults it reports now.
+    Resume {
+        name: String,
+    },
+}
+
+/// The API client the commands use.
+pub struct StaffClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+/// The API's address from `[api] listen`: a wildcard address is reached on loopback.
+pub fn default_api_url(listen: SocketAddr) -> String {
+    let ip = match listen.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, listen.port()))
+}
+
+impl StaffClient {
+    /// # Errors
+    /// [`StaffCliError::Usage`] for a URL that is not http(s).
+    pub fn new(base: &str, token: Option<String>) -> Result<StaffClient, StaffCliError> {
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(StaffCliError::Usage(format!("--api {base:?} must start with http:// or https://")));
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|source| StaffCliError::Connect { url: base.to_owned(), source })?;
+        Ok(StaffClient { base: base.trim_end_matches('/').to_owned(), token, http })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, StaffCliError> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let connect = |source| StaffCliError::Connect { url: self.base.clone(), source };
+        let response = request.send().await.map_err(connect)?;
+        let status = response.status();
+        let text = response.text().await.map_err(connect)?;
+        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
+        if status.is_success() {
+            return Ok(body);
+        }
+        let mut message = body["error"].as_str().map_or_else(|| text.trim().to_owned(), str::to_owned);
+        if status == reqwest::StatusCode::UNAUTHORIZED && self.token.is_none() {
+            message.push_str(" — give one with --token or CARDSPOOL_TOKEN");
+        }
+        Err(StaffCliError::Api {
+            status: status.as_u16(),
+            code: body["code"].as_str().unwrap_or_default().to_owned(),
+            message,
+        })
+    }
+
+    /// `GET /api/v1{path}` with query parameters.
+    ///
+    /// # Errors
+    /// [`StaffCliError::Connect`] or the API's refusal.
+    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, StaffCliError> {
+        let url = reqwest::Url::parse_with_params(&format!("{}/api/v1{path}", self.base), query)
+            .map_err(|e| StaffCliError::Usage(format!("--api {:?}: {e}", self.base)))?;
+        self.send(self.http.get(url)).await
+    }
+
+    /// `POST /api/v1{path}` with a JSON body.
+    ///
+    /// # Errors
+    /// [`StaffCliError::Connect`] or the API's refusal.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, StaffCliError> {
+        self.send(self.http.post(format!("{}/api/v1{path}", self.base)).json(body)).await
+    }
+}
+
+/// Runs a staff command and returns what to print.
+///
+/// # Errors
+/// When the API cannot be reached or refuses (the message says why).
+pub async fn run(config: &Config, command: StaffCommand) -> Result<String, StaffCliError> {
+    match command {
+        StaffCommand::Jobs { api, command } => {
+            let client = client(config, &api)?;
+            jobs(&client, command, api.json).await
+        }
+        StaffCommand::Printers { api, command } => {
+            let client = client(config, &api)?;
+            printers(&client, command, api.json).await
+        }
+        StaffCommand::Central { api, command } => {
+            let client = client(config, &api)?;
+            let (answer, checked) = match command {
+                CentralCommand::Status => (client.get("/central", &[]).await?, false),
+                CentralCommand::Check => (client.post("/central/check", &json!({})).await?, true),
+            };
+            if api.json {
+                return Ok(pretty(&answer));
+            }
+            Ok(if checked {
+                format!("{}\n{}", text(&answer["note"]), central_status(&answer["central"]))
+            } else {
+                central_status(&answer)
+            })
+        }
+    }
+}
+
+fn client(config: &Config, api: &ApiArgs) -> Result<StaffClient, StaffCliError> {
+    let base = api.api.clone().unwrap_or_else(|| default_api_url(config.api.listen));
+    StaffClient::new(&base, api.token.clone().filter(|t| !t.is_empty()))
+}
+
+fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+async fn jobs(client: &StaffClient, command: JobsCommand, as_json: bool) -> Result<String, StaffCliError> {
+    let (id, action, body) = match command {
+        JobsCommand::List { state, office, q, limit, cursor, oldest } => {
+            let mut query = vec![("limit", limit.to_string())];
+            let optional = [("state", state), ("office", office), ("q", q), ("cursor", cursor)];
+            query.extend(optional.into_iter().filter_map(|(key, value)| value.map(|v| (key, v))));
+            if oldest {
+                query.push(("order", "oldest".to_owned()));
+            }
+            let page = client.get("/jobs", &query).await?;
+            return Ok(if as_json { pretty(&page) } else { job_table(&page)? });
+        }
+        JobsCommand::Show { id } => {
+            let detail = client.get(&format!("/jobs/{}", path_segment(&id)), &[]).await?;
+            return Ok(if as_json { pretty(&detail) } else { job_detail(&detail)? });
+        }
+        JobsCommand::Hold(args) => (args.id, "hold", json!({ "reason": args.reason })),
+        JobsCommand::Release(args) => (args.id, "release", json!({ "reason": args.reason })),
+        JobsCommand::Cancel(args) => (args.id, "cancel", json!({ "reason": args.reason })),
+        JobsCommand::Retry(args) => (args.id, "retry", json!({ "reason": args.reason })),
+        JobsCommand::Reprint(args) => (args.id, "reprint", json!({ "reason": args.reason })),
+        JobsCommand::Spoiled(args) => (args.id, "spoiled", json!({ "reason": args.reason })),
+        JobsCommand::Resolve { id, reason, outcome } => {
+            let outcome = match outcome {
+                Outcome::Printed => "printed",
+                Outcome::NotPrinted => "not_printed",
+                Outcome::Spoiled => "spoiled",
+            };
+            (id, "resolve", json!({ "reason": reason, "outcome": outcome }))
+        }
+    };
+    let answer = client.post(&format!("/jobs/{}/{action}", path_segment(&id)), &body).await?;
+    if as_json {
+        return Ok(pretty(&answer));
+    }
+    let job = &answer["job"];
+    let mut out = format!("job {}: {} — {}\n", text(&job["id"]), text(&job["state"]), text(&job["reason"]));
+    if let Some(ledger) = answer["ledger"].as_str() {
+        let _ = writeln!(out, "{ledger}");
+    }
+    Ok(out)
+}
+
+async fn printers(client: &StaffClient, command: PrintersCommand, as_json: bool) -> Result<String, StaffCliError> {
+    let answer = match &command {
+        PrintersCommand::List => client.get("/printers", &[]).await?,
+        PrintersCommand::Pause { name } => {
+            client.post(&format!("/printers/{}/pause", path_segment(name)), &json!({})).await?
+        }
+        PrintersCommand::Resume { name } => {
+            client.post(&format!("/printers/{}/resume", path_segment(name)), &json!({})).await?
+        }
+    };
+    if as_json {
+        return Ok(pretty(&answer));
+    }
+    if let PrintersCommand::List = command {
+        return printer_table(&answer);
+    }
+    let printer = &answer["printer"];
+    Ok(format!("{}: {}\n", text(&printer["name"]), printer_status(printer)))
+}
+
+/// Keeps ids and names from changing the URL's path (a `/` or `?` in a name).
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// An API time in the local time zone, to the minute.
+fn local_time(value: &Value) -> String {
+    value
+        .as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+        short.push('…');
+        short
+    }
+}
+
+/// Left-aligned columns, two spaces apart, the last one unpadded.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let last = cells.len() - 1;
+        for (i, cell) in cells.iter().enumerate() {
+            if i == last {
+                out.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                let _ = write!(out, "{cell}{}  ", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+fn array<'a>(value: &'a Value, what: &str) -> Result<&'a Vec<Value>, StaffCliError> {
+    value.as_array().ok_or_else(|| StaffCliError::Unexpected(format!("no {what} list")))
+}
+
+fn job_table(page: &Value) -> Result<String, StaffCliError> {
+    let jobs = array(&page["jobs"], "jobs")?;
+    if jobs.is_empty() {
+        return Ok("no jobs\n".to_owned());
+    }
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|job| {
+            vec![
+                text(&job["id"]),
+                text(&job["state"]),
+                text(&job["office"]),
+                text(&job["nik"]),
+                shorten(&text(&job["name"]), 24),
+                text(&job["printer"]),
+                local_time(&job["updated_at"]),
+                shorten(&text(&job["reason"]), 60),
+            ]
+        })
+        .collect();
+    let mut out = table(&["ID", "STATE", "OFFICE", "NIK", "NAME", "PRINTER", "UPDATED", "REASON"], &rows);
+    if let Some(next) = page["next_cursor"].as_str() {
+        let _ = writeln!(out, "more: --cursor {next}");
+    }
+    Ok(out)
+}
+
+fn job_detail(detail: &Value) -> Result<String, StaffCliError> {
+    let job = &detail["job"];
+    let mut out = String::new();
+    let mut field = |name: &str, value: String| {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name:<14}{value}");
+        }
+    };
+    field("job", text(&job["id"]));
+    field("event", text(&job["event_id"]));
+    field("state", text(&job["state"]));
+    field("reason", text(&job["reason"]));
+    field("held from", text(&job["held_from"]));
+    field("name", text(&job["name"]));
+    field("NIK", text(&job["nik"]));
+    field("office", text(&job["office"]));
+    field("template", text(&job["template"]));
+    field("priority", if job["urgent"] == Value::Bool(true) { "urgent".into() } else { "normal".into() });
+    field("attempts", text(&job["attempts"]));
+    field("next attempt", local_time(&job["next_attempt_at"]));
+    field("authorized", text(&job["authorization"]["authorization_id"]));
+    field("expires", text(&job["authorization"]["expires_at"]));
+    field("printer", text(&job["printer"]));
+    field("received", local_time(&job["created_at"]));
+    for warning in job["warnings"].as_array().into_iter().flatten() {
+        field("warning", text(warning));
+    }
+    let actions: Vec<String> = array(&detail["actions"], "actions")?.iter().map(text).collect();
+    field("actions", actions.join(", "));
+    out.push_str("\nhistory\n");
+    let rows: Vec<Vec<String>> = array(&detail["history"], "history")?
+        .iter()
+        .map(|entry| {
+            let by = match entry["actor"]["name"].as_str() {
+                Some(name) => name.to_owned(),
+                None => text(&entry["actor"]["kind"]),
+            };
+            let step = match entry["from"].as_str() {
+                Some(from) => format!("{from} → {}", text(&entry["to"])),
+                None => text(&entry["to"]),
+            };
+            vec![local_time(&entry["at"]), step, by, text(&entry["reason"])]
+        })
+        .collect();
+    out.push_str(&table(&["AT", "STEP", "BY", "REASON"], &rows));
+    let cards = array(&detail["cards"], "cards")?;
+    if !cards.is_empty() {
+        out.push_str("\ncards\n");
+        let rows: Vec<Vec<String>> = cards
+            .iter()
+            .map(|card| {
+                vec![
+                    local_time(&card["sent_at"]),
+                    text(&card["printer"]),
+                    text(&card["outcome"]),
+                    text(&card["reason"]),
+                ]
+            })
+            .collect();
+        out.push_str(&table(&["SENT", "PRINTER", "OUTCOME", "REASON"], &rows));
+    }
+    Ok(out)
+}
+
+fn central_status(central: &Value) -> String {
+    let mut out = String::new();
+    let mut field = |name: &str, value: String| {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{name:<14}{value}");
+        }
+    };
+    field("central", text(&central["central"]));
+    field("state", format!("{} since {}", text(&central["state"]), local_time(&central["since"])));
+    field("alert", text(&central["alert"]));
+    field("breaker", text(&central["breaker"]));
+    field("failures", text(&central["consecutive_failures"]));
+    if central["last_error"].is_string() {
+        field("last error", format!("{} ({})", text(&central["last_error"]), local_time(&central["last_error_at"])));
+    }
+    field("last success", local_time(&central["last_success_at"]));
+    field("next check", local_time(&central["next_probe_at"]));
+    field("paused until", local_time(&central["paused_until"]));
+    let waiting = central["jobs_waiting"].as_u64().unwrap_or(0);
+    let oldest = local_time(&central["oldest_waiting_since"]);
+    field(
+        "waiting",
+        if oldest.is_empty() {
+            format!("{waiting} cards")
+        } else {
+            format!("{waiting} cards, the oldest since {oldest}")
+        },
+    );
+    out
+}
+
+fn printer_status(printer: &Value) -> String {
+    let status = text(&printer["status"]);
+    let faults: Vec<String> = printer["faults"].as_array().into_iter().flatten().map(text).collect();
+    let mut out = status.clone();
+    if !faults.is_empty() {
+        let _ = write!(out, ": {}", faults.join(", "));
+        if printer["faulted_since"].is_string() {
+            let _ = write!(out, " since {}", local_time(&printer["faulted_since"]));
+        }
+    }
+    if printer["paused"].is_object() {
+        let _ = write!(
+            out,
+            "{}paused by {} since {}",
+            if status == "paused" { " — " } else { "; " },
+            text(&printer["paused"]["by"]),
+            local_time(&printer["paused"]["since"])
+        );
+    }
+    out
+}
+
+fn printer_table(answer: &Value) -> Result<String, StaffCliError> {
+    let printers = array(&answer["printers"], "printers")?;
+    if printers.is_empty() {
+        return Ok("no printers configured\n".to_owned());
+    }
+    let rows: Vec<Vec<String>> = printers
+        .iter()
+        .map(|p| {
+            vec![
+                text(&p["name"]),
+                text(&p["pool"]),
+                format!("{}/{}", text(&p["in_flight"]), text(&p["max_jobs"])),
+                local_time(&p["checked_at"]),
+                printer_status(p),
+            ]
+        })
+        .collect();
+    Ok(table(&["NAME", "POOL", "JOBS", "CHECKED", "STATUS"], &rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_listen_addresses_are_reached_on_loopback() {
+        assert_eq!(default_api_url("0.0.0.0:8480".parse().unwrap()), "http://127.0.0.1:8480");
+        assert_eq!(default_api_url("[::]:8480".parse().unwrap()), "http://[::1]:8480");
+        assert_eq!(default_api_url("10.1.2.3:9000".parse().unwrap()), "http://10.1.2.3:9000");
+    }
+
+    #[test]
+    fn tables_align_and_path_segments_are_escaped() {
+        let out = table(&["A", "BB"], &[vec!["xyz".into(), "1".into()], vec!["q".into(), "22".into()]]);
+        assert_eq!(out, "A    BB\nxyz  1\nq    22\n");
+        assert_eq!(path_segment("card 1/a?b"), "card%201%2Fa%3Fb");
+        assert_eq!(shorten("abcdef", 4), "abc…");
+    }
+}

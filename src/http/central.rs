@@ -1,0 +1,38 @@
+//! `GET /central` (central's state and since when) and `POST /central/check` (ask central now,
+//! after staff fixed what it complained about), through the authorize worker's monitor.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+use tracing::info;
+
+use super::auth::Staff;
+use super::error::ApiError;
+use super::views::central_view;
+use super::ApiState;
+use crate::central::CentralMonitor;
+use crate::config::StaffRole;
+
+fn monitor(state: &ApiState) -> Result<&CentralMonitor, ApiError> {
+    state.central.as_ref().ok_or_else(|| {
+        ApiError::Unavailable(
+            "central authorization does not run in this spooler ([central] public_key is not configured)".into(),
+        )
+    })
+}
+
+pub async fn status(State(state): State<Arc<ApiState>>, _staff: Staff) -> Result<Json<Value>, ApiError> {
+    Ok(Json(central_view(&monitor(&state)?.snapshot())))
+}
+
+pub async fn check(State(state): State<Arc<ApiState>>, staff: Staff) -> Result<Json<Value>, ApiError> {
+    staff.require(StaffRole::Operator, "check central now")?;
+    let monitor = monitor(&state)?;
+    let scheduled = monitor.probe_now(state.clock.now());
+    info!(staff = %staff.name, scheduled, "staff asked for a check of central");
+    let note =
+        if scheduled { "central is asked now" } else { "requests to central are flowing already: nothing to check" };
+    Ok(Json(json!({ "central": central_view(&monitor.snapshot()), "note": note })))
+}

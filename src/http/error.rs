@@ -1,0 +1,105 @@
+//! The API's one error type and how each case maps to an HTTP status.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use tracing::{error, warn};
+
+use crate::config::StaffRole;
+use crate::domain::job::IllegalTransition;
+use crate::journal::JournalError;
+
+use super::views::redact_niks;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No `Authorization: Bearer` header, or a token no staff member has.
+    #[error("a valid bearer token is needed (Authorization: Bearer <token>)")]
+    Unauthenticated,
+    #[error("{action} needs the {} role; {name} is {}", .needed.as_str(), .has.as_str())]
+    Forbidden { action: String, needed: StaffRole, has: StaffRole, name: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// The state machine refuses the step, or the job moved meanwhile.
+    #[error("{0}")]
+    Conflict(String),
+    /// A part of the spooler this request needs is not running here.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("journal: {0}")]
+    Journal(JournalError),
+}
+
+impl From<JournalError> for ApiError {
+    fn from(error: JournalError) -> Self {
+        match error {
+            JournalError::NotFound(job_id) => ApiError::NotFound(format!("no job {job_id}")),
+            JournalError::Illegal(illegal) => illegal.into(),
+            conflict @ JournalError::Conflict { .. } => ApiError::Conflict(conflict.to_string()),
+            other => ApiError::Journal(other),
+        }
+    }
+}
+
+impl From<IllegalTransition> for ApiError {
+    fn from(illegal: IllegalTransition) -> Self {
+        ApiError::Conflict(illegal.to_string())
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Journal(error) if error.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Journal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable word for programs (the CLI, scripts) to branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Journal(_) => "journal",
+        }
+    }
+
+    /// Whether the same request may succeed later without anyone changing anything.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Unavailable(_) => true,
+            ApiError::Journal(error) => error.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = redact_niks(&self.to_string()).into_owned();
+        if status.is_server_error() {
+            error!(status = status.as_u16(), error = %message, "API request failed");
+        } else if status == StatusCode::FORBIDDEN {
+            warn!(error = %message, "API request refused");
+        }
+        let body = Json(serde_json::json!({ "error": message, "code": self.code() }));
+        let mut response = (status, body).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

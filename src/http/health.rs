@@ -1,0 +1,40 @@
+//! The operator's endpoints: `GET /healthz` (the process answers), `GET /readyz` (and so does
+//! the journal), `GET /metrics` (Prometheus text). Unauthenticated and read-only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
+
+use super::views::redact_niks;
+use super::ApiState;
+
+/// A journal that takes longer than this to answer `SELECT 1` is not ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(State(state): State<Arc<ApiState>>) -> impl IntoResponse {
+    let problem = match tokio::time::timeout(READY_TIMEOUT, state.journal.ping()).await {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(_) => Some(format!("the journal did not answer within {} s", READY_TIMEOUT.as_secs())),
+    };
+    match problem {
+        None => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Some(problem) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready", "journal": redact_niks(&problem) })))
+        }
+    }
+}
+
+pub async fn metrics(State(state): State<Arc<ApiState>>) -> impl IntoResponse {
+    let text = state.metrics.render(&state).await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+}

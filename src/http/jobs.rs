@@ -1,0 +1,146 @@
+//! `GET /jobs`, `GET /jobs/{id}`, `POST /jobs/{id}/{action}`.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tracing::info;
+
+use super::actions::{self, ActionRequest, JobAction};
+use super::auth::Staff;
+use super::error::ApiError;
+use super::views::{CardView, JobView, TransitionView};
+use super::ApiState;
+use crate::domain::job::{JobId, JobState};
+use crate::journal::{CardOutcome, JobFilter, JobSearch, ListOrder, MAX_PAGE};
+
+const DEFAULT_PAGE: u32 = 50;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// One state or several, comma-separated.
+    state: Option<String>,
+    office: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+    /// `newest` (default) or `oldest`.
+    order: Option<String>,
+}
+
+fn parse_filter(params: &ListParams) -> Result<JobFilter, ApiError> {
+    let mut states = Vec::new();
+    for name in params.state.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+        states.push(JobState::from_str(name).map_err(|e| ApiError::BadRequest(e.to_string()))?);
+    }
+    let after = params
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|cursor| {
+            JobId::from_str(cursor).map_err(|_| ApiError::BadRequest("the cursor is not one this API gave".into()))
+        })
+        .transpose()?;
+    let order = match params.order.as_deref() {
+        None | Some("" | "newest") => ListOrder::NewestFirst,
+        Some("oldest") => ListOrder::OldestFirst,
+        Some(other) => return Err(ApiError::BadRequest(format!("order {other:?}: use newest or oldest"))),
+    };
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::BadRequest(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    Ok(JobFilter {
+        states,
+        office: params.office.clone().filter(|o| !o.is_empty()),
+        search: params.q.as_deref().and_then(JobSearch::parse),
+        after,
+        order,
+        limit,
+    })
+}
+
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    _staff: Staff,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let filter = parse_filter(&params)?;
+    let page = state.journal.staff_jobs(&filter).await?;
+    let jobs: Vec<JobView> = page.jobs.iter().map(JobView::from).collect();
+    Ok(Json(json!({ "jobs": jobs, "next_cursor": page.next.map(|id| id.to_string()) })))
+}
+
+fn job_id(text: &str) -> Result<JobId, ApiError> {
+    JobId::from_str(text).map_err(|_| ApiError::NotFound(format!("no job {text:?}")))
+}
+
+pub async fn show(
+    State(state): State<Arc<ApiState>>,
+    _staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job_id = job_id(&id)?;
+    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
+    let history = state.journal.history(job_id).await?;
+    let cards = state.journal.cards_of_job(job_id).await?;
+    let available: Vec<&str> =
+        JobAction::ALL.into_iter().filter(|action| action.available(&job)).map(JobAction::as_str).collect();
+    Ok(Json(json!({
+        "job": JobView::from(&job),
+        "history": history.iter().map(TransitionView::from).collect::<Vec<_>>(),
+        "cards": cards.iter().map(CardView::from).collect::<Vec<_>>(),
+        "actions": available,
+    })))
+}
+
+pub async fn act(
+    State(state): State<Arc<ApiState>>,
+    staff: Staff,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let action = JobAction::parse(&action).ok_or_else(|| {
+        ApiError::NotFound(format!("no job action {action:?}: {}", JobAction::ALL.map(JobAction::as_str).join(", ")))
+    })?;
+    staff.require(action.role(), action.as_str())?;
+    let request: ActionRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?
+    };
+    let job_id = job_id(&id)?;
+    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
+    let now = state.clock.now();
+    let step = actions::plan(action, &job, &request, &staff, now)?;
+    let updated = state.journal.transition(job_id, &step).await?;
+    info!(%job_id, action = action.as_str(), staff = %staff.name, from = %step.from, to = %step.to, "staff action");
+    // The blank's fate follows the staff decision. A separate write from the transition: if it
+    // fails, the job's state stands and the ledger keeps its earlier outcome, which the error
+    // tells the caller.
+    let ledger = match (action, request.outcome) {
+        (JobAction::Spoiled, _) => Some(if state.journal.mark_card_spoiled(job_id, &step.reason, now).await? {
+            "the printed card is recorded spoiled in the blank-card ledger"
+        } else {
+            "no printed card of this job is in the blank-card ledger"
+        }),
+        (JobAction::Resolve, Some(outcome)) => {
+            let settled = state.journal.settle_card_in_doubt(job_id, outcome.card_outcome(), &step.reason, now).await?;
+            Some(match (settled, outcome.card_outcome()) {
+                (false, _) => "no card in doubt of this job is in the blank-card ledger",
+                (true, CardOutcome::Printed) => "the card is recorded printed in the blank-card ledger",
+                (true, CardOutcome::Spoiled) => "the card is recorded spoiled in the blank-card ledger",
+                (true, _) => "the card is recorded not fed (no blank used) in the blank-card ledger",
+            })
+        }
+        _ => None,
+    };
+    Ok(Json(json!({ "job": JobView::from(&updated), "ledger": ledger })))
+}

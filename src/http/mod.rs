@@ -1,0 +1,157 @@
+//! The staff's HTTP side: health checks and Prometheus metrics for the operator, the JSON API
+//! under `/api/v1` for the dashboard and the CLI, and the dashboard itself at `/`.
+//!
+//! - `GET /healthz`, `GET /readyz`, `GET /metrics`: unauthenticated, read-only.
+//! - `/api/v1/...`: a bearer token per staff member, with a role (viewer < operator <
+//!   supervisor, see [`crate::config::StaffRole`]). Every job action is one checked step of the
+//!   journal, recorded with the staff member's name as its actor.
+//!
+//! Architecture invariants: the API changes jobs only through [`Journal::transition`] (so the
+//! domain's state machine decides), and printers only through the dispatch worker's
+//! [`Printers`] handle. No response carries a payload, a photo, a signature, central's stored
+//! authorization or a full NIK ([`views`]).
+
+mod actions;
+mod auth;
+mod central;
+mod dashboard;
+mod error;
+mod health;
+mod jobs;
+mod metrics;
+mod printers;
+mod summary;
+pub mod views;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Request, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tracing::{info_span, warn};
+
+use crate::central::CentralMonitor;
+use crate::clock::Clock;
+use crate::config::ApiToken;
+use crate::journal::Journal;
+use crate::printer::pool::Printers;
+use crate::workers::intake::IntakeStats;
+
+pub use actions::{ActionRequest, JobAction, ResolveOutcome};
+pub use auth::Staff;
+pub use error::ApiError;
+
+/// How long one request may take before the client gets a 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the handlers share.
+pub struct ApiState {
+    journal: Journal,
+    clock: Clock,
+    tokens: auth::Tokens,
+    /// The dispatch worker's printers; `None` when printing does not run in this process.
+    printers: Option<Printers>,
+    intake: Option<Arc<IntakeStats>>,
+    /// Central's state from the authorize worker; `None` when authorization does not run.
+    central: Option<CentralMonitor>,
+    metrics: metrics::Metrics,
+}
+
+/// The API, assembled from the parts of the spooler it shows. Parts not given (a spooler
+/// without printers, a test without intake) are reported as not running.
+pub struct Api {
+    state: ApiState,
+}
+
+impl Api {
+    pub fn new(journal: Journal, tokens: &[ApiToken], clock: Clock) -> Api {
+        Api {
+            state: ApiState {
+                journal,
+                clock,
+                tokens: auth::Tokens::new(tokens),
+                printers: None,
+                intake: None,
+                central: None,
+                metrics: metrics::Metrics::new(),
+            },
+        }
+    }
+
+    /// The printers staff see and pause: [`crate::workers::dispatch::Dispatch::printers`].
+    #[must_use]
+    pub fn with_printers(mut self, printers: Printers) -> Api {
+        self.state.printers = Some(printers);
+        self
+    }
+
+    /// Intake's counters, for the summary and `/metrics`.
+    #[must_use]
+    pub fn with_intake_stats(mut self, stats: Arc<IntakeStats>) -> Api {
+        self.state.intake = Some(stats);
+        self
+    }
+
+    /// Central's state and the "check now" handle:
+    /// [`crate::workers::authorize::Authorizer::monitor`].
+    #[must_use]
+    pub fn with_central(mut self, monitor: CentralMonitor) -> Api {
+        self.state.central = Some(monitor);
+        self
+    }
+
+    /// The routes, ready to serve.
+    pub fn router(self) -> Router {
+        if self.state.tokens.is_empty() {
+            warn!("no [api] tokens configured: the staff API refuses every request");
+        }
+        let api = Router::new()
+            .route("/summary", get(summary::summary))
+            .route("/jobs", get(jobs::list))
+            .route("/jobs/{id}", get(jobs::show))
+            .route("/jobs/{id}/{action}", post(jobs::act))
+            .route("/printers", get(printers::list))
+            .route("/printers/{name}/{action}", post(printers::act))
+            .route("/rejections", get(summary::rejections))
+            .route("/central", get(central::status))
+            .route("/central/check", post(central::check))
+            .fallback(|| async { ApiError::NotFound("no such API route".into()) });
+        Router::new()
+            .route("/", get(dashboard::page))
+            .route("/healthz", get(health::healthz))
+            .route("/readyz", get(health::readyz))
+            .route("/metrics", get(health::metrics))
+            .nest("/api/v1", api)
+            .with_state(Arc::new(self.state))
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+            // The span names the path only: a query string may hold a NIK typed into a search.
+            .layer(TraceLayer::new_for_http().make_span_with(
+                |request: &Request<_>| info_span!("http", method = %request.method(), path = %request.uri().path()),
+            ))
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    ///
+    /// # Errors
+    /// When the listener fails for good.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
+    }
+}
+
+/// Binds the API's address (`127.0.0.1:0` picks a free port; the listener knows which).
+///
+/// # Errors
+/// When the address cannot be bound (in use, not local, no permission).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}

@@ -1,0 +1,357 @@
+//! The journal as staff look at it: job lists with filters and keyset pagination, a search that
+//! finds a card by the citizen's full NIK without the NIK ever leaving the journal, per-state
+//! overviews for the dashboard, and the ledger side of a staff decision on a job in doubt.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::printing::CardOutcome;
+use super::records::{JobRecord, JOB_COLUMNS};
+use super::{from_millis, millis, Journal, JournalError};
+use crate::domain::job::{JobId, JobState};
+
+/// The most jobs one page may hold.
+pub const MAX_PAGE: u32 = 500;
+
+/// Candidate rows looked at per request by a full-NIK search: the search reads payloads, so it
+/// is bounded, and a page may come back short with a cursor to go on from.
+const NIK_SCAN_LIMIT: u32 = 5_000;
+const NIK_SCAN_BATCH: u32 = 200;
+
+/// What a staff search (`q`) looks for, read from its shape.
+#[derive(Clone, PartialEq, Eq)]
+pub enum JobSearch {
+    /// A UUID: a job id or an event id.
+    Id(String),
+    /// Sixteen digits: the citizen's NIK. Matched against the payload, never returned.
+    Nik(String),
+    /// A masked NIK as staff lists show it (`1502**********01`).
+    MaskedNik(String),
+    /// Anything else: part of the name (case-insensitive) or the start of an event id.
+    Text(String),
+}
+
+impl std::fmt::Debug for JobSearch {
+    // A full NIK must not reach a log line through a Debug print of a query.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobSearch::Id(id) => f.debug_tuple("Id").field(id).finish(),
+            JobSearch::Nik(nik) => f.debug_tuple("Nik").field(&mask_nik(nik)).finish(),
+            JobSearch::MaskedNik(masked) => f.debug_tuple("MaskedNik").field(masked).finish(),
+            JobSearch::Text(text) => f.debug_tuple("Text").field(text).finish(),
+        }
+    }
+}
+
+/// `1502015203850001` → `1502**********01`, the form [`crate::domain::nik::Nik::masked`] gives.
+fn mask_nik(nik: &str) -> String {
+    format!("{}**********{}", &nik[..4], &nik[14..])
+}
+
+impl JobSearch {
+    /// Reads a search from what staff typed; `None` for blank input.
+    pub fn parse(q: &str) -> Option<JobSearch> {
+        let q = q.trim();
+        if q.is_empty() {
+            return None;
+        }
+        let is_masked = q.len() == 16
+            && q[..4].bytes().all(|b| b.is_ascii_digit())
+            && q[4..14].bytes().all(|b| b == b'*')
+            && q[14..].bytes().all(|b| b.is_ascii_digit());
+        Some(if q.len() == 16 && q.bytes().all(|b| b.is_ascii_digit()) {
+            JobSearch::Nik(q.to_owned())
+        } else if is_masked {
+            JobSearch::MaskedNik(q.to_owned())
+        } else if uuid::Uuid::parse_str(q).is_ok() {
+            JobSearch::Id(q.to_ascii_lowercase())
+        } else {
+            JobSearch::Text(q.to_owned())
+        })
+    }
+}
+
+/// Newest first (the default for lists) or oldest first (for a queue's head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+}
+
+/// Which jobs a staff list shows.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Any of these states; empty for all.
+    pub states: Vec<JobState>,
+    pub office: Option<String>,
+    pub search: Option<JobSearch>,
+    /// The keyset cursor: the last job of the previous page.
+    pub after: Option<JobId>,
+    pub order: ListOrder,
+    /// At most this many (capped at [`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+/// One page of a list. `next` is the cursor for the following page, `None` on the last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobPage {
+    pub jobs: Vec<JobRecord>,
+    pub next: Option<JobId>,
+}
+
+/// How many jobs are in a state and since when the oldest of them was received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateOverview {
+    pub count: i64,
+    pub oldest_received_at: Option<DateTime<Utc>>,
+}
+
+/// A query's text and its bound values, built together so the placeholders line up.
+struct Query {
+    sql: String,
+    values: Vec<String>,
+}
+
+impl Query {
+    fn bind(&mut self, value: impl Into<String>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+}
+
+fn like_pattern(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The list query for `filter`: the columns asked for, at most `limit` rows.
+fn filtered(filter: &JobFilter, columns: &str, limit: u32) -> Query {
+    let mut query = Query { sql: String::new(), values: Vec::new() };
+    let mut conditions = Vec::new();
+    if !filter.states.is_empty() {
+        let placeholders: Vec<String> = filter.states.iter().map(|state| query.bind(state.as_str())).collect();
+        conditions.push(format!("state IN ({})", placeholders.join(", ")));
+    }
+    if let Some(office) = &filter.office {
+        conditions.push(format!("office = {}", query.bind(office.as_str())));
+    }
+    match &filter.search {
+        None => {}
+        Some(JobSearch::Id(id)) => {
+            let (a, b) = (query.bind(id.as_str()), query.bind(id.as_str()));
+            conditions.push(format!("(id = {a} OR event_id = {b})"));
+        }
+        Some(JobSearch::MaskedNik(masked)) => conditions.push(format!("nik_masked = {}", query.bind(masked.as_str()))),
+        Some(JobSearch::Nik(nik)) => conditions.push(format!("nik_masked = {}", query.bind(mask_nik(nik)))),
+        Some(JobSearch::Text(text)) => {
+            let contains = query.bind(format!("%{}%", like_pattern(text)));
+            let starts = query.bind(format!("{}%", like_pattern(text)));
+            conditions.push(format!(
+                "(LOWER(name) LIKE {contains} ESCAPE '\\' OR LOWER(event_id) LIKE {starts} ESCAPE '\\')"
+            ));
+        }
+    }
+    let direction = match filter.order {
+        ListOrder::NewestFirst => "DESC",
+        ListOrder::OldestFirst => "ASC",
+    };
+    if let Some(after) = filter.after {
+        let comparison = if filter.order == ListOrder::NewestFirst { "<" } else { ">" };
+        conditions.push(format!("id {comparison} {}", query.bind(after.to_string())));
+    }
+    let conditions = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    query.sql = format!("SELECT {columns} FROM jobs{conditions} ORDER BY id {direction} LIMIT {limit}");
+    query
+}
+
+#[derive(serde::Deserialize)]
+struct NikOnly {
+    nik: String,
+}
+
+impl Journal {
+    /// Jobs for a staff list: filtered, ordered by id (which is creation order), one page.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn staff_jobs(&self, filter: &JobFilter) -> Result<JobPage, JournalError> {
+        let limit = filter.limit.clamp(1, MAX_PAGE);
+        if let Some(JobSearch::Nik(nik)) = &filter.search {
+            return self.jobs_by_full_nik(filter, nik, limit).await;
+        }
+        let mut jobs = Vec::new();
+        if filter.states.len() > 1 {
+            // One query per state, each walking the (state, id) index, merged here: a single
+            // `state IN (...)` query would sort every job of those states.
+            for state in &filter.states {
+                let one = JobFilter { states: vec![*state], ..filter.clone() };
+                let rows = self.fetch(&filtered(&one, JOB_COLUMNS, limit + 1)).await?;
+                for row in &rows {
+                    jobs.push(JobRecord::from_row(row)?);
+                }
+            }
+            jobs.sort_by_key(|job| job.id);
+            if filter.order == ListOrder::NewestFirst {
+                jobs.reverse();
+            }
+            jobs.truncate(limit as usize + 1);
+        } else {
+            let rows = self.fetch(&filtered(filter, JOB_COLUMNS, limit + 1)).await?;
+            for row in &rows {
+                jobs.push(JobRecord::from_row(row)?);
+            }
+        }
+        let next = if jobs.len() > limit as usize {
+            jobs.truncate(limit as usize);
+            jobs.last().map(|job| job.id)
+        } else {
+            None
+        };
+        Ok(JobPage { jobs, next })
+    }
+
+    /// The search by full NIK: candidates by their masked NIK, then each one's payload checked.
+    async fn jobs_by_full_nik(&self, filter: &JobFilter, nik: &str, limit: u32) -> Result<JobPage, JournalError> {
+        let masked = JobFilter { search: Some(JobSearch::MaskedNik(mask_nik(nik))), ..filter.clone() };
+        let mut after = filter.after;
+        let mut jobs = Vec::new();
+        let mut scanned = 0;
+        loop {
+            let batch = JobFilter { after, ..masked.clone() };
+            let query = filtered(&batch, &format!("{JOB_COLUMNS}, payload"), NIK_SCAN_BATCH);
+            let rows = self.fetch(&query).await?;
+            for row in &rows {
+                scanned += 1;
+                let job = JobRecord::from_row(row)?;
+                after = Some(job.id);
+                let payload: String = row.try_get("payload")?;
+                if serde_json::from_str::<NikOnly>(&payload).is_ok_and(|event| event.nik == nik) {
+                    jobs.push(job);
+                    if jobs.len() == limit as usize {
+                        return Ok(JobPage { jobs, next: after });
+                    }
+                }
+            }
+            if rows.len() < NIK_SCAN_BATCH as usize {
+                return Ok(JobPage { jobs, next: None });
+            }
+            if scanned >= NIK_SCAN_LIMIT {
+                // Enough work for one request: staff page on from here.
+                return Ok(JobPage { jobs, next: after });
+            }
+        }
+    }
+
+    async fn fetch(&self, query: &Query) -> Result<Vec<sqlx::any::AnyRow>, JournalError> {
+        let mut statement = sqlx::query(&query.sql);
+        for value in &query.values {
+            statement = statement.bind(value.as_str());
+        }
+        Ok(statement.fetch_all(&self.pool).await?)
+    }
+
+    /// Per state: how many jobs, and since when the oldest was received. States without jobs
+    /// are absent. Reads the `(state, id)` index only, then one row per state: ids are UUIDv7,
+    /// so the smallest id of a state is its oldest job.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn state_overview(&self) -> Result<BTreeMap<JobState, StateOverview>, JournalError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n, MIN(id) AS oldest FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut overview = BTreeMap::new();
+        for row in &rows {
+            let state: String = row.try_get("state")?;
+            let state = JobState::from_str(&state).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            let oldest: Option<String> = row.try_get("oldest")?;
+            let oldest_received_at = match oldest {
+                Some(id) => sqlx::query_scalar::<_, i64>("SELECT created_at FROM jobs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(from_millis),
+                None => None,
+            };
+            overview.insert(state, StateOverview { count: row.try_get("n")?, oldest_received_at });
+        }
+        Ok(overview)
+    }
+
+    /// Staff settled a job in doubt by looking at the printer: its latest unsettled card line
+    /// (`sent` or `unknown`) takes the outcome they found. `false` when the job has no such line
+    /// (it never reached the ledger), in which case the ledger is left as it is.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the ledger cannot be written.
+    pub async fn settle_card_in_doubt(
+        &self,
+        job_id: JobId,
+        outcome: CardOutcome,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, JournalError> {
+        let _gate = self.write_lock().await;
+        let mut tx = self.pool.begin().await?;
+        let open: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM card_ledger WHERE job_id = $1 AND outcome IN ('sent', 'unknown')
+             ORDER BY sent_at DESC, id DESC LIMIT 1",
+        )
+        .bind(job_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = open else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        sqlx::query("UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3 WHERE id = $4")
+            .bind(outcome.as_str())
+            .bind(reason)
+            .bind(millis(at))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn searches_are_read_from_their_shape() {
+        assert_eq!(JobSearch::parse("  "), None);
+        assert_eq!(JobSearch::parse("1502015203850001"), Some(JobSearch::Nik("1502015203850001".into())));
+        assert_eq!(JobSearch::parse("1502**********01"), Some(JobSearch::MaskedNik("1502**********01".into())));
+        assert_eq!(
+            JobSearch::parse("7A38B07E-1F59-444A-A430-BE5B7F885CD9"),
+            Some(JobSearch::Id("7a38b07e-1f59-444a-a430-be5b7f885cd9".into()))
+        );
+        assert_eq!(JobSearch::parse("hamidah"), Some(JobSearch::Text("hamidah".into())));
+        assert_eq!(JobSearch::parse("150201520385000"), Some(JobSearch::Text("150201520385000".into())));
+    }
+
+    #[test]
+    fn a_full_nik_never_shows_in_debug() {
+        let debug = format!("{:?}", JobSearch::parse("1502015203850001").unwrap());
+        assert!(!debug.contains("1502015203850001"), "{debug}");
+        assert!(debug.contains("1502**********01"), "{debug}");
+    }
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(like_pattern("A_b%c\\"), "a\\_b\\%c\\\\");
+    }
+}

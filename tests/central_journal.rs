@@ -1,0 +1,84 @@
+//! The journal's central queries (breaker persistence, backlog, maximum wait, probe
+//! candidates) on SQLite and on PostgreSQL.
+
+mod services;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use cardspool::domain::event::{parse_event, ImageLimits};
+use cardspool::domain::job::{JobId, JobState};
+use cardspool::journal::{CentralBreakerRow, JobUpdate, Journal, Step};
+use services::events::synthetic_payload;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 2, 12, 0).unwrap()
+}
+
+async fn admit(journal: &Journal, n: u32, at: DateTime<Utc>) -> JobId {
+    let payload = synthetic_payload(&format!("central-{n}"), n);
+    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
+    journal.admit(&event, &payload, "ektp", at).await.unwrap().job_id()
+}
+
+async fn wait(journal: &Journal, job: JobId, from: JobState, at: DateTime<Utc>) {
+    journal.transition(job, &Step::system(from, JobState::AwaitingAuthorization, "waiting", at)).await.unwrap();
+}
+
+async fn scenario(journal: Journal) {
+    assert_eq!(journal.central_breaker().await.unwrap(), None);
+    let mut row = CentralBreakerRow {
+        phase: "open".into(),
+        state: "down".into(),
+        state_since: t0(),
+        consecutive_failures: 7,
+        next_probe_at: Some(t0() + Duration::seconds(60)),
+        paused_until: None,
+        last_error: Some("central unreachable: cannot connect".into()),
+        last_error_at: Some(t0()),
+        last_success_at: None,
+        alert: None,
+        config_fingerprint: "abc".into(),
+    };
+    journal.save_central_breaker(&row, t0()).await.unwrap();
+    assert_eq!(journal.central_breaker().await.unwrap().as_ref(), Some(&row));
+    row.phase = "closed".into();
+    row.next_probe_at = None;
+    row.alert = Some("check the key".into());
+    journal.save_central_breaker(&row, t0()).await.unwrap();
+    assert_eq!(journal.central_breaker().await.unwrap(), Some(row), "saved again, replaced");
+
+    assert_eq!(journal.authorization_backlog().await.unwrap(), (0, None));
+    let old = admit(&journal, 1, t0()).await;
+    let new = admit(&journal, 2, t0() + Duration::hours(2)).await;
+    let received = admit(&journal, 3, t0() + Duration::hours(3)).await;
+    wait(&journal, old, JobState::Received, t0()).await;
+    wait(&journal, new, JobState::Received, t0() + Duration::hours(2)).await;
+    // A retry is a self-transition: it does not restart the wait.
+    let retry = Step::system(
+        JobState::AwaitingAuthorization,
+        JobState::AwaitingAuthorization,
+        "retry",
+        t0() + Duration::hours(3),
+    )
+    .with(JobUpdate { next_attempt_at: Some(Some(t0() + Duration::hours(4))), ..JobUpdate::default() });
+    journal.transition(old, &retry).await.unwrap();
+    assert_eq!(journal.authorization_backlog().await.unwrap(), (3, Some(t0())));
+    let overdue = journal.awaiting_since_before(t0() + Duration::hours(1), 10).await.unwrap();
+    assert_eq!(overdue.iter().map(|job| job.id).collect::<Vec<_>>(), [old]);
+    assert!(journal.awaiting_since_before(t0(), 10).await.unwrap().is_empty());
+    let candidates: Vec<_> = journal.probe_candidates(10).await.unwrap().into_iter().map(|job| job.id).collect();
+    assert_eq!(candidates.len(), 2);
+    assert!(candidates.contains(&old) && candidates.contains(&new) && !candidates.contains(&received));
+}
+
+#[tokio::test]
+async fn central_queries_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn central_queries_on_postgres() {
+    let url = services::fresh_postgres().await;
+    scenario(Journal::open(&url, 4).await.unwrap()).await;
+}
