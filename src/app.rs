@@ -102,9 +102,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     };
     let api_task = tasks.spawn(api.serve(listener, token.child_token().cancelled_owned()));
 
-    let intake_task = tasks.spawn(intake.run(token.child_token()));
+    // Intake and notify only end early for a broker configuration that can never work; the
+    // spooler then stops as a whole rather than run on without them.
+    let stop_all = token.clone();
+    let intake_task = tasks.spawn(stop_on_error(intake.run(token.child_token()), stop_all.clone()));
     let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
-    let notify_task = tasks.spawn(notify.run(token.child_token()));
+    let notify_task = tasks.spawn(stop_on_error(notify.run(token.child_token()), stop_all));
     tasks.spawn(dispatch.run(token.child_token()));
     let authorize_task = authorizer.map(|authorizer| tasks.spawn(authorizer.run(token.child_token())));
     tasks.close();
@@ -137,4 +140,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     }
     info!("stopped");
     Ok(())
+}
+
+async fn stop_on_error<E>(work: impl Future<Output = Result<(), E>>, stop_all: CancellationToken) -> Result<(), E> {
+    let result = work.await;
+    if result.is_err() {
+        stop_all.cancel();
+    }
+    result
 }

@@ -74,7 +74,8 @@ fn main() -> ExitCode {
     match real_main(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("cardspool: {error:#}");
+            // Our errors already carry their causes in their messages; `{:#}` would repeat them.
+            eprintln!("cardspool: {error}");
             ExitCode::FAILURE
         }
     }
