@@ -12,12 +12,17 @@
 mod publish;
 mod topology;
 
+use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use lapin::uri::AMQPUri;
 use lapin::{Connection, ConnectionProperties};
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
 
 use crate::config::AmqpConfig;
 
@@ -77,6 +82,50 @@ pub async fn connect(config: &AmqpConfig, connection_name: &str) -> Result<Conne
         Err(_) => Err(AmqpError::ConnectTimeout { endpoint, timeout_ms: config.connect_timeout_ms }),
         Ok(Err(source)) => Err(AmqpError::Connect { endpoint, source }),
         Ok(Ok(connection)) => Ok(connection),
+    }
+}
+
+/// The supervisor loop every long-lived AMQP user runs instead of lapin's auto-recovery: runs
+/// `session` until it returns `Ok` (it saw `shutdown`) or an error `is_retryable` calls final;
+/// after any other error, waits a jittered, capped, growing pause and starts a new session.
+/// The pause starts small again after a session that got as far as setting its `connected`
+/// flag, so one lost connection after hours of work is retried at once.
+///
+/// # Errors
+/// The first error `is_retryable` calls final.
+pub async fn supervise<E, F, Fut>(
+    config: &AmqpConfig,
+    shutdown: &CancellationToken,
+    lost: &str,
+    is_retryable: fn(&E) -> bool,
+    mut on_reconnect: impl FnMut(),
+    mut session: F,
+) -> Result<(), E>
+where
+    E: std::fmt::Display,
+    F: FnMut(Arc<AtomicBool>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let endpoint = endpoint(&config.url);
+    let mut backoff = reconnect_backoff(config);
+    loop {
+        let connected = Arc::new(AtomicBool::new(false));
+        match session(connected.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(error) if !is_retryable(&error) => return Err(error),
+            Err(error) => {
+                if connected.load(Ordering::Relaxed) {
+                    backoff = reconnect_backoff(config);
+                }
+                on_reconnect();
+                let pause = backoff.next().unwrap_or(Duration::from_secs(30));
+                warn!(%endpoint, error = %error, retry_in_ms = pause.as_millis() as u64, "{lost}");
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(pause) => {}
+                }
+            }
+        }
     }
 }
 

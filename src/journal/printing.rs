@@ -140,6 +140,21 @@ impl LedgerEntry {
     }
 }
 
+/// The ledger line of the card a job has on `printer` that is not settled yet, if any.
+async fn open_card(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    job_id: JobId,
+    printer: &str,
+) -> Result<Option<String>, JournalError> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM card_ledger WHERE job_id = $1 AND printer = $2 AND outcome = 'sent' ORDER BY sent_at DESC LIMIT 1",
+    )
+    .bind(job_id.to_string())
+    .bind(printer)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
 async fn insert_card(
     executor: &mut sqlx::AnyConnection,
     card: &NewCard<'_>,
@@ -191,13 +206,7 @@ impl Journal {
             let actual = self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))?.state;
             return Err(JournalError::Conflict { job_id, expected: JobState::Printing, actual });
         }
-        let open: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM card_ledger WHERE job_id = $1 AND printer = $2 AND outcome = 'sent' ORDER BY sent_at DESC LIMIT 1",
-        )
-        .bind(job_id.to_string())
-        .bind(card.printer)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let open = open_card(&mut tx, job_id, card.printer).await?;
         match open {
             Some(id) => {
                 sqlx::query("UPDATE card_ledger SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2")
@@ -229,13 +238,7 @@ impl Journal {
     ) -> Result<(), JournalError> {
         let _gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
-        let open: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM card_ledger WHERE job_id = $1 AND printer = $2 AND outcome = 'sent' ORDER BY sent_at DESC LIMIT 1",
-        )
-        .bind(job_id.to_string())
-        .bind(card.printer)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let open = open_card(&mut tx, job_id, card.printer).await?;
         match open {
             Some(id) => {
                 sqlx::query(

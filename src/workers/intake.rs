@@ -7,7 +7,7 @@
 //! only then acked. A delivery whose ack was lost with the connection comes back and is
 //! recognised by its `event_id`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,10 +64,6 @@ pub struct Intake {
     pub stats: Arc<IntakeStats>,
 }
 
-enum SessionEnd {
-    Shutdown,
-}
-
 impl Intake {
     pub fn new(amqp: AmqpConfig, intake: &IntakeConfig, journal: Journal, clock: Clock) -> Intake {
         Intake {
@@ -85,35 +81,26 @@ impl Intake {
     /// # Errors
     /// Only for a configuration the broker can never accept (an unparseable URL).
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), IntakeError> {
-        let endpoint = amqp::endpoint(&self.amqp.url);
-        let mut backoff = amqp::reconnect_backoff(&self.amqp);
-        loop {
-            let mut connected = false;
-            match self.session(&shutdown, &mut connected).await {
-                Ok(SessionEnd::Shutdown) => return Ok(()),
-                Err(error) if !error.is_retryable() => return Err(error),
-                Err(error) => {
-                    if connected {
-                        backoff = amqp::reconnect_backoff(&self.amqp);
-                    }
-                    self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                    let pause = backoff.next().unwrap_or(Duration::from_secs(30));
-                    warn!(%endpoint, error = %error, retry_in_ms = pause.as_millis() as u64, "intake lost RabbitMQ; reconnecting");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return Ok(()),
-                        () = tokio::time::sleep(pause) => {}
-                    }
-                }
-            }
-        }
+        let stats = self.stats.clone();
+        amqp::supervise(
+            &self.amqp,
+            &shutdown,
+            "intake lost RabbitMQ; reconnecting",
+            IntakeError::is_retryable,
+            || {
+                stats.reconnects.fetch_add(1, Ordering::Relaxed);
+            },
+            |connected| self.session(&shutdown, connected),
+        )
+        .await
     }
 
-    async fn session(&self, shutdown: &CancellationToken, connected: &mut bool) -> Result<SessionEnd, IntakeError> {
+    async fn session(&self, shutdown: &CancellationToken, connected: Arc<AtomicBool>) -> Result<(), IntakeError> {
         let connection = tokio::select! {
-            () = shutdown.cancelled() => return Ok(SessionEnd::Shutdown),
+            () = shutdown.cancelled() => return Ok(()),
             connection = amqp::connect(&self.amqp, "cardspool-intake") => connection?,
         };
-        let result = self.consume(&connection, shutdown, connected).await;
+        let result = self.consume(&connection, shutdown, &connected).await;
         // Closing returns unacked deliveries to the queue at once rather than at heartbeat
         // timeout. A failure only means the connection is already gone.
         let _ = connection.close(200, "cardspool intake stopping".into()).await;
@@ -124,8 +111,8 @@ impl Intake {
         &self,
         connection: &Connection,
         shutdown: &CancellationToken,
-        connected: &mut bool,
-    ) -> Result<SessionEnd, IntakeError> {
+        connected: &AtomicBool,
+    ) -> Result<(), IntakeError> {
         let mut events = connection.events_listener();
         let channel = connection.create_channel().await.map_err(AmqpError::from)?;
         amqp::declare_topology(&channel, &self.amqp).await?;
@@ -141,7 +128,7 @@ impl Intake {
             )
             .await
             .map_err(AmqpError::from)?;
-        *connected = true;
+        connected.store(true, Ordering::Relaxed);
         info!(endpoint = %amqp::endpoint(&self.amqp.url), queue = %self.amqp.intake_queue, prefetch = self.amqp.prefetch, "intake consuming");
         loop {
             // Only the wait for the next delivery is raced against shutdown; a delivery in hand
@@ -155,7 +142,7 @@ impl Intake {
                     let _ = channel.close(200, "cardspool intake stopping".into()).await;
                     let _ = dead_letters.channel().close(200, "cardspool intake stopping".into()).await;
                     info!("intake stopped consuming");
-                    return Ok(SessionEnd::Shutdown);
+                    return Ok(());
                 }
                 event = events.next() => match event {
                     Some(Event::Error(error)) => return Err(AmqpError::Channel(error).into()),

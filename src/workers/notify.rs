@@ -5,11 +5,13 @@
 //! confirms and marks them published only once confirmed. A crash between the confirm and the
 //! mark publishes an event twice: consumers deduplicate by (`job_id`, `type`, `at`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use lapin::types::FieldTable;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::amqp::{self, AmqpError, ConfirmedPublisher, Publication, PublishError};
 use crate::clock::Clock;
@@ -53,33 +55,23 @@ impl Notify {
     /// # Errors
     /// Only for a broker URL that can never work.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), NotifyError> {
-        let mut backoff = amqp::reconnect_backoff(&self.amqp);
-        loop {
-            let mut connected = false;
-            match self.session(&shutdown, &mut connected).await {
-                Ok(()) => return Ok(()),
-                Err(error) if !error.is_retryable() => return Err(error),
-                Err(error) => {
-                    if connected {
-                        backoff = amqp::reconnect_backoff(&self.amqp);
-                    }
-                    let pause = backoff.next().unwrap_or(Duration::from_secs(30));
-                    warn!(error = %error, retry_in_ms = pause.as_millis() as u64, "status events paused; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return Ok(()),
-                        () = tokio::time::sleep(pause) => {}
-                    }
-                }
-            }
-        }
+        amqp::supervise(
+            &self.amqp,
+            &shutdown,
+            "status events paused; retrying",
+            NotifyError::is_retryable,
+            || {},
+            |connected| self.session(&shutdown, connected),
+        )
+        .await
     }
 
-    async fn session(&self, shutdown: &CancellationToken, connected: &mut bool) -> Result<(), NotifyError> {
+    async fn session(&self, shutdown: &CancellationToken, connected: Arc<AtomicBool>) -> Result<(), NotifyError> {
         let connection = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
             connection = amqp::connect(&self.amqp, "cardspool-notify") => connection?,
         };
-        let result = self.publish_loop(&connection, shutdown, connected).await;
+        let result = self.publish_loop(&connection, shutdown, &connected).await;
         let _ = connection.close(200, "cardspool notify stopping".into()).await;
         result
     }
@@ -88,11 +80,11 @@ impl Notify {
         &self,
         connection: &lapin::Connection,
         shutdown: &CancellationToken,
-        connected: &mut bool,
+        connected: &AtomicBool,
     ) -> Result<(), NotifyError> {
         let publisher = ConfirmedPublisher::open(connection).await?;
         amqp::declare_topology(publisher.channel(), &self.amqp).await?;
-        *connected = true;
+        connected.store(true, Ordering::Relaxed);
         info!(exchange = %self.amqp.status_exchange, "status events flowing");
         while !shutdown.is_cancelled() {
             let pending = self.journal.unpublished(BATCH).await?;
