@@ -63,14 +63,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     } else {
         Some(Verifier::from_base64(&config.central.public_key, Duration::from_secs(config.central.expiry_margin_s))?)
     };
-    let templates = TemplateStore::load(&config.render.templates_dir)?
-        .with_default_template(config.intake.default_template.clone());
+    let templates = Arc::new(
+        TemplateStore::load(&config.render.templates_dir)?
+            .with_default_template(config.intake.default_template.clone()),
+    );
     for problem in templates.problems() {
         // A bad template is reported and left out; the others keep printing.
         error!(%problem, "template not loaded");
     }
     let renderer = Arc::new(TemplateCards::new(
-        templates,
+        Arc::clone(&templates),
         config.render.issue_place.clone(),
         config.printing.ledger_utc_offset_minutes,
         config.intake.image_limits(),
@@ -95,7 +97,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     info!(addr = %listener.local_addr().map_err(api_error)?, "api listening");
     let api = Api::new(journal.clone(), &config.api.tokens, clock)
         .with_intake_stats(intake.stats.clone())
-        .with_printers(dispatch.printers().clone());
+        .with_dispatch(&dispatch)
+        .with_templates(templates);
     let api = match &authorizer {
         Some(authorizer) => api.with_central(authorizer.monitor()),
         None => api,

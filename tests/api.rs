@@ -15,6 +15,7 @@ use cardspool::domain::event::{parse_event, ImageLimits};
 use cardspool::domain::job::{Actor, JobId, JobState};
 use cardspool::journal::{CardOutcome, Journal, NewRejection};
 use cardspool::printer::pool::Printers;
+use cardspool::render::TemplateStore;
 use services::events::synthetic_payload;
 
 fn last_entry(detail: &Value) -> &Value {
@@ -92,6 +93,11 @@ async fn each_action_moves_the_job_and_names_the_staff_member_in_the_audit_trail
     assert_eq!(status, StatusCode::OK);
     assert_eq!(api.state_of(job).await, JobState::Cancelled);
     assert_eq!(last_entry(&api.get_ok(&format!("/api/v1/jobs/{job}")).await)["reason"], "cancelled by rina");
+    // Upstream hears that staff cancelled the card, not who: names stay in the office's audit trail.
+    let outbox = api.journal.unpublished(1000).await.unwrap();
+    let cancelled = outbox.iter().find(|m| m.routing_key == "card.cancelled").expect("a card.cancelled status event");
+    assert!(cancelled.body.contains("\"reason\":\"cancelled by staff\""), "{}", cancelled.body);
+    assert!(outbox.iter().all(|m| !m.body.contains("rina")), "no staff name in a status event");
 
     // A held job can be cancelled too.
     let job = api.job_in(9, JobState::Authorized).await;
@@ -498,6 +504,51 @@ async fn the_dashboard_page_is_served_without_a_token() {
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let page = response.text().await.unwrap();
     assert!(page.contains("\"/api/v1\" + path") && page.contains("api(\"/summary\")"), "the page polls the summary");
+}
+
+#[tokio::test]
+async fn templates_are_listed_with_their_problems_and_previewed_as_a_specimen_pdf() {
+    let templates_dir = tempfile::tempdir().unwrap();
+    let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    std::fs::copy(bundled.join("ektp.toml"), templates_dir.path().join("ektp.toml")).unwrap();
+    std::os::unix::fs::symlink(bundled.join("fonts"), templates_dir.path().join("fonts")).unwrap();
+    std::fs::write(templates_dir.path().join("broken.toml"), "title = \"Broken\"\npool = 7\n").unwrap();
+    let store = std::sync::Arc::new(TemplateStore::load(templates_dir.path()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&services::sqlite_url(dir.path()), 2).await.unwrap();
+    let api = Harness::with_journal(journal, dir, |api| api.with_templates(store)).await;
+
+    let list = api.get_ok("/api/v1/templates").await;
+    let ektp = &list["templates"][0];
+    assert_eq!(
+        (ektp["name"].as_str(), ektp["pool"].as_str(), ektp["pages"].as_u64()),
+        (Some("ektp"), Some("ektp"), Some(2))
+    );
+    assert!((ektp["width_mm"].as_f64().unwrap() - 85.60).abs() < 0.01, "{ektp}");
+    assert_eq!(list["templates"].as_array().unwrap().len(), 1, "the broken template is not offered: {list}");
+    let problem = list["problems"][0]["error"].as_str().unwrap();
+    assert!(
+        problem.contains("broken.toml:2") && problem.contains("pool"),
+        "the problem names file, line and field: {problem}"
+    );
+
+    let response =
+        api.client.get(format!("{}/api/v1/templates/ektp/preview", api.base)).bearer_auth(VIEWER).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let pdf = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(pdf.path(), response.bytes().await.unwrap()).unwrap();
+    let text =
+        std::process::Command::new("pdftotext").arg(pdf.path()).arg("-").output().expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("HAMIDAH") && text.contains("MERANGIN"), "the specimen card: {text}");
+
+    assert_eq!(api.get("/api/v1/templates/broken/preview", Some(VIEWER)).await.0, StatusCode::CONFLICT);
+    assert_eq!(api.get("/api/v1/templates/nope/preview", Some(VIEWER)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.get("/api/v1/templates/ektp/preview", None).await.0, StatusCode::UNAUTHORIZED);
+    // A spooler that does not render says so rather than listing nothing.
+    let bare = Harness::start().await;
+    assert_eq!(bare.get("/api/v1/templates", Some(VIEWER)).await.0, StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[test]

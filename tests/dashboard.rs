@@ -1,6 +1,8 @@
 //! The dashboard in headless Chromium against a running spooler (`cardspool run` as a process,
 //! with its own RabbitMQ vhost and SQLite journal): the counts, printers and rejections the
-//! journal holds appear on the page, and nothing does without a token.
+//! journal holds appear on the page, and nothing does without a token; staff act on jobs and
+//! printers from the page (driven through chromedriver), and each action lands in the journal
+//! with their name.
 
 mod services;
 
@@ -18,6 +20,8 @@ use services::spooler::{wait_for, Spooler};
 use services::Vhost;
 
 const VIEWER: &str = "dashboard-viewer-token-01";
+const OPERATOR: &str = "dashboard-operator-token-1";
+const SUPERVISOR: &str = "dashboard-supervisor-tok-1";
 
 const CHROMIUM_HINT: &str = "headless Chromium is needed for this test: install it with `apt-get install -y chromium` \
      (Debian package chromium), or run .ci/run which installs it";
@@ -86,7 +90,9 @@ fn write_config(dir: &Path) {
     let out = dir.join("printed-cards");
     std::fs::create_dir(&out).unwrap();
     let config = format!(
-        "[api]\ntokens = [{{ name = \"vera\", token = \"{VIEWER}\", role = \"viewer\" }}]\n\n\
+        "[api]\ntokens = [{{ name = \"vera\", token = \"{VIEWER}\", role = \"viewer\" }}, \
+         {{ name = \"rina\", token = \"{OPERATOR}\", role = \"operator\" }}, \
+         {{ name = \"sari\", token = \"{SUPERVISOR}\", role = \"supervisor\" }}]\n\n\
          [[printers]]\nname = \"card-1\"\nuri = \"dir://{}\"\npool = \"ektp\"\n\n\
          [[printers]]\nname = \"card-2\"\nuri = \"dir://{}\"\npool = \"ektp\"\n\n\
          [printing]\nstatus_poll_ms = 200\n",
@@ -96,24 +102,16 @@ fn write_config(dir: &Path) {
     std::fs::write(dir.join("cardspool.toml"), config).unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_shows_what_waits_printers_and_rejections() {
-    chromium();
-    services::require_rabbitmq().await;
-    let vhost = Vhost::new();
-    let dir = tempfile::tempdir().unwrap();
-    let journal_url = services::sqlite_url(dir.path());
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
-    journal_jobs(&journal).await;
-    journal.close().await;
-    write_config(dir.path());
-
-    let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
+/// Starts the spooler over `journal_url` with the dashboard's configuration and waits until its
+/// API answers and its printers have been checked: the API's base URL.
+async fn start_spooler(vhost: &Vhost, journal_url: &str, dir: &Path) -> (Spooler, String) {
+    write_config(dir);
+    let spooler = Spooler::start(vhost, journal_url, dir, &[]);
     let mut addr = String::new();
     wait_for("the API's address in the log", Duration::from_secs(30), || {
         let log = spooler.log_text();
         if let Some(found) = log.lines().find_map(|l| l.split("api listening addr=").nth(1)) {
-            addr = found.trim().to_owned();
+            found.trim().clone_into(&mut addr);
         }
         let found = !addr.is_empty();
         async move { found }
@@ -133,7 +131,23 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     })
     .await;
 
-    let dom = tokio::task::spawn_blocking(move || dump_dom(&format!("{base}/#token={VIEWER}"))).await.unwrap();
+    (spooler, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_what_waits_printers_and_rejections() {
+    chromium();
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = services::sqlite_url(dir.path());
+    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    journal_jobs(&journal).await;
+    journal.close().await;
+
+    let (spooler, base) = start_spooler(&vhost, &journal_url, dir.path()).await;
+    let url = format!("{base}/#token={VIEWER}");
+    let dom = tokio::task::spawn_blocking(move || dump_dom(&url)).await.unwrap();
     // Received and awaiting_authorization are not checked apart: an authorize worker may move
     // the received job on meanwhile; together they are what waits for central.
     for expected in [
@@ -158,10 +172,271 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     assert!(!dom.contains("1502015203850005"), "no full NIK on the page");
 
     // Without a token the page shows no data, only what to do.
-    let base = format!("http://{addr}");
     let dom = tokio::task::spawn_blocking(move || dump_dom(&format!("{base}/"))).await.unwrap();
     assert!(dom.contains("The API refused the token"), "{dom}");
     assert!(dom.contains("id=\"total\">–</span>"), "{dom}");
+    let status = spooler.terminate();
+    assert!(status.success(), "the spooler stops cleanly: {status:?}");
+}
+
+const CHROMEDRIVER_HINT: &str =
+    "chromedriver is needed for this test: install it with `apt-get install -y chromium-driver` \
+     (Debian package chromium-driver), or run .ci/run which installs it";
+
+/// Headless Chromium under chromedriver, ended with the test.
+struct Browser {
+    driver: std::process::Child,
+    client: Option<fantoccini::Client>,
+}
+
+impl Browser {
+    async fn start(profile: &Path) -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start chromedriver: {error}\n{CHROMEDRIVER_HINT}"));
+        let mut browser = Browser { driver, client: None };
+        let capabilities: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+            "goog:chromeOptions": {
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                         "--window-size=1400,1000", format!("--user-data-dir={}", profile.display())],
+            }
+        }))
+        .unwrap();
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match fantoccini::ClientBuilder::new(connector.clone())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => {
+                    browser.client = Some(client);
+                    return browser;
+                }
+                // chromedriver takes a moment to listen.
+                Err(error) => last_error = error.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver gave no browser session: {last_error}\n{CHROMEDRIVER_HINT}");
+    }
+
+    fn page(&self) -> &fantoccini::Client {
+        self.client.as_ref().unwrap()
+    }
+
+    async fn click(&self, css: &str) {
+        let mut last_error = String::new();
+        // The page redraws its tables every few seconds: an element found just before a redraw
+        // is gone when clicked, and is looked up again.
+        for _ in 0..3 {
+            let element = self
+                .page()
+                .wait()
+                .at_most(Duration::from_secs(15))
+                .for_element(fantoccini::Locator::Css(css))
+                .await
+                .unwrap_or_else(|error| panic!("no {css} on the page: {error}"));
+            match element.click().await {
+                Ok(()) => return,
+                Err(error) => last_error = error.to_string(),
+            }
+        }
+        panic!("cannot click {css}: {last_error}");
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.page().find(fantoccini::Locator::Css(css)).await.unwrap();
+        element.clear().await.unwrap();
+        element.send_keys(text).await.unwrap();
+    }
+
+    async fn select(&self, css: &str, value: &str) {
+        let element = self.page().find(fantoccini::Locator::Css(css)).await.unwrap();
+        element.select_by_value(value).await.unwrap();
+    }
+
+    /// Waits until the element's text contains `expected`; its text then.
+    async fn text_contains(&self, css: &str, expected: &str) -> String {
+        let mut text = String::new();
+        for _ in 0..150 {
+            if let Ok(element) = self.page().find(fantoccini::Locator::Css(css)).await {
+                text = element.text().await.unwrap_or_default();
+                if text.contains(expected) {
+                    return text;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never said {expected:?}; it says {text:?}");
+    }
+
+    async fn close(mut self) {
+        if let Some(client) = self.client.take() {
+            client.close().await.unwrap();
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Journals a job and walks it along `path` as the spooler and staff would have.
+async fn job_along(journal: &Journal, n: u32, path: &[JobState]) -> cardspool::domain::job::JobId {
+    let now = Utc::now();
+    let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
+    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
+    let job = journal.admit(&event, &payload, "ektp", now).await.unwrap().job_id();
+    let mut from = JobState::Received;
+    for to in path {
+        let mut step = Step::system(from, *to, format!("test: {to}"), now);
+        if *to == JobState::Held {
+            step.actor = cardspool::domain::job::Actor::Staff("test".into());
+            step = step.with(cardspool::journal::JobUpdate { held_from: Some(Some(from)), ..Default::default() });
+        }
+        journal.transition(job, &step).await.unwrap();
+        from = *to;
+    }
+    job
+}
+
+/// The job's audit trail as the API shows it: (to, actor name, reason) per entry.
+async fn trail(base: &str, job: cardspool::domain::job::JobId) -> Vec<(String, String, String)> {
+    let detail: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/jobs/{job}"))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (text(&entry["to"]), text(&entry["actor"]["name"]), text(&entry["reason"]))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
+    use JobState::{Authorized, AwaitingAuthorization as Waiting, Failed, Held, Printed, Printing, Rendered, Unknown};
+    chromium();
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = services::sqlite_url(dir.path());
+    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let failed = job_along(&journal, 11, &[Waiting, Failed]).await;
+    let held = job_along(&journal, 12, &[Waiting, Held]).await;
+    let in_doubt = job_along(&journal, 13, &[Waiting, Authorized, Rendered, Printing, Unknown]).await;
+    let printed = job_along(&journal, 14, &[Waiting, Authorized, Rendered, Printing, Printed]).await;
+    journal.close().await;
+    let (spooler, base) = start_spooler(&vhost, &journal_url, dir.path()).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(profile.path()).await;
+    browser.page().goto(&format!("{base}/#token={OPERATOR}")).await.unwrap();
+
+    // An operator retries the failed job: it asks central again.
+    browser.click(&format!("#staff-jobs tr[data-job='{failed}'] button[data-action='retry']")).await;
+    browser.type_into("#act-reason", "central cleared the record").await;
+    browser.click("#act-confirm").await;
+    browser.text_contains("#notice", "is now awaiting_authorization").await;
+    let last = trail(&base, failed).await.pop().unwrap();
+    assert_eq!(
+        last,
+        ("awaiting_authorization".into(), "rina".into(), "retried by rina: central cleared the record".into())
+    );
+
+    // ... releases the held one, with no reason needed.
+    browser.click(&format!("#staff-jobs tr[data-job='{held}'] button[data-action='release']")).await;
+    browser.click("#act-confirm").await;
+    browser.text_contains("#notice", "is now awaiting_authorization").await;
+    assert_eq!(trail(&base, held).await.pop().unwrap().1, "rina");
+
+    // ... may not settle a card in doubt: the page says who may.
+    browser.click(&format!("#staff-jobs tr[data-job='{in_doubt}'] button[data-action='resolve']")).await;
+    browser.select("#act-outcome", "not_printed").await;
+    browser.type_into("#act-reason", "hopper checked, no card").await;
+    browser.click("#act-confirm").await;
+    browser.text_contains("#act-error", "needs the supervisor role").await;
+    browser.click("#act-cancel").await;
+    assert_eq!(trail(&base, in_doubt).await.pop().unwrap().0, "unknown", "nothing changed");
+
+    // A supervisor's token, entered on the page, settles it: the card is printed again.
+    browser.type_into("#token", SUPERVISOR).await;
+    browser.click("#save").await;
+    browser.click(&format!("#staff-jobs tr[data-job='{in_doubt}'] button[data-action='resolve']")).await;
+    browser.select("#act-outcome", "not_printed").await;
+    browser.type_into("#act-reason", "hopper checked, no card").await;
+    browser.click("#act-confirm").await;
+    browser.text_contains("#notice", "is now rendered").await;
+    let resolved = trail(&base, in_doubt).await;
+    assert!(
+        resolved.iter().any(|(to, by, why)| to == "rendered"
+            && by == "sari"
+            && why == "resolved by sari as not printed: hopper checked, no card"),
+        "{resolved:?}"
+    );
+
+    // A printed card found by its holder's full NIK is marked spoiled; the reason is required.
+    browser.type_into("#find-q", "1502015203850015").await;
+    browser.click("#find button[type='submit']").await;
+    browser.click(&format!("#found tr[data-job='{printed}'] button[data-action='spoiled']")).await;
+    browser.click("#act-confirm").await;
+    assert!(
+        browser.page().find(fantoccini::Locator::Css("dialog#act[open]")).await.is_ok(),
+        "an empty reason keeps the dialog open"
+    );
+    browser.type_into("#act-reason", "ribbon streak across the photo").await;
+    browser.click("#act-confirm").await;
+    browser.text_contains("#notice", "is now spoiled").await;
+    assert_eq!(trail(&base, printed).await.pop().unwrap().0, "spoiled");
+
+    // Printers are paused and resumed from their row.
+    browser.click("#printer-card-1 button[data-action='pause']").await;
+    browser.text_contains("#printer-card-1", "paused by sari").await;
+    browser.click("#printer-card-1 button[data-action='resume']").await;
+    browser.text_contains("#notice", "card-1 is resumed").await;
+    // ... and sent a test card, after a confirmation (a blank is used).
+    browser.click("#printer-card-1 button[data-action='test card']").await;
+    browser.page().accept_alert().await.unwrap();
+    let sent = browser.text_contains("#notice", "Test card sent to card-1 as test-").await;
+    let test_name = sent.split(" as ").nth(1).unwrap().trim_end_matches('.').to_owned();
+    let folder = dir.path().join("printed-cards");
+    wait_for("the test card in card-1's folder", Duration::from_secs(20), || {
+        let arrived = std::fs::read_dir(&folder)
+            .is_ok_and(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().contains(&test_name)));
+        async move { arrived }
+    })
+    .await;
+
+    // The loaded templates are listed, with a preview of the specimen card.
+    browser.text_contains("#template-ektp", "85.60 × 53.98 mm, 2 sides").await;
+    let windows = browser.page().windows().await.unwrap().len();
+    browser.click("#template-ektp button[data-action='preview']").await;
+    for _ in 0..100 {
+        if browser.page().windows().await.unwrap().len() > windows {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(browser.page().windows().await.unwrap().len(), windows + 1, "the preview opens beside the dashboard");
+
+    browser.close().await;
     let status = spooler.terminate();
     assert!(status.success(), "the spooler stops cleanly: {status:?}");
 }

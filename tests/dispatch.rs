@@ -18,11 +18,11 @@ use cardspool::clock::Clock;
 use cardspool::config::{AbortPolicy, Config, PrinterConfig, PrintingConfig};
 use cardspool::domain::event::{parse_event, ImageLimits};
 use cardspool::domain::job::{JobId, JobState};
-use cardspool::journal::{CardOutcome, JobRecord, Journal, Step};
+use cardspool::journal::{ledger_day, CardOutcome, JobRecord, Journal, Step};
 use cardspool::printer::pool::{Health, Printers};
 use cardspool::printer::spool::Spool;
 use cardspool::printer::{Fault, Printer, Submission};
-use cardspool::workers::dispatch::{CardRenderer, Dispatch, RenderFailure};
+use cardspool::workers::dispatch::{CardRenderer, Dispatch, RenderFailure, TestCardError};
 use services::events::synthetic_payload;
 use support::printer_sim::{tiny_pdf, SimFault, SimPrinter};
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,10 @@ impl CardRenderer for PlainCards {
         _at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<u8>, RenderFailure> {
         Ok(tiny_pdf())
+    }
+
+    fn test_card(&self, pool: &str) -> Option<Result<Vec<u8>, RenderFailure>> {
+        (pool == "ektp").then(|| Ok(tiny_pdf()))
     }
 }
 
@@ -98,6 +102,7 @@ struct Running {
     token: CancellationToken,
     task: tokio::task::JoinHandle<()>,
     printers: Printers,
+    dispatch: Dispatch,
 }
 
 impl Running {
@@ -113,8 +118,8 @@ fn start_dispatch(journal: &Journal, sims: &[SimPrinter], printing: PrintingConf
     let dispatch =
         Dispatch::new(journal.clone(), printers.clone(), spool, Arc::new(PlainCards), printing, Clock::system());
     let token = CancellationToken::new();
-    let task = tokio::spawn(dispatch.run(token.clone()));
-    Running { token, task, printers }
+    let task = tokio::spawn(dispatch.clone().run(token.clone()));
+    Running { token, task, printers, dispatch }
 }
 
 async fn states(journal: &Journal, jobs: &[JobId]) -> Vec<JobState> {
@@ -144,6 +149,60 @@ fn arrivals(sims: &[SimPrinter], job: JobId) -> usize {
 
 async fn open_journal(dir: &std::path::Path) -> Journal {
     Journal::open(&services::sqlite_url(dir), 4).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_test_card_goes_to_the_named_printer_and_into_the_ledger_as_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = open_journal(dir.path()).await;
+    let sims = start_pool(2);
+    let printing = printing(&dir.path().join("spool"));
+    let offset = printing.ledger_utc_offset_minutes;
+    let running = start_dispatch(&journal, &sims, printing);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !running.printers.view("card-2").unwrap().health.is_ready() {
+        assert!(Instant::now() < deadline, "card-2 never checked ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let sent = running.dispatch.send_test_card("card-2", "test card by rina: new ribbon".into()).await.unwrap();
+    assert!(sent.job_name.starts_with("test-"), "{sent:?}");
+    let day = ledger_day(chrono::Utc::now(), offset);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let cards = journal.cards_of_printer_day("card-2", &day).await.unwrap();
+        if let Some(card) = cards.first() {
+            assert_eq!(cards.len(), 1);
+            assert_eq!(
+                (card.outcome, card.job_id, card.reason.as_str()),
+                (CardOutcome::Test, None, "test card by rina: new ribbon")
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the test card never reached the ledger");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sims[1].arrivals(&sent.job_name) == 0 {
+        assert!(Instant::now() < deadline, "the test card never reached card-2's spool");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!((sims[0].arrivals(&sent.job_name), sims[1].arrivals(&sent.job_name)), (0, 1));
+    let counts = journal.card_counts(&day, &day).await.unwrap();
+    assert_eq!(counts.iter().map(|c| c.count(CardOutcome::Test)).sum::<i64>(), 1, "{counts:?}");
+
+    // A paused printer takes no test card; neither does one that does not exist.
+    running.printers.pause("card-1", "rina", chrono::Utc::now());
+    let refused = running.dispatch.send_test_card("card-1", "test".into()).await.unwrap_err();
+    assert!(
+        matches!(refused, TestCardError::NotReady { .. }) && refused.to_string().contains("paused by rina"),
+        "{refused}"
+    );
+    assert!(refused.is_retryable());
+    let unknown = running.dispatch.send_test_card("card-9", "test".into()).await.unwrap_err();
+    assert!(matches!(unknown, TestCardError::UnknownPrinter(_)), "{unknown}");
+    running.stop().await;
+    assert_eq!(sims[0].arrivals(&sent.job_name), 0);
 }
 
 #[tokio::test]

@@ -60,7 +60,7 @@ pub enum StaffCommand {
         #[command(subcommand)]
         command: JobsCommand,
     },
-    /// Printers: list, pause, resume.
+    /// Printers: list, pause, resume, test.
     Printers {
         #[command(flatten)]
         api: ApiArgs,
@@ -175,6 +175,13 @@ pub enum PrintersCommand {
     /// Let a printer take jobs again, over the faults it reports now.
     Resume {
         name: String,
+    },
+    /// Print a test card (a made-up holder on the printer's layout); it uses a blank, counted
+    /// as `test` in the blank-card ledger.
+    Test {
+        name: String,
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -348,12 +355,24 @@ async fn printers(client: &StaffClient, command: PrintersCommand, as_json: bool)
         PrintersCommand::Resume { name } => {
             client.post(&format!("/printers/{}/resume", path_segment(name)), &json!({})).await?
         }
+        PrintersCommand::Test { name, reason } => {
+            let body = reason.as_ref().map_or_else(|| json!({}), |reason| json!({ "reason": reason }));
+            client.post(&format!("/printers/{}/test", path_segment(name)), &body).await?
+        }
     };
     if as_json {
         return Ok(pretty(&answer));
     }
-    if let PrintersCommand::List = command {
-        return printer_table(&answer);
+    match command {
+        PrintersCommand::List => return printer_table(&answer),
+        PrintersCommand::Test { .. } => {
+            return Ok(format!(
+                "{}: test card sent as {} (counted as a test card in the blank-card ledger)\n",
+                text(&answer["printer"]),
+                text(&answer["test_card"])
+            ))
+        }
+        _ => {}
     }
     let printer = &answer["printer"];
     Ok(format!("{}: {}\n", text(&printer["name"]), printer_status(printer)))

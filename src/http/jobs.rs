@@ -91,13 +91,12 @@ pub async fn show(
     let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
     let history = state.journal.history(job_id).await?;
     let cards = state.journal.cards_of_job(job_id).await?;
-    let available: Vec<&str> =
-        JobAction::ALL.into_iter().filter(|action| action.available(&job)).map(JobAction::as_str).collect();
+    let view = JobView::from(&job);
     Ok(Json(json!({
-        "job": JobView::from(&job),
+        "actions": view.actions,
+        "job": view,
         "history": history.iter().map(TransitionView::from).collect::<Vec<_>>(),
         "cards": cards.iter().map(CardView::from).collect::<Vec<_>>(),
-        "actions": available,
     })))
 }
 

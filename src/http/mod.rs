@@ -21,6 +21,7 @@ mod jobs;
 mod metrics;
 mod printers;
 mod summary;
+mod templates;
 pub mod views;
 
 use std::future::Future;
@@ -40,6 +41,8 @@ use crate::clock::Clock;
 use crate::config::ApiToken;
 use crate::journal::Journal;
 use crate::printer::pool::Printers;
+use crate::render::TemplateStore;
+use crate::workers::dispatch::Dispatch;
 use crate::workers::intake::IntakeStats;
 
 pub use actions::{ActionRequest, JobAction, ResolveOutcome};
@@ -59,6 +62,10 @@ pub struct ApiState {
     intake: Option<Arc<IntakeStats>>,
     /// Central's state from the authorize worker; `None` when authorization does not run.
     central: Option<CentralMonitor>,
+    /// Sends test cards; `None` when printing does not run in this process.
+    test_cards: Option<Dispatch>,
+    /// The card templates dispatch renders with; `None` when rendering does not run.
+    templates: Option<Arc<TemplateStore>>,
     metrics: metrics::Metrics,
 }
 
@@ -78,6 +85,8 @@ impl Api {
                 printers: None,
                 intake: None,
                 central: None,
+                templates: None,
+                test_cards: None,
                 metrics: metrics::Metrics::new(),
             },
         }
@@ -87,6 +96,14 @@ impl Api {
     #[must_use]
     pub fn with_printers(mut self, printers: Printers) -> Api {
         self.state.printers = Some(printers);
+        self
+    }
+
+    /// The dispatch worker's printers, and test cards sent through it.
+    #[must_use]
+    pub fn with_dispatch(mut self, dispatch: &Dispatch) -> Api {
+        self.state.printers = Some(dispatch.printers().clone());
+        self.state.test_cards = Some(dispatch.clone());
         self
     }
 
@@ -105,6 +122,13 @@ impl Api {
         self
     }
 
+    /// The templates cards are rendered with, for `GET /templates` and previews.
+    #[must_use]
+    pub fn with_templates(mut self, templates: Arc<TemplateStore>) -> Api {
+        self.state.templates = Some(templates);
+        self
+    }
+
     /// The routes, ready to serve.
     pub fn router(self) -> Router {
         if self.state.tokens.is_empty() {
@@ -120,6 +144,8 @@ impl Api {
             .route("/rejections", get(summary::rejections))
             .route("/central", get(central::status))
             .route("/central/check", post(central::check))
+            .route("/templates", get(templates::list))
+            .route("/templates/{name}/preview", get(templates::preview))
             .fallback(|| async { ApiError::NotFound("no such API route".into()) });
         Router::new()
             .route("/", get(dashboard::page))

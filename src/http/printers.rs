@@ -1,19 +1,24 @@
-//! `GET /printers`, `POST /printers/{name}/pause|resume`, through the dispatch worker's
-//! [`Printers`] handle.
+//! `GET /printers`, `POST /printers/{name}/pause|resume|test`, through the dispatch worker's
+//! [`Printers`] handle (and the worker itself for a test card).
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tracing::info;
 
+use super::actions::MAX_REASON_CHARS;
 use super::auth::Staff;
 use super::error::ApiError;
 use super::views::PrinterStateView;
 use super::ApiState;
 use crate::config::StaffRole;
 use crate::printer::pool::Printers;
+use crate::workers::dispatch::TestCardError;
 
 fn printers(state: &ApiState) -> Result<&Printers, ApiError> {
     state.printers.as_ref().ok_or_else(|| ApiError::Unavailable("printing does not run in this spooler".into()))
@@ -28,11 +33,15 @@ pub async fn act(
     State(state): State<Arc<ApiState>>,
     staff: Staff,
     Path((name, action)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    if !matches!(action.as_str(), "pause" | "resume") {
-        return Err(ApiError::NotFound(format!("no printer action {action:?}: pause, resume")));
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !matches!(action.as_str(), "pause" | "resume" | "test") {
+        return Err(ApiError::NotFound(format!("no printer action {action:?}: pause, resume, test")));
     }
     staff.require(StaffRole::Operator, &format!("{action} a printer"))?;
+    if action == "test" {
+        return test_card(&state, &staff, &name, &body).await;
+    }
     let printers = printers(&state)?;
     let now = state.clock.now();
     let known = if action == "pause" {
@@ -45,5 +54,47 @@ pub async fn act(
     }
     info!(printer = %name, action = %action, staff = %staff.name, "staff printer action");
     let view = printers.view(&name).ok_or_else(|| ApiError::NotFound(format!("no printer {name:?}")))?;
-    Ok(Json(json!({ "printer": PrinterStateView::from(&view) })))
+    Ok((StatusCode::OK, Json(json!({ "printer": PrinterStateView::from(&view) }))))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestCardRequest {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Sends a test card: 202 once the printer was found ready and the card made; the card is
+/// followed in the background and enters the blank-card ledger as `test`.
+async fn test_card(
+    state: &ApiState,
+    staff: &Staff,
+    name: &str,
+    body: &[u8],
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: TestCardRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        TestCardRequest::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?
+    };
+    let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+        return Err(ApiError::BadRequest(format!("the reason is longer than {MAX_REASON_CHARS} characters")));
+    }
+    let dispatch = state
+        .test_cards
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("printing does not run in this spooler".into()))?;
+    let wording = match reason {
+        Some(reason) => format!("test card by {}: {reason}", staff.name),
+        None => format!("test card by {}", staff.name),
+    };
+    let sent = dispatch.send_test_card(name, wording).await.map_err(|error| match error {
+        TestCardError::UnknownPrinter(_) => ApiError::NotFound(error.to_string()),
+        TestCardError::NotReady { .. } | TestCardError::NoTemplate(_) | TestCardError::Render(_) => {
+            ApiError::Conflict(error.to_string())
+        }
+    })?;
+    info!(printer = %name, job_name = %sent.job_name, staff = %staff.name, "staff sent a test card");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "printer": sent.printer, "test_card": sent.job_name }))))
 }

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::actions::JobAction;
 use crate::central::CentralStatus;
 use crate::domain::job::{Actor, JobState};
 use crate::journal::{JobRecord, LedgerEntry, RejectionRecord, TransitionRecord};
@@ -112,6 +113,8 @@ pub struct JobView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// The staff actions the job's state allows now (`POST /jobs/{id}/{action}`).
+    pub actions: Vec<&'static str>,
 }
 
 impl From<&JobRecord> for JobView {
@@ -136,6 +139,7 @@ impl From<&JobRecord> for JobView {
             created_at: job.created_at,
             updated_at: job.updated_at,
             version: job.version,
+            actions: JobAction::ALL.into_iter().filter(|action| action.available(job)).map(JobAction::as_str).collect(),
         }
     }
 }

@@ -375,7 +375,7 @@ impl Journal {
         insert_transition(&mut tx, job_id, version, Some(step.from), step.to, &step.reason, &step.actor, step.at)
             .await?;
         if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
-            insert_outbox(&mut tx, status, &event_id, job_id, &step.reason, step.at).await?;
+            insert_outbox(&mut tx, status, &event_id, job_id, &upstream_reason(step), step.at).await?;
         }
         tx.commit().await?;
         drop(gate);
@@ -605,6 +605,17 @@ async fn insert_transition(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The reason as upstream services read it in a status event: that a staff member acted, not
+/// which one. Who did it stays in the audit trail, for staff; a status event leaves the office.
+fn upstream_reason(step: &Step) -> std::borrow::Cow<'_, str> {
+    match &step.actor {
+        Actor::Staff(name) if !name.is_empty() => {
+            std::borrow::Cow::Owned(step.reason.replacen(&format!(" by {name}"), " by staff", 1))
+        }
+        _ => std::borrow::Cow::Borrowed(&step.reason),
+    }
 }
 
 async fn insert_outbox(

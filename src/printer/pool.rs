@@ -81,6 +81,23 @@ pub struct PrinterView {
     pub checked_at: Option<DateTime<Utc>>,
 }
 
+impl PrinterView {
+    /// Whether the printer takes a job now, and if not the first reason why, in words.
+    pub fn status_text(&self) -> String {
+        match (&self.health, &self.paused) {
+            (Health::Faulted { faults, .. }, _) => {
+                format!("faulted: {}", faults.iter().map(Fault::label).collect::<Vec<_>>().join(", "))
+            }
+            (_, Some(pause)) => format!("paused by {}", pause.by),
+            (Health::Unchecked, None) => "not checked yet".to_owned(),
+            (Health::Ready, None) if self.in_flight >= self.max_jobs => {
+                format!("busy with {} of {} jobs", self.in_flight, self.max_jobs)
+            }
+            (Health::Ready, None) => "ready".to_owned(),
+        }
+    }
+}
+
 /// How a printer's health changed, for the log and the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HealthChange {
@@ -202,6 +219,21 @@ impl Printers {
         *counter += 1;
         runtime[index].last_assigned = *counter;
         runtime[index].in_flight += 1;
+        drop(guard);
+        Some(Lease { printers: self.clone(), index })
+    }
+
+    /// A slot on the named printer if it could take a job now (healthy, not paused, a slot
+    /// free): for a card meant for that printer only, such as a test card.
+    pub fn acquire_named(&self, name: &str) -> Option<Lease> {
+        let index = self.index(name)?;
+        let entry = &self.inner.entries[index];
+        let mut guard = self.lock();
+        let slot = &mut guard.1[index];
+        if !(slot.health.is_ready() && slot.paused.is_none() && slot.in_flight < entry.max_jobs) {
+            return None;
+        }
+        slot.in_flight += 1;
         drop(guard);
         Some(Lease { printers: self.clone(), index })
     }

@@ -414,6 +414,15 @@ impl TemplateStore {
         self.templates.get(name)
     }
 
+    /// The template a printer pool's test card is made with: the default template when it
+    /// prints to that pool, else the first (by name) that does.
+    pub fn template_for_pool(&self, pool: &str) -> Option<&PreparedTemplate> {
+        self.templates
+            .get(&self.default_template)
+            .filter(|template| template.pool() == pool)
+            .or_else(|| self.templates.values().find(|template| template.pool() == pool))
+    }
+
     /// The problems of the templates that could not be loaded.
     pub fn problems(&self) -> &[RenderError] {
         &self.problems

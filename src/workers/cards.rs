@@ -1,18 +1,20 @@
 //! The bridge from dispatch to the renderer: a job's card from its journaled event, its
 //! template and its authorization.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::central::Verifier;
 use crate::domain::event::{parse_event, ImageLimits};
 use crate::domain::layout::card::CardContext;
 use crate::journal::JobRecord;
-use crate::render::TemplateStore;
+use crate::render::{specimen, TemplateStore};
 use crate::workers::dispatch::{CardRenderer, RenderFailure};
 
 /// Renders cards with the loaded templates.
 pub struct TemplateCards {
-    templates: TemplateStore,
+    templates: Arc<TemplateStore>,
     issue_place: String,
     /// The office's offset from UTC: the issue date printed on the card is the office's date.
     office_offset: FixedOffset,
@@ -25,7 +27,7 @@ pub struct TemplateCards {
 
 impl TemplateCards {
     pub fn new(
-        templates: TemplateStore,
+        templates: Arc<TemplateStore>,
         issue_place: String,
         office_utc_offset_minutes: i32,
         limits: ImageLimits,
@@ -80,5 +82,19 @@ impl CardRenderer for TemplateCards {
             bad_data: false,
             reauthorize: false,
         })
+    }
+
+    fn test_card(&self, pool: &str) -> Option<Result<Vec<u8>, RenderFailure>> {
+        let template = self.templates.template_for_pool(pool)?;
+        let context = CardContext {
+            issue_place: self.issue_place.clone(),
+            issue_date: chrono::Utc::now().with_timezone(&self.office_offset).date_naive(),
+            ..specimen::context()
+        };
+        Some(template.render(&specimen::event(), &context).map_err(|error| RenderFailure {
+            reason: format!("cannot render the test card with template {}: {error}", template.name()),
+            bad_data: false,
+            reauthorize: false,
+        }))
     }
 }

@@ -59,6 +59,39 @@ pub trait CardRenderer: Send + Sync + 'static {
     /// # Errors
     /// [`RenderFailure`] saying whether the data or the template is at fault.
     fn render(&self, job: &JobRecord, payload: &[u8], at: DateTime<Utc>) -> Result<Vec<u8>, RenderFailure>;
+
+    /// A test card for a printer of `pool`: a made-up holder on the pool's layout, so staff
+    /// see what a real card would look like on that printer. `None` when no template prints
+    /// to the pool.
+    fn test_card(&self, pool: &str) -> Option<Result<Vec<u8>, RenderFailure>>;
+}
+
+/// Why a test card was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum TestCardError {
+    #[error("no printer {0:?}")]
+    UnknownPrinter(String),
+    /// Faulted, paused or busy: a test card waits for nothing, it is simply not sent.
+    #[error("printer {name} cannot take a card now ({status}); try again when it is ready")]
+    NotReady { name: String, status: String },
+    #[error("no template prints to pool {0:?}: there is no layout to test")]
+    NoTemplate(String),
+    #[error("the test card cannot be made: {0}")]
+    Render(String),
+}
+
+impl TestCardError {
+    /// Only a printer that is not ready now may take the card later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, TestCardError::NotReady { .. })
+    }
+}
+
+/// A test card on its way: the name the printer files it under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestCardSent {
+    pub printer: String,
+    pub job_name: String,
 }
 
 /// The dispatch worker. Cheap to clone: every part is shared.
@@ -607,6 +640,67 @@ impl Dispatch {
         };
         let settlement = self.settle_on_printer(job.id, &lease, remote, look_up, shutdown).await;
         self.conclude(job.id, &lease, settlement).await
+    }
+
+    /// Sends a test card (the specimen holder on the printer's pool layout) to the named
+    /// printer, if it could take a job now. The card is sent and followed in the background;
+    /// it enters the blank-card ledger as `test` once the printer took it, with `reason`.
+    ///
+    /// # Errors
+    /// [`TestCardError`]: no such printer, not ready now, no layout for its pool, render failure.
+    pub async fn send_test_card(&self, name: &str, reason: String) -> Result<TestCardSent, TestCardError> {
+        let Some(view) = self.printers.view(name) else {
+            return Err(TestCardError::UnknownPrinter(name.to_owned()));
+        };
+        let not_ready = || TestCardError::NotReady { name: name.to_owned(), status: view.status_text() };
+        let lease = self.printers.acquire_named(name).ok_or_else(not_ready)?;
+        let renderer = Arc::clone(&self.renderer);
+        let pool = lease.pool().to_owned();
+        let pdf = tokio::task::spawn_blocking(move || renderer.test_card(&pool))
+            .await
+            .map_err(|join_error| TestCardError::Render(join_error.to_string()))?
+            .ok_or_else(|| TestCardError::NoTemplate(lease.pool().to_owned()))?
+            .map_err(|failure| TestCardError::Render(failure.reason))?;
+        let job_name = format!("test-{}", uuid::Uuid::now_v7());
+        let sent = TestCardSent { printer: name.to_owned(), job_name: job_name.clone() };
+        let this = self.clone();
+        let span = info_span!("test_card", printer = %name, job_name = %job_name);
+        tokio::spawn(async move { this.print_test_card(lease, job_name, pdf, reason).await }.instrument(span));
+        Ok(sent)
+    }
+
+    async fn print_test_card(&self, lease: Lease, job_name: String, pdf: Vec<u8>, reason: String) {
+        let printer = lease.printer();
+        if let Err(error) = printer.validate(&job_name).await {
+            warn!(%error, "the printer would not take the test card");
+            return;
+        }
+        let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now() };
+        let remote = match printer.submit(&submission).await {
+            Ok(remote) => remote,
+            Err(error) => {
+                // Without the printer's word, the blank is not counted: a test card is nobody's
+                // card, and staff see the printer's own counter.
+                warn!(%error, "the test card was not sent");
+                return;
+            }
+        };
+        let card = NewCard {
+            job_id: None,
+            printer: lease.name(),
+            printer_job_id: remote.printer_job_id,
+            at: self.clock.now(),
+            utc_offset_minutes: self.config.ledger_utc_offset_minutes,
+        };
+        if let Err(error) = self.journal.record_test_card(&card, &reason).await {
+            error!(%error, "the test card is not in the blank-card ledger");
+        }
+        info!(printer_job_id = ?remote.printer_job_id, "test card sent");
+        match printer.follow(&remote, self.follow_policy()).await {
+            Ok(status) if status.state == RemoteJobState::Completed => info!("test card printed"),
+            Ok(status) => warn!(state = status.state.as_str(), reasons = ?status.reasons, "test card did not complete"),
+            Err(error) => warn!(%error, "lost track of the test card"),
+        }
     }
 
     /// Deletes spooled PDFs of jobs that are done with their printer and past the retention
