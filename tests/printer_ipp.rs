@@ -73,6 +73,35 @@ async fn a_card_is_submitted_followed_to_completion_and_found_by_name() {
 }
 
 #[tokio::test]
+async fn an_ipps_printer_with_a_self_signed_certificate_prints_when_told_to_trust_it() {
+    let sim = SimPrinter::start_with_tls("card-tls");
+    let trusting = PrinterConfig { uri: sim.ipps_uri(), ignore_tls_errors: true, ..config(&sim) };
+    let printer = Printer::from_config(&trusting, &printing()).unwrap();
+    assert_eq!(printer.display_uri(), sim.ipps_uri());
+    let status = printer.status().await.unwrap();
+    assert_eq!(status.state, DeviceState::Idle);
+    let name = job_name();
+    printer.validate(&name).await.unwrap();
+    let job = printer.submit(&submission(&name)).await.unwrap();
+    let end = printer.follow(&job, FOLLOW).await.unwrap();
+    assert_eq!(end.state, RemoteJobState::Completed, "{end:?}");
+    assert_eq!(sim.arrivals(&name), 1);
+    assert!(matches!(printer.find_jobs(&name).await.unwrap(), Lookup::Found(jobs) if jobs.len() == 1));
+    let log = sim.log();
+    assert!(!log.contains("Unable to encrypt"), "the printer spoke TLS: {log}");
+
+    // Without being told to, the spooler does not trust a certificate nobody vouches for: the
+    // printer counts as unreachable (it takes no card), and the error says why.
+    let checking = PrinterConfig { uri: sim.ipps_uri(), ignore_tls_errors: false, ..config(&sim) };
+    let printer = Printer::from_config(&checking, &printing()).unwrap();
+    let refused = printer.status().await.unwrap_err();
+    assert!(!refused.may_have_taken_job(), "{refused}");
+    let name = job_name();
+    assert!(printer.submit(&submission(&name)).await.is_err());
+    assert_eq!(sim.arrivals(&name), 0, "no card over an untrusted connection");
+}
+
+#[tokio::test]
 async fn each_fault_aborts_the_job_and_stops_the_printer_with_its_reason() {
     let cases = [
         (SimFault::Jam, Fault::MediaJam),

@@ -38,6 +38,8 @@ impl SimFault {
 pub struct SimPrinter {
     pub name: String,
     pub port: u16,
+    /// Where ippeveprinter finds `localhost.crt` and `localhost.key` to answer `ipps://` too.
+    credentials: Option<PathBuf>,
     dir: tempfile::TempDir,
     printer: Option<Child>,
     dbus: Child,
@@ -67,9 +69,44 @@ fn print_command() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/printer-sim/card-printer.sh")
 }
 
+/// A self-signed certificate for `localhost`, made once per test process with openssl, in the
+/// file names ippeveprinter looks for.
+fn localhost_credentials() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("cardsim-tls-").tempdir().unwrap().keep();
+        let status = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
+            .args(["-addext", "subjectAltName=DNS:localhost"])
+            .arg("-keyout")
+            .arg(dir.join("localhost.key"))
+            .arg("-out")
+            .arg(dir.join("localhost.crt"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap_or_else(|error| {
+                panic!("openssl is needed for the IPPS printer test (Debian: apt-get install openssl): {error}")
+            });
+        assert!(status.success(), "openssl could not make a self-signed certificate");
+        dir
+    })
+    .clone()
+}
+
 impl SimPrinter {
     /// Starts a simulated card printer and waits until it answers.
     pub fn start(name: &str) -> SimPrinter {
+        SimPrinter::start_with(name, None)
+    }
+
+    /// Starts a simulated card printer that answers `ipps://` (TLS, a self-signed certificate
+    /// for localhost) as well as `ipp://`.
+    pub fn start_with_tls(name: &str) -> SimPrinter {
+        SimPrinter::start_with(name, Some(localhost_credentials()))
+    }
+
+    fn start_with(name: &str, credentials: Option<PathBuf>) -> SimPrinter {
         // Both tools are looked for first, so that a missing one is named before anything starts.
         find_tool("ippeveprinter");
         let dbus_daemon = find_tool("dbus-daemon");
@@ -86,7 +123,8 @@ impl SimPrinter {
         let mut line = String::new();
         BufReader::new(dbus.stdout.take().unwrap()).read_line(&mut line).unwrap();
         assert!(line.starts_with("unix:"), "dbus-daemon did not start: {line:?}");
-        let mut printer = SimPrinter { name: name.to_owned(), port: 0, dir, printer: None, dbus, generation: 0 };
+        let mut printer =
+            SimPrinter { name: name.to_owned(), port: 0, credentials, dir, printer: None, dbus, generation: 0 };
         printer.launch();
         printer
     }
@@ -101,7 +139,11 @@ impl SimPrinter {
                 .append(true)
                 .open(self.dir.path().join("printer.log"))
                 .unwrap();
-            let mut child = Command::new(&ippeveprinter)
+            let mut command = Command::new(&ippeveprinter);
+            if let Some(credentials) = &self.credentials {
+                command.arg("-K").arg(credentials);
+            }
+            let mut child = command
                 .env("DBUS_SYSTEM_BUS_ADDRESS", format!("unix:path={}", bus.display()))
                 .args(["-r", "off", "-n", "localhost", "-p", &port.to_string(), "-k", "-d"])
                 .arg(self.dir.path())
@@ -134,6 +176,12 @@ impl SimPrinter {
 
     pub fn uri(&self) -> String {
         format!("ipp://localhost:{}/ipp/print", self.port)
+    }
+
+    /// The printer over TLS (only for a printer started with [`SimPrinter::start_with_tls`]).
+    pub fn ipps_uri(&self) -> String {
+        assert!(self.credentials.is_some(), "{} was started without TLS", self.name);
+        format!("ipps://localhost:{}/ipp/print", self.port)
     }
 
     /// The printer's spool folder: received documents, the fault file, the log.
