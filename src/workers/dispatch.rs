@@ -105,6 +105,10 @@ pub struct Dispatch {
     clock: Clock,
     /// Jobs a task of this process is working on, so a pass over the queue skips them.
     in_hand: Arc<Mutex<HashSet<JobId>>>,
+    /// Rung when a printer slot frees up or a pass left work behind: the next pass over the
+    /// queue runs now rather than at the next `queue_poll_ms` tick, so a printer is not left
+    /// idle between cards.
+    more_work: Arc<tokio::sync::Notify>,
 }
 
 /// How a job on a printer ended, as far as dispatch can tell.
@@ -147,6 +151,7 @@ impl Dispatch {
             config: Arc::new(config),
             clock,
             in_hand: Arc::new(Mutex::new(HashSet::new())),
+            more_work: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -222,14 +227,8 @@ impl Dispatch {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = status_poll.tick() => self.printers.poll(self.clock.now()).await,
-                _ = queue_poll.tick() => {
-                    if let Err(error) = self.render_authorized().await {
-                        warn!(%error, "rendering pass failed");
-                    }
-                    if let Err(error) = self.assign_rendered(&tasks, &shutdown).await {
-                        warn!(%error, "dispatch pass failed");
-                    }
-                }
+                _ = queue_poll.tick() => self.pass(&tasks, &shutdown).await,
+                () = self.more_work.notified() => self.pass(&tasks, &shutdown).await,
                 _ = spool_sweep.tick() => {
                     if let Err(error) = self.sweep_spool().await {
                         warn!(%error, "spool sweep failed");
@@ -240,6 +239,19 @@ impl Dispatch {
         tasks.close();
         tasks.wait().await;
         info!("dispatch stopped");
+    }
+
+    /// One pass over the queue: authorized jobs rendered, rendered jobs given to free printers.
+    async fn pass(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
+        match self.render_authorized().await {
+            // A full batch means more may be waiting: go on without waiting for the tick.
+            Ok(looked_at) if looked_at >= BATCH as usize => self.more_work.notify_one(),
+            Ok(_) => {}
+            Err(error) => warn!(%error, "rendering pass failed"),
+        }
+        if let Err(error) = self.assign_rendered(tasks, shutdown).await {
+            warn!(%error, "dispatch pass failed");
+        }
     }
 
     /// Every job left `printing` (by a crash, or a shutdown while it was followed) is taken
@@ -449,8 +461,10 @@ impl Dispatch {
     }
 
     /// Renders authorized jobs into the spool.
-    async fn render_authorized(&self) -> Result<(), JournalError> {
+    /// Renders the authorized jobs due, a batch at a time: how many jobs it looked at.
+    async fn render_authorized(&self) -> Result<usize, JournalError> {
         let jobs = self.journal.due(JobState::Authorized, self.clock.now(), BATCH).await?;
+        let looked_at = jobs.len();
         for job in jobs {
             let Some(_in_hand) = self.take(job.id) else { continue };
             let span = info_span!("render", job_id = %job.id);
@@ -489,7 +503,7 @@ impl Dispatch {
                 }
             }
         }
-        Ok(())
+        Ok(looked_at)
     }
 
     async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
@@ -542,10 +556,12 @@ impl Dispatch {
             let span = info_span!("print", job_id = %job.id, printer = lease.name());
             tasks.spawn(
                 async move {
-                    let _in_hand = in_hand;
                     if let Err(error) = this.print(&job, lease, &shutdown).await {
                         error!(%error, "printing the job failed; it is picked up again from the journal");
                     }
+                    drop(in_hand);
+                    // The lease went with `print`: the printer can take the next card now.
+                    this.more_work.notify_one();
                 }
                 .instrument(span),
             );
