@@ -244,8 +244,8 @@ impl Dispatch {
     /// One pass over the queue: authorized jobs rendered, rendered jobs given to free printers.
     async fn pass(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
         match self.render_authorized().await {
-            // A full batch means more may be waiting: go on without waiting for the tick.
-            Ok(looked_at) if looked_at >= BATCH as usize => self.more_work.notify_one(),
+            // A full batch handled means more may be waiting: go on without waiting for the tick.
+            Ok(handled) if handled >= BATCH as usize => self.more_work.notify_one(),
             Ok(_) => {}
             Err(error) => warn!(%error, "rendering pass failed"),
         }
@@ -460,13 +460,13 @@ impl Dispatch {
         ignore_conflict(self.journal.transition(job_id, &step).await)
     }
 
-    /// Renders authorized jobs into the spool.
-    /// Renders the authorized jobs due, a batch at a time: how many jobs it looked at.
+    /// Renders the authorized jobs due into the spool, a batch at a time: how many it handled.
     async fn render_authorized(&self) -> Result<usize, JournalError> {
         let jobs = self.journal.due(JobState::Authorized, self.clock.now(), BATCH).await?;
-        let looked_at = jobs.len();
+        let mut handled = 0;
         for job in jobs {
             let Some(_in_hand) = self.take(job.id) else { continue };
+            handled += 1;
             let span = info_span!("render", job_id = %job.id);
             match self.render_into_spool(&job).instrument(span.clone()).await {
                 Ok(bytes) => {
@@ -503,7 +503,7 @@ impl Dispatch {
                 }
             }
         }
-        Ok(looked_at)
+        Ok(handled)
     }
 
     async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
