@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, info_span, warn, Instrument};
@@ -460,50 +461,50 @@ impl Dispatch {
         ignore_conflict(self.journal.transition(job_id, &step).await)
     }
 
-    /// Renders the authorized jobs due into the spool, a batch at a time: how many it handled.
+    /// Renders the authorized jobs due into the spool, a batch at a time, as many at once as
+    /// there are cores (rendering is CPU work; the journal serialises the writes): how many it
+    /// handled.
     async fn render_authorized(&self) -> Result<usize, JournalError> {
         let jobs = self.journal.due(JobState::Authorized, self.clock.now(), BATCH).await?;
-        let mut handled = 0;
-        for job in jobs {
-            let Some(_in_hand) = self.take(job.id) else { continue };
-            handled += 1;
-            let span = info_span!("render", job_id = %job.id);
-            match self.render_into_spool(&job).instrument(span.clone()).await {
-                Ok(bytes) => {
-                    let step = Step::system(
-                        JobState::Authorized,
-                        JobState::Rendered,
-                        format!("rendered ({bytes} bytes)"),
-                        self.clock.now(),
-                    )
-                    .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() });
-                    ignore_conflict(self.journal.transition(job.id, &step).await)?;
-                }
-                Err(failure) if failure.reauthorize => {
-                    span.in_scope(|| info!(reason = %failure.reason, "asking central again before printing"));
-                    let step = Step::system(
-                        JobState::Authorized,
-                        JobState::AwaitingAuthorization,
-                        failure.reason,
-                        self.clock.now(),
-                    )
-                    .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() });
-                    ignore_conflict(self.journal.transition(job.id, &step).await)?;
-                }
-                Err(failure) => {
-                    let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };
-                    span.in_scope(|| warn!(reason = %failure.reason, "cannot render the card"));
-                    let step = Step::system(
-                        JobState::Authorized,
-                        to,
-                        format!("cannot render: {}", failure.reason),
-                        self.clock.now(),
-                    );
-                    ignore_conflict(self.journal.transition(job.id, &step).await)?;
-                }
-            }
-        }
+        let parallel = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let taken: Vec<(JobRecord, InHand)> =
+            jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
+        let handled = taken.len();
+        let results: Vec<Result<(), JournalError>> = futures_util::stream::iter(taken)
+            .map(|(job, in_hand)| async move {
+                let _in_hand = in_hand;
+                let span = info_span!("render", job_id = %job.id);
+                self.render_one(&job).instrument(span).await
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<(), _>>()?;
         Ok(handled)
+    }
+
+    /// Renders one authorized job and journals where it goes next.
+    async fn render_one(&self, job: &JobRecord) -> Result<(), JournalError> {
+        let step = match self.render_into_spool(job).await {
+            Ok(bytes) => Step::system(
+                JobState::Authorized,
+                JobState::Rendered,
+                format!("rendered ({bytes} bytes)"),
+                self.clock.now(),
+            )
+            .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() }),
+            Err(failure) if failure.reauthorize => {
+                info!(reason = %failure.reason, "asking central again before printing");
+                Step::system(JobState::Authorized, JobState::AwaitingAuthorization, failure.reason, self.clock.now())
+                    .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
+            }
+            Err(failure) => {
+                let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };
+                warn!(reason = %failure.reason, "cannot render the card");
+                Step::system(JobState::Authorized, to, format!("cannot render: {}", failure.reason), self.clock.now())
+            }
+        };
+        ignore_conflict(self.journal.transition(job.id, &step).await)
     }
 
     async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
