@@ -489,6 +489,19 @@ mod tests {
     }
 
     #[test]
+    fn the_compose_configuration_loads_and_trusts_the_demo_simulator_s_key() {
+        use base64::Engine as _;
+        let config = Config::from_toml_str(include_str!("../deploy/cardspool.toml")).unwrap();
+        assert!(config.journal.url.starts_with("postgres://"));
+        assert_eq!(config.printers[0].uri, "dir:///var/lib/cardspool/out");
+        let demo_key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/central-sim-demo.key");
+        let (key, created) = crate::sim::central::load_or_create_key(&demo_key).unwrap();
+        assert!(!created, "the demo key is in the repository");
+        let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+        assert_eq!(config.central.public_key, public, "deploy/cardspool.toml names the demo key's public half");
+    }
+
+    #[test]
     fn errors_name_the_key() {
         let error = Config::from_toml_str("[amqp]\nprefetch = \"many\"\n").unwrap_err().to_string();
         assert!(error.contains("amqp.prefetch"), "{error}");
