@@ -44,7 +44,7 @@ impl CardRenderer for PlainCards {
         Ok(tiny_pdf())
     }
 
-    fn test_card(&self, pool: &str) -> Option<Result<Vec<u8>, RenderFailure>> {
+    fn test_card(&self, pool: &str, _at: chrono::DateTime<chrono::Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
         (pool == "ektp").then(|| Ok(tiny_pdf()))
     }
 }

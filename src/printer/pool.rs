@@ -63,6 +63,13 @@ struct Runtime {
     checked_at: Option<DateTime<Utc>>,
 }
 
+impl Runtime {
+    /// Healthy, not paused, a slot free.
+    fn can_take_a_job(&self, entry: &Entry) -> bool {
+        self.health.is_ready() && self.paused.is_none() && self.in_flight < entry.max_jobs
+    }
+}
+
 /// A printer as staff see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrinterView {
@@ -210,10 +217,7 @@ impl Printers {
             .entries
             .iter()
             .enumerate()
-            .filter(|(i, entry)| {
-                let slot = &runtime[*i];
-                entry.pool == pool && slot.health.is_ready() && slot.paused.is_none() && slot.in_flight < entry.max_jobs
-            })
+            .filter(|(i, entry)| entry.pool == pool && runtime[*i].can_take_a_job(entry))
             .min_by_key(|(i, _)| (runtime[*i].in_flight, runtime[*i].last_assigned))
             .map(|(i, _)| i)?;
         *counter += 1;
@@ -230,7 +234,7 @@ impl Printers {
         let entry = &self.inner.entries[index];
         let mut guard = self.lock();
         let slot = &mut guard.1[index];
-        if !(slot.health.is_ready() && slot.paused.is_none() && slot.in_flight < entry.max_jobs) {
+        if !slot.can_take_a_job(entry) {
             return None;
         }
         slot.in_flight += 1;

@@ -84,11 +84,11 @@ impl CardRenderer for TemplateCards {
         })
     }
 
-    fn test_card(&self, pool: &str) -> Option<Result<Vec<u8>, RenderFailure>> {
+    fn test_card(&self, pool: &str, at: DateTime<Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
         let template = self.templates.template_for_pool(pool)?;
         let context = CardContext {
             issue_place: self.issue_place.clone(),
-            issue_date: chrono::Utc::now().with_timezone(&self.office_offset).date_naive(),
+            issue_date: at.with_timezone(&self.office_offset).date_naive(),
             ..specimen::context()
         };
         Some(template.render(&specimen::event(), &context).map_err(|error| RenderFailure {

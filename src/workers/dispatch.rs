@@ -64,7 +64,7 @@ pub trait CardRenderer: Send + Sync + 'static {
     /// A test card for a printer of `pool`: a made-up holder on the pool's layout, so staff
     /// see what a real card would look like on that printer. `None` when no template prints
     /// to the pool.
-    fn test_card(&self, pool: &str) -> Option<Result<Vec<u8>, RenderFailure>>;
+    fn test_card(&self, pool: &str, at: DateTime<Utc>) -> Option<Result<Vec<u8>, RenderFailure>>;
 }
 
 /// Why a test card was not sent.
@@ -673,7 +673,8 @@ impl Dispatch {
         let lease = self.printers.acquire_named(name).ok_or_else(not_ready)?;
         let renderer = Arc::clone(&self.renderer);
         let pool = lease.pool().to_owned();
-        let pdf = tokio::task::spawn_blocking(move || renderer.test_card(&pool))
+        let at = self.clock.now();
+        let pdf = tokio::task::spawn_blocking(move || renderer.test_card(&pool, at))
             .await
             .map_err(|join_error| TestCardError::Render(join_error.to_string()))?
             .ok_or_else(|| TestCardError::NoTemplate(lease.pool().to_owned()))?
