@@ -2,13 +2,13 @@
 //! printpdf (what the spooler uses), and the same card written directly with pdf-writer as the
 //! near-the-limit reference, in the same run.
 //!
-//! Run: `cargo bench --bench render` (release profile; set `BENCH_SECONDS` to change the time
-//! per variant, default 3). The reference draws exactly the drawings the printpdf path draws
-//! (`PreparedTemplate::drawings`), embeds the same JPEG untouched, the same PNG signature with
-//! its soft mask, and writes streams uncompressed like the printpdf path. It is measured twice:
-//! with the fonts subset per card (subsetter, the same work printpdf does), and with the font
-//! subset once per template to the whole repertoire and that subset embedded as is in every
-//! card (no per-card font work, but a larger file to write).
+//! Run: `cargo bench -p cardspool-benches --bench render` (release profile; set `BENCH_SECONDS` to
+//! change the time per variant, default 3). The reference draws exactly the drawings the printpdf
+//! path draws (`PreparedTemplate::drawings`), embeds the same JPEG untouched, the same PNG
+//! signature with its soft mask, and writes streams uncompressed like the printpdf path. It is
+//! measured twice: with the fonts subset per card (subsetter, the same work printpdf does), and
+//! with the font subset once per template to the whole repertoire and that subset embedded as is in
+//! every card (no per-card font work, but a larger file to write).
 //! `BENCH_PRINTPDF_ONLY=1` measures only the printpdf path (for profiling it).
 
 use std::collections::BTreeMap;
@@ -26,7 +26,8 @@ const MM: f32 = 72.0 / 25.4;
 
 fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    // The repository's templates, one level above this benchmark crate.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
     let store = TemplateStore::load(&dir).expect("templates");
     let template = store.template("ektp").expect("the ektp template");
     let event = specimen::event();

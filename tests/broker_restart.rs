@@ -2,20 +2,17 @@
 //! test: `rabbitmqctl stop_app` stops the broker for every vhost, and cargo never runs two test
 //! binaries at once, so no other test sees the outage.
 
-mod services;
+#[path = "integration/support/mod.rs"]
+mod support;
 
 use std::process::Command;
 use std::time::Duration;
 
-use cardspool::journal::Journal;
-use services::events::synthetic_payload;
-use services::spooler::{job_count, publish_all, wait_for, Spooler};
-use services::{sqlite_url, Vhost};
-
-fn rabbitmqctl(args: &[&str]) {
-    let status = Command::new("rabbitmqctl").args(args).status().expect("run rabbitmqctl");
-    assert!(status.success(), "rabbitmqctl {args:?} failed\n{}", services::RABBITMQ_HINT);
-}
+use support::fixtures::synthetic_payload;
+use support::journal::{self, total};
+use support::services::{self, rabbitmqctl, sqlite_url, Vhost};
+use support::spooler::{publish_all, Spooler};
+use support::wait::eventually;
 
 /// Starts the broker's application again even when the test fails half-way, so the machine's
 /// RabbitMQ is never left stopped.
@@ -33,36 +30,36 @@ async fn a_broker_restart_mid_stream_loses_and_duplicates_nothing() {
     let vhost = Vhost::new();
     let dir = tempfile::tempdir().unwrap();
     let journal_url = sqlite_url(dir.path());
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
     let payloads: Vec<_> = (0..2000).map(|i| synthetic_payload(&format!("restart-{i}"), i)).collect();
     publish_all(&vhost.amqp_config(), &payloads).await;
 
     // Prefetch 1 (one commit per event) keeps the stream long enough to stop the broker in the
     // middle of it.
     let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "1")]);
-    wait_for("the first 20 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 20 }).await;
+    eventually("the first 20 jobs", Duration::from_secs(60), || async { total(&journal).await >= 20 }).await;
 
     let guard = RestartGuard;
     rabbitmqctl(&["stop_app"]);
-    let during_outage = job_count(&journal).await;
+    let during_outage = total(&journal).await;
     assert!(during_outage < 2000, "the broker stopped mid-stream ({during_outage} jobs)");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(job_count(&journal).await, during_outage, "nothing is taken in while the broker is down");
+    assert_eq!(total(&journal).await, during_outage, "nothing is taken in while the broker is down");
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
     drop(guard);
 
-    wait_for("all 2,000 jobs after the restart", Duration::from_secs(180), || async {
-        job_count(&journal).await >= 2000
+    eventually("all 2,000 jobs after the restart", Duration::from_secs(180), || async {
+        total(&journal).await >= 2000
     })
     .await;
-    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+    eventually("the intake queue to empty", Duration::from_secs(30), || async {
         vhost.queue_depth("cardspool.intake").await == 0
     })
     .await;
     let log_path = spooler.log.clone();
     assert_eq!(spooler.terminate().code(), Some(0));
-    assert_eq!(job_count(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
+    assert_eq!(total(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
     let log = std::fs::read_to_string(log_path).unwrap();
     assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the outage was noticed");
     assert!(log.matches("intake consuming").count() >= 2, "intake reconnected and consumed again");

@@ -270,19 +270,23 @@ pub fn plan(
     };
     let actor = staff.actor();
     from.transition(to, &actor)?;
-    let mut wording = format!("{} by {}", action.past_tense(), staff.name);
-    if let (JobAction::Resolve, Some(outcome)) = (action, request.outcome) {
-        wording.push_str(match outcome {
-            ResolveOutcome::Printed => " as printed",
-            ResolveOutcome::NotPrinted => " as not printed",
-            ResolveOutcome::Spoiled => " as spoiled",
-        });
-    }
-    if let Some(reason) = reason {
-        wording.push_str(": ");
-        wording.push_str(reason);
-    }
-    Ok(Step { from, to, reason: wording, actor, at, update })
+    // The audit trail names the staff member; the status event upstream reads says "staff".
+    let wording = |who: &str| {
+        let mut wording = format!("{} by {who}", action.past_tense());
+        if let (JobAction::Resolve, Some(outcome)) = (action, request.outcome) {
+            wording.push_str(match outcome {
+                ResolveOutcome::Printed => " as printed",
+                ResolveOutcome::NotPrinted => " as not printed",
+                ResolveOutcome::Spoiled => " as spoiled",
+            });
+        }
+        if let Some(reason) = reason {
+            wording.push_str(": ");
+            wording.push_str(reason);
+        }
+        wording
+    };
+    Ok(Step { from, to, reason: wording(&staff.name), upstream_reason: Some(wording("staff")), actor, at, update })
 }
 
 #[cfg(test)]
@@ -330,6 +334,7 @@ mod tests {
         assert_eq!((step.from, step.to), (JobState::AwaitingAuthorization, JobState::Held));
         assert_eq!(step.update.held_from, Some(Some(JobState::AwaitingAuthorization)));
         assert_eq!(step.reason, "held by rina: citizen asked");
+        assert_eq!(step.upstream_reason.as_deref(), Some("held by staff: citizen asked"));
         assert_eq!(step.actor, Actor::Staff("rina".into()));
         let mut held = job(JobState::Held);
         held.held_from = Some(JobState::Rendered);

@@ -86,6 +86,19 @@ impl ApiError {
     }
 }
 
+/// A request body that may be left out: empty (or only whitespace) means the defaults, anything
+/// else must be a JSON object of `T`'s fields and nothing else.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] naming what is wrong with the body.
+pub fn optional_json<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -101,5 +114,26 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request {
+        reason: Option<String>,
+    }
+
+    #[test]
+    fn an_empty_body_means_the_defaults_and_anything_else_is_parsed_strictly() {
+        assert_eq!(optional_json::<Request>(b"").unwrap(), Request::default());
+        assert_eq!(optional_json::<Request>(b" \n").unwrap(), Request::default());
+        assert_eq!(optional_json::<Request>(br#"{"reason": "r"}"#).unwrap(), Request { reason: Some("r".into()) });
+        let error = optional_json::<Request>(br#"{"reasn": "typo"}"#).unwrap_err();
+        assert!(matches!(&error, ApiError::BadRequest(message) if message.starts_with("body: ")), "{error}");
+        assert!(matches!(optional_json::<Request>(b"{"), Err(ApiError::BadRequest(_))));
     }
 }

@@ -13,7 +13,7 @@ use tracing::info;
 
 use super::actions::{self, ActionRequest, JobAction};
 use super::auth::Staff;
-use super::error::ApiError;
+use super::error::{optional_json, ApiError};
 use super::views::{CardView, JobView, TransitionView};
 use super::ApiState;
 use crate::domain::job::{JobId, JobState};
@@ -110,11 +110,7 @@ pub async fn act(
         ApiError::NotFound(format!("no job action {action:?}: {}", JobAction::ALL.map(JobAction::as_str).join(", ")))
     })?;
     staff.require(action.role(), action.as_str())?;
-    let request: ActionRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?
-    };
+    let request: ActionRequest = optional_json(&body)?;
     let job_id = job_id(&id)?;
     let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
     let now = state.clock.now();

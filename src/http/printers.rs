@@ -13,7 +13,7 @@ use tracing::info;
 
 use super::actions::MAX_REASON_CHARS;
 use super::auth::Staff;
-use super::error::ApiError;
+use super::error::{optional_json, ApiError};
 use super::views::PrinterStateView;
 use super::ApiState;
 use crate::config::StaffRole;
@@ -72,11 +72,7 @@ async fn test_card(
     name: &str,
     body: &[u8],
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let request: TestCardRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        TestCardRequest::default()
-    } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("body: {e}")))?
-    };
+    let request: TestCardRequest = optional_json(body)?;
     let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
         return Err(ApiError::BadRequest(format!("the reason is longer than {MAX_REASON_CHARS} characters")));

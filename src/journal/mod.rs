@@ -12,6 +12,7 @@
 //! ([`JobState::transition`]) before writing it.
 
 mod central;
+mod migrations;
 mod printing;
 mod records;
 mod staff;
@@ -35,8 +36,6 @@ pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
 pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -119,7 +118,11 @@ pub struct NewRejection<'a> {
 pub struct Step {
     pub from: JobState,
     pub to: JobState,
+    /// Why, for the audit trail.
     pub reason: String,
+    /// Why, as upstream services read it in the status event, when that differs from `reason`:
+    /// a staff step says that staff acted, not who (the audit trail keeps the name).
+    pub upstream_reason: Option<String>,
     pub actor: Actor,
     pub at: DateTime<Utc>,
     pub update: JobUpdate,
@@ -128,7 +131,15 @@ pub struct Step {
 impl Step {
     /// A step taken by the spooler itself.
     pub fn system(from: JobState, to: JobState, reason: impl Into<String>, at: DateTime<Utc>) -> Step {
-        Step { from, to, reason: reason.into(), actor: Actor::System, at, update: JobUpdate::default() }
+        Step {
+            from,
+            to,
+            reason: reason.into(),
+            upstream_reason: None,
+            actor: Actor::System,
+            at,
+            update: JobUpdate::default(),
+        }
     }
 
     #[must_use]
@@ -206,7 +217,7 @@ impl Journal {
             // delivery it came from) and a busy timeout.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(open_error)?;
         }
-        MIGRATOR.run(&pool).await?;
+        migrations::migrator().await?.run(&pool).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Journal { pool, backend, write_gate })
     }
@@ -375,7 +386,8 @@ impl Journal {
         insert_transition(&mut tx, job_id, version, Some(step.from), step.to, &step.reason, &step.actor, step.at)
             .await?;
         if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
-            insert_outbox(&mut tx, status, &event_id, job_id, &upstream_reason(step), step.at).await?;
+            let reason = step.upstream_reason.as_deref().unwrap_or(&step.reason);
+            insert_outbox(&mut tx, status, &event_id, job_id, reason, step.at).await?;
         }
         tx.commit().await?;
         drop(gate);
@@ -605,17 +617,6 @@ async fn insert_transition(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// The reason as upstream services read it in a status event: that a staff member acted, not
-/// which one. Who did it stays in the audit trail, for staff; a status event leaves the office.
-fn upstream_reason(step: &Step) -> std::borrow::Cow<'_, str> {
-    match &step.actor {
-        Actor::Staff(name) if !name.is_empty() => {
-            std::borrow::Cow::Owned(step.reason.replacen(&format!(" by {name}"), " by staff", 1))
-        }
-        _ => std::borrow::Cow::Borrowed(&step.reason),
-    }
 }
 
 async fn insert_outbox(

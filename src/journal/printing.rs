@@ -283,19 +283,37 @@ impl Journal {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, JournalError> {
+        self.settle_latest_card(job_id, &[CardOutcome::Printed], CardOutcome::Spoiled, reason, at).await
+    }
+
+    /// The job's latest card line whose outcome is one of `from` takes outcome `to`, with
+    /// `reason`, settled `at`; in one transaction. `false` (and nothing written) when the job
+    /// has no such line.
+    pub(super) async fn settle_latest_card(
+        &self,
+        job_id: JobId,
+        from: &[CardOutcome],
+        to: CardOutcome,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, JournalError> {
+        // The outcomes are the enum's own words, never input: safe to write into the query.
+        let from = from.iter().map(|outcome| format!("'{}'", outcome.as_str())).collect::<Vec<_>>().join(", ");
         let _gate = self.write_lock().await;
         let mut tx = self.pool.begin().await?;
-        let printed: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM card_ledger WHERE job_id = $1 AND outcome = 'printed' ORDER BY sent_at DESC LIMIT 1",
-        )
+        let latest: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT id FROM card_ledger WHERE job_id = $1 AND outcome IN ({from})
+             ORDER BY sent_at DESC, id DESC LIMIT 1"
+        ))
         .bind(job_id.to_string())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(id) = printed else {
+        let Some(id) = latest else {
             tx.rollback().await?;
             return Ok(false);
         };
-        sqlx::query("UPDATE card_ledger SET outcome = 'spoiled', reason = $1, settled_at = $2 WHERE id = $3")
+        sqlx::query("UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3 WHERE id = $4")
+            .bind(to.as_str())
             .bind(reason)
             .bind(millis(at))
             .bind(id)

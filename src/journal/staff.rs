@@ -10,7 +10,7 @@ use sqlx::Row;
 
 use super::printing::CardOutcome;
 use super::records::{JobRecord, JOB_COLUMNS};
-use super::{from_millis, millis, Journal, JournalError};
+use super::{from_millis, Journal, JournalError};
 use crate::domain::job::{JobId, JobState};
 
 /// The most jobs one page may hold.
@@ -301,28 +301,7 @@ impl Journal {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, JournalError> {
-        let _gate = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
-        let open: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM card_ledger WHERE job_id = $1 AND outcome IN ('sent', 'unknown')
-             ORDER BY sent_at DESC, id DESC LIMIT 1",
-        )
-        .bind(job_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(id) = open else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        sqlx::query("UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3 WHERE id = $4")
-            .bind(outcome.as_str())
-            .bind(reason)
-            .bind(millis(at))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        self.settle_latest_card(job_id, &[CardOutcome::Sent, CardOutcome::Unknown], outcome, reason, at).await
     }
 }
 

@@ -84,6 +84,7 @@ struct Shared {
     /// Serialises breaker saves, so that the last one written is the newest.
     persist: tokio::sync::Mutex<()>,
     /// See [`Authorizer::hold_paused_clock`].
+    #[cfg(feature = "test-hooks")]
     hold_clock: bool,
 }
 
@@ -184,6 +185,7 @@ impl Authorizer {
                 wake: Arc::new(Notify::new()),
                 fingerprint,
                 persist: tokio::sync::Mutex::new(()),
+                #[cfg(feature = "test-hooks")]
                 hold_clock: false,
             }),
         })
@@ -194,6 +196,7 @@ impl Authorizer {
     /// runtime looks idle and tokio would jump to the next timer, as if the query had taken
     /// that long. With this, each journal call is accompanied by a blocking task (which
     /// tokio counts as work in progress). Off by default: it costs a thread hop per call.
+    #[cfg(feature = "test-hooks")]
     #[must_use]
     pub fn hold_paused_clock(mut self) -> Authorizer {
         Arc::get_mut(&mut self.shared).expect("not running yet").hold_clock = true;
@@ -296,11 +299,11 @@ impl InFlight {
 impl Shared {
     /// Awaits a journal call, holding a paused clock still meanwhile when asked to.
     async fn io<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        #[cfg(feature = "test-hooks")]
         if self.hold_clock {
-            hold_paused_clock(call).await
-        } else {
-            call.await
+            return hold_paused_clock(call).await;
         }
+        call.await
     }
 
     async fn step(
@@ -621,6 +624,7 @@ impl Shared {
 /// counts a running blocking task as work in progress). For tests that wait on real I/O (the
 /// journal's SQLite threads) under a paused clock; without a paused clock it only costs a
 /// thread hop.
+#[cfg(feature = "test-hooks")]
 pub async fn hold_paused_clock<T>(call: impl std::future::Future<Output = T>) -> T {
     let (done, wait) = std::sync::mpsc::channel::<()>();
     let holder = tokio::task::spawn_blocking(move || {

@@ -73,20 +73,12 @@ impl QrMatrix {
         let mut done: Vec<(usize, usize, usize, usize)> = Vec::new();
         // Open rectangles, keyed by (column, width), still growing downwards.
         let mut open: Vec<(usize, usize, usize, usize)> = Vec::new();
+        let mut all_runs = self.dark_runs().peekable();
         let mut runs: Vec<(usize, usize)> = Vec::new();
         for row in 0..self.size {
             runs.clear();
-            let mut column = 0;
-            while column < self.size {
-                if self.is_dark(row, column) {
-                    let start = column;
-                    while column < self.size && self.is_dark(row, column) {
-                        column += 1;
-                    }
-                    runs.push((start, column - start));
-                } else {
-                    column += 1;
-                }
+            while let Some((_, column, width)) = all_runs.next_if(|&(run_row, _, _)| run_row == row) {
+                runs.push((column, width));
             }
             let mut still_open = Vec::with_capacity(open.len());
             for rect in open.drain(..) {

@@ -2,22 +2,18 @@
 //! → every job authorized. The spooler is `cardspool::run` in-process, against the real
 //! broker (a vhost of its own), a SQLite journal and the simulator over HTTP.
 
-mod services;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use cardspool::clock::Clock;
 use cardspool::domain::job::JobState;
-use cardspool::journal::Journal;
 use cardspool::sim::central::{CentralSimCore, CentralSimServer, DownHow, Fault};
-use services::events::synthetic_payload;
-use services::spooler::{publish_all, wait_for};
-use services::{require_rabbitmq, spooler_config, sqlite_url, Vhost};
 
-async fn count(journal: &Journal, state: JobState) -> i64 {
-    journal.count_by_state().await.expect("count").get(&state).copied().unwrap_or(0)
-}
+use crate::support::fixtures::synthetic_payload;
+use crate::support::journal::{self, count};
+use crate::support::services::{require_rabbitmq, spooler_config, sqlite_url, Vhost};
+use crate::support::spooler::publish_all;
+use crate::support::wait::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_wait_through_a_central_outage_and_are_authorized_when_it_returns() {
@@ -43,14 +39,12 @@ async fn events_wait_through_a_central_outage_and_are_authorized_when_it_returns
     }));
 
     let payloads: Vec<Vec<u8>> = (0..EVENTS).map(|i| synthetic_payload(&format!("e2e-{i}"), i as u32)).collect();
-    wait_for("the spooler's intake queue", Duration::from_secs(20), || {
-        vhost_has_queue(&vhost, &config.amqp.intake_queue)
-    })
-    .await;
+    eventually("the spooler's intake queue", Duration::from_secs(20), || vhost.has_queue(&config.amqp.intake_queue))
+        .await;
     publish_all(&config.amqp, &payloads).await;
 
-    let journal = Journal::open(&sqlite_url(dir.path()), 2).await.expect("journal");
-    wait_for("every job waiting for central", Duration::from_secs(30), || async {
+    let journal = journal::sqlite_in(dir.path()).await;
+    eventually("every job waiting for central", Duration::from_secs(30), || async {
         count(&journal, JobState::AwaitingAuthorization).await == EVENTS as i64
     })
     .await;
@@ -62,7 +56,7 @@ async fn events_wait_through_a_central_outage_and_are_authorized_when_it_returns
     sim.set_fault(Fault::None);
     // Once authorized, a job moves on to rendering and printing (no printer here): what
     // matters is that none is left waiting and each went through `authorized`.
-    wait_for("every job authorized", Duration::from_secs(30), || async {
+    eventually("every job authorized", Duration::from_secs(30), || async {
         let waiting =
             count(&journal, JobState::Received).await + count(&journal, JobState::AwaitingAuthorization).await;
         waiting == 0 && sim.stats().authorized == EVENTS as u64
@@ -79,15 +73,4 @@ async fn events_wait_through_a_central_outage_and_are_authorized_when_it_returns
     stop.send(()).unwrap();
     spooler.await.unwrap().expect("the spooler stops cleanly");
     sim.stop().await;
-}
-
-async fn vhost_has_queue(vhost: &Vhost, queue: &str) -> bool {
-    let Ok(connection) = cardspool::amqp::connect(&vhost.amqp_config(), "cardspool-test-queue").await else {
-        return false;
-    };
-    let Ok(channel) = connection.create_channel().await else { return false };
-    let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
-    let declared = channel.queue_declare(queue.into(), options, lapin::types::FieldTable::default()).await.is_ok();
-    let _ = connection.close(200, "done".into()).await;
-    declared
 }

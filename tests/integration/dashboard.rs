@@ -4,20 +4,19 @@
 //! printers from the page (driven through chromedriver), and each action lands in the journal
 //! with their name.
 
-mod services;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use chrono::Utc;
 
-use cardspool::domain::event::{parse_event, ImageLimits};
 use cardspool::domain::job::JobState;
-use cardspool::journal::{Journal, NewRejection, Step};
-use services::events::synthetic_payload;
-use services::spooler::{wait_for, Spooler};
-use services::Vhost;
+use cardspool::journal::{Journal, NewRejection};
+
+use crate::support::fixtures::job_along;
+use crate::support::services::{self, Vhost};
+use crate::support::spooler::Spooler;
+use crate::support::{journal, wait::eventually};
 
 const VIEWER: &str = "dashboard-viewer-token-01";
 const OPERATOR: &str = "dashboard-operator-token-1";
@@ -68,14 +67,7 @@ async fn journal_jobs(journal: &Journal) {
         (6, &[]),
     ];
     for (n, path) in plan {
-        let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
-        let event = parse_event(&payload, &ImageLimits::default()).unwrap();
-        let job = journal.admit(&event, &payload, "ektp", now).await.unwrap().job_id();
-        let mut from = JobState::Received;
-        for to in path {
-            journal.transition(job, &Step::system(from, *to, format!("test: {to}"), now)).await.unwrap();
-            from = *to;
-        }
+        job_along(journal, n, path, now).await;
     }
     let rejection = NewRejection {
         payload: b"{\"schema\": 9}",
@@ -84,6 +76,18 @@ async fn journal_jobs(journal: &Journal) {
         reason: "schema: version 9 is not supported".into(),
     };
     journal.record_rejection(&rejection, now).await.unwrap();
+}
+
+/// What both tests start from: Chromium and RabbitMQ checked, a vhost, a directory, and a
+/// SQLite journal in it (with its URL, for the spooler).
+async fn prepare() -> (Vhost, tempfile::TempDir, String, Journal) {
+    chromium();
+    services::require_rabbitmq().await;
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = services::sqlite_url(dir.path());
+    let journal = journal::at(&journal_url).await;
+    (vhost, dir, journal_url, journal)
 }
 
 fn write_config(dir: &Path) {
@@ -108,7 +112,7 @@ async fn start_spooler(vhost: &Vhost, journal_url: &str, dir: &Path) -> (Spooler
     write_config(dir);
     let spooler = Spooler::start(vhost, journal_url, dir, &[]);
     let mut addr = String::new();
-    wait_for("the API's address in the log", Duration::from_secs(30), || {
+    eventually("the API's address in the log", Duration::from_secs(30), || {
         let log = spooler.log_text();
         if let Some(found) = log.lines().find_map(|l| l.split("api listening addr=").nth(1)) {
             found.trim().clone_into(&mut addr);
@@ -121,7 +125,7 @@ async fn start_spooler(vhost: &Vhost, journal_url: &str, dir: &Path) -> (Spooler
     // The dispatch worker checks its printers at start; the page shows what it found.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
-    wait_for("the printers to be checked", Duration::from_secs(30), || {
+    eventually("the printers to be checked", Duration::from_secs(30), || {
         let request = client.get(format!("{base}/api/v1/printers")).bearer_auth(VIEWER).send();
         async move {
             let Ok(response) = request.await else { return false };
@@ -136,12 +140,7 @@ async fn start_spooler(vhost: &Vhost, journal_url: &str, dir: &Path) -> (Spooler
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_what_waits_printers_and_rejections() {
-    chromium();
-    services::require_rabbitmq().await;
-    let vhost = Vhost::new();
-    let dir = tempfile::tempdir().unwrap();
-    let journal_url = services::sqlite_url(dir.path());
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let (vhost, dir, journal_url, journal) = prepare().await;
     journal_jobs(&journal).await;
     journal.close().await;
 
@@ -290,25 +289,6 @@ impl Drop for Browser {
     }
 }
 
-/// Journals a job and walks it along `path` as the spooler and staff would have.
-async fn job_along(journal: &Journal, n: u32, path: &[JobState]) -> cardspool::domain::job::JobId {
-    let now = Utc::now();
-    let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
-    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
-    let job = journal.admit(&event, &payload, "ektp", now).await.unwrap().job_id();
-    let mut from = JobState::Received;
-    for to in path {
-        let mut step = Step::system(from, *to, format!("test: {to}"), now);
-        if *to == JobState::Held {
-            step.actor = cardspool::domain::job::Actor::Staff("test".into());
-            step = step.with(cardspool::journal::JobUpdate { held_from: Some(Some(from)), ..Default::default() });
-        }
-        journal.transition(job, &step).await.unwrap();
-        from = *to;
-    }
-    job
-}
-
 /// The job's audit trail as the API shows it: (to, actor name, reason) per entry.
 async fn trail(base: &str, job: cardspool::domain::job::JobId) -> Vec<(String, String, String)> {
     let detail: serde_json::Value = reqwest::Client::new()
@@ -334,16 +314,12 @@ async fn trail(base: &str, job: cardspool::domain::job::JobId) -> Vec<(String, S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     use JobState::{Authorized, AwaitingAuthorization as Waiting, Failed, Held, Printed, Printing, Rendered, Unknown};
-    chromium();
-    services::require_rabbitmq().await;
-    let vhost = Vhost::new();
-    let dir = tempfile::tempdir().unwrap();
-    let journal_url = services::sqlite_url(dir.path());
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
-    let failed = job_along(&journal, 11, &[Waiting, Failed]).await;
-    let held = job_along(&journal, 12, &[Waiting, Held]).await;
-    let in_doubt = job_along(&journal, 13, &[Waiting, Authorized, Rendered, Printing, Unknown]).await;
-    let printed = job_along(&journal, 14, &[Waiting, Authorized, Rendered, Printing, Printed]).await;
+    let (vhost, dir, journal_url, journal) = prepare().await;
+    let now = Utc::now();
+    let failed = job_along(&journal, 11, &[Waiting, Failed], now).await;
+    let held = job_along(&journal, 12, &[Waiting, Held], now).await;
+    let in_doubt = job_along(&journal, 13, &[Waiting, Authorized, Rendered, Printing, Unknown], now).await;
+    let printed = job_along(&journal, 14, &[Waiting, Authorized, Rendered, Printing, Printed], now).await;
     journal.close().await;
     let (spooler, base) = start_spooler(&vhost, &journal_url, dir.path()).await;
     let profile = tempfile::tempdir().unwrap();
@@ -417,7 +393,7 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     let sent = browser.text_contains("#notice", "Test card sent to card-1 as test-").await;
     let test_name = sent.split(" as ").nth(1).unwrap().trim_end_matches('.').to_owned();
     let folder = dir.path().join("printed-cards");
-    wait_for("the test card in card-1's folder", Duration::from_secs(20), || {
+    eventually("the test card in card-1's folder", Duration::from_secs(20), || {
         let arrived = std::fs::read_dir(&folder)
             .is_ok_and(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().contains(&test_name)));
         async move { arrived }

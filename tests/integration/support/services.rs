@@ -1,10 +1,6 @@
 //! The real services the integration tests use, each test with its own namespace so tests run
 //! in parallel and a rerun starts clean: a fresh PostgreSQL database, a fresh RabbitMQ vhost,
 //! a fresh SQLite file. When a service is down the test fails saying which and how to start it.
-#![allow(dead_code)]
-
-pub mod events;
-pub mod spooler;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,7 +42,8 @@ pub fn sqlite_url(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("journal.db").display())
 }
 
-fn rabbitmqctl(args: &[&str]) {
+/// Runs `rabbitmqctl` with `args`, failing the test with its error output.
+pub fn rabbitmqctl(args: &[&str]) {
     let output = Command::new("rabbitmqctl")
         .args(args)
         .output()
@@ -118,6 +115,19 @@ impl Vhost {
             rabbitmqctl(&["close_connection", pid, "killed by test"]);
         }
         pids.len()
+    }
+
+    /// Whether the queue exists in this vhost (a passive declare), e.g. once the spooler has
+    /// declared its topology.
+    pub async fn has_queue(&self, queue: &str) -> bool {
+        let Ok(connection) = cardspool::amqp::connect(&self.amqp_config(), "cardspool-test-queue").await else {
+            return false;
+        };
+        let Ok(channel) = connection.create_channel().await else { return false };
+        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+        let declared = channel.queue_declare(queue.into(), options, lapin::types::FieldTable::default()).await.is_ok();
+        let _ = connection.close(200, "done".into()).await;
+        declared
     }
 
     /// Binds a new queue to the status exchange, as an upstream service listening for

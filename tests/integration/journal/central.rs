@@ -1,30 +1,25 @@
 //! The journal's central queries (breaker persistence, backlog, maximum wait, probe
 //! candidates) on SQLite and on PostgreSQL.
 
-mod services;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use cardspool::domain::event::{parse_event, ImageLimits};
+use crate::support::{fixtures, on_both_backends};
 use cardspool::domain::job::{JobId, JobState};
 use cardspool::journal::{CentralBreakerRow, JobUpdate, Journal, Step};
-use services::events::synthetic_payload;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 2, 12, 0).unwrap()
 }
 
 async fn admit(journal: &Journal, n: u32, at: DateTime<Utc>) -> JobId {
-    let payload = synthetic_payload(&format!("central-{n}"), n);
-    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
-    journal.admit(&event, &payload, "ektp", at).await.unwrap().job_id()
+    fixtures::admit(journal, &format!("central-{n}"), n, at).await.job_id()
 }
 
 async fn wait(journal: &Journal, job: JobId, from: JobState, at: DateTime<Utc>) {
     journal.transition(job, &Step::system(from, JobState::AwaitingAuthorization, "waiting", at)).await.unwrap();
 }
 
-async fn scenario(journal: Journal) {
+async fn central_queries(journal: Journal) {
     assert_eq!(journal.central_breaker().await.unwrap(), None);
     let mut row = CentralBreakerRow {
         phase: "open".into(),
@@ -71,14 +66,4 @@ async fn scenario(journal: Journal) {
     assert!(candidates.contains(&old) && candidates.contains(&new) && !candidates.contains(&received));
 }
 
-#[tokio::test]
-async fn central_queries_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    scenario(Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap()).await;
-}
-
-#[tokio::test]
-async fn central_queries_on_postgres() {
-    let url = services::fresh_postgres().await;
-    scenario(Journal::open(&url, 4).await.unwrap()).await;
-}
+on_both_backends!(central_queries);

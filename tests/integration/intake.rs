@@ -1,7 +1,5 @@
 //! Intake end to end against the real RabbitMQ and journal, with the spooler as a real process.
 
-mod services;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -12,10 +10,11 @@ use lapin::types::{AMQPValue, FieldTable};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-use cardspool::journal::Journal;
-use services::events::{synthetic_event, synthetic_payload};
-use services::spooler::{job_count, publish_all, wait_for, Spooler};
-use services::{sqlite_url, Vhost};
+use crate::support::fixtures::{synthetic_event, synthetic_payload};
+use crate::support::journal::{self, total};
+use crate::support::services::{self, sqlite_url, Vhost};
+use crate::support::spooler::{publish_all, Spooler};
+use crate::support::wait::eventually;
 
 /// A bad event of one of ten kinds, distinct for every `i`.
 fn invalid_payload(i: usize) -> Vec<u8> {
@@ -96,7 +95,7 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
     let vhost = Vhost::new();
     let dir = tempfile::tempdir().unwrap();
     let journal_url = sqlite_url(dir.path());
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let journal = journal::at(&journal_url).await;
 
     // 1,000 deliveries: 850 distinct valid events, 100 republished duplicates (10%), 50 bad (5%).
     let unique = valid_payloads(850, "evt");
@@ -109,23 +108,23 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
     publish_all(&vhost.amqp_config(), &payloads).await;
 
     let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
-    wait_for("850 jobs and 50 rejections", Duration::from_secs(120), || async {
-        job_count(&journal).await == 850 && journal.rejection_counts().await.unwrap().1 == 50
+    eventually("850 jobs and 50 rejections", Duration::from_secs(120), || async {
+        total(&journal).await == 850 && journal.rejection_counts().await.unwrap().1 == 50
     })
     .await;
-    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+    eventually("the intake queue to empty", Duration::from_secs(30), || async {
         vhost.queue_depth("cardspool.intake").await == 0
     })
     .await;
     // Upstream hears of every new job once: a card.queued status event each.
-    wait_for("850 status events", Duration::from_secs(30), || async {
+    eventually("850 status events", Duration::from_secs(30), || async {
         vhost.queue_depth("upstream.status").await == 850
     })
     .await;
     assert_eq!(spooler.terminate().code(), Some(0), "SIGTERM ends the spooler with status 0");
 
     // Exactly one job per distinct event, every one of them.
-    assert_eq!(job_count(&journal).await, 850);
+    assert_eq!(total(&journal).await, 850);
     for i in [0, 8, 421, 849] {
         assert!(journal.job_by_event(&format!("evt-{i}")).await.unwrap().is_some(), "evt-{i} has a job");
     }
@@ -168,24 +167,24 @@ async fn a_spooler_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
     let vhost = Vhost::new();
     let dir = tempfile::tempdir().unwrap();
     let journal_url = services::fresh_postgres().await;
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let journal = journal::at(&journal_url).await;
     let payloads = valid_payloads(1000, "kill");
     publish_all(&vhost.amqp_config(), &payloads).await;
 
     let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "64")]);
-    wait_for("the first 150 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 150 }).await;
+    eventually("the first 150 jobs", Duration::from_secs(60), || async { total(&journal).await >= 150 }).await;
     spooler.kill();
-    let at_kill = job_count(&journal).await;
+    let at_kill = total(&journal).await;
     assert!(at_kill < 1000, "the kill came mid-stream ({at_kill} jobs)");
 
     let restarted = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
-    wait_for("all 1,000 jobs", Duration::from_secs(120), || async { job_count(&journal).await >= 1000 }).await;
-    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+    eventually("all 1,000 jobs", Duration::from_secs(120), || async { total(&journal).await >= 1000 }).await;
+    eventually("the intake queue to empty", Duration::from_secs(30), || async {
         vhost.queue_depth("cardspool.intake").await == 0
     })
     .await;
     assert_eq!(restarted.terminate().code(), Some(0));
-    assert_eq!(job_count(&journal).await, 1000, "one job per event: nothing lost, nothing doubled");
+    assert_eq!(total(&journal).await, 1000, "one job per event: nothing lost, nothing doubled");
     assert_eq!(journal.rejection_counts().await.unwrap(), (0, 0));
     assert_eq!(vhost.queue_depth("cardspool.dead").await, 0);
 }
@@ -196,33 +195,33 @@ async fn a_killed_connection_is_reopened_and_loses_and_duplicates_nothing() {
     let vhost = Vhost::new();
     let dir = tempfile::tempdir().unwrap();
     let journal_url = sqlite_url(dir.path());
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let journal = journal::at(&journal_url).await;
     let payloads = valid_payloads(2000, "cut");
     publish_all(&vhost.amqp_config(), &payloads).await;
 
     // Prefetch 1 (one commit per event) keeps the stream long enough for rabbitmqctl to cut it
     // in the middle.
     let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[("CARDSPOOL_AMQP__PREFETCH", "1")]);
-    wait_for("the first 20 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 20 }).await;
+    eventually("the first 20 jobs", Duration::from_secs(60), || async { total(&journal).await >= 20 }).await;
     let mut killed = 0;
-    wait_for("the spooler's connections to be killed", Duration::from_secs(20), || {
+    eventually("the spooler's connections to be killed", Duration::from_secs(20), || {
         killed += vhost.kill_connections();
         async move { killed > 0 }
     })
     .await;
-    let at_cut = job_count(&journal).await;
+    let at_cut = total(&journal).await;
     assert!(at_cut < 2000, "the cut came mid-stream ({at_cut} jobs)");
-    wait_for("all 2,000 jobs after the reconnect", Duration::from_secs(120), || async {
-        job_count(&journal).await >= 2000
+    eventually("all 2,000 jobs after the reconnect", Duration::from_secs(120), || async {
+        total(&journal).await >= 2000
     })
     .await;
-    wait_for("the intake queue to empty", Duration::from_secs(30), || async {
+    eventually("the intake queue to empty", Duration::from_secs(30), || async {
         vhost.queue_depth("cardspool.intake").await == 0
     })
     .await;
     let log_path = spooler.log.clone();
     assert_eq!(spooler.terminate().code(), Some(0));
-    assert_eq!(job_count(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
+    assert_eq!(total(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
     let log = std::fs::read_to_string(log_path).unwrap();
     assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the cut was noticed");
     assert!(log.matches("intake consuming").count() >= 2, "intake consumed again");
@@ -234,24 +233,24 @@ async fn sigterm_finishes_the_work_in_hand_and_exits_zero() {
     let vhost = Vhost::new();
     let dir = tempfile::tempdir().unwrap();
     let journal_url = sqlite_url(dir.path());
-    let journal = Journal::open(&journal_url, 2).await.unwrap();
+    let journal = journal::at(&journal_url).await;
     let payloads = valid_payloads(600, "term");
     publish_all(&vhost.amqp_config(), &payloads).await;
 
     let spooler = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
-    wait_for("the first 100 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 100 }).await;
+    eventually("the first 100 jobs", Duration::from_secs(60), || async { total(&journal).await >= 100 }).await;
     let log_path = spooler.log.clone();
     assert_eq!(spooler.terminate().code(), Some(0));
     let log = std::fs::read_to_string(log_path).unwrap();
     assert!(log.contains("intake stopped consuming"), "{log}");
     // Whatever was committed was acked: the queue holds exactly the rest.
-    let committed = job_count(&journal).await;
+    let committed = total(&journal).await;
     assert_eq!(i64::from(vhost.queue_depth("cardspool.intake").await), 600 - committed);
 
     let restarted = Spooler::start(&vhost, &journal_url, dir.path(), &[]);
-    wait_for("all 600 jobs", Duration::from_secs(60), || async { job_count(&journal).await >= 600 }).await;
+    eventually("all 600 jobs", Duration::from_secs(60), || async { total(&journal).await >= 600 }).await;
     assert_eq!(restarted.terminate().code(), Some(0));
-    assert_eq!(job_count(&journal).await, 600);
+    assert_eq!(total(&journal).await, 600);
 }
 
 #[tokio::test]

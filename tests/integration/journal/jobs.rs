@@ -1,45 +1,15 @@
 //! The journal against both backends: every scenario runs on SQLite (a temp file) and on
 //! PostgreSQL (a database of its own).
 
-#![allow(clippy::similar_names)]
-
-mod services;
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use cardspool::domain::event::{parse_event, ImageLimits};
+use crate::support::fixtures::{self, parsed, synthetic_payload};
+use crate::support::on_both_backends;
 use cardspool::domain::job::{Actor, JobState};
 use cardspool::journal::{Admission, JobUpdate, Journal, JournalError, NewRejection, Step};
-use services::events::synthetic_payload;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 2, 12, 0).unwrap()
-}
-
-/// Runs one scenario on both backends.
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let journal = cardspool::journal::Journal::open(&super::services::sqlite_url(dir.path()), 4).await.unwrap();
-                    super::$name(journal).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let url = super::services::fresh_postgres().await;
-                    let journal = cardspool::journal::Journal::open(&url, 4).await.unwrap();
-                    super::$name(journal).await;
-                }
-            )+
-        }
-    };
 }
 
 on_both_backends!(
@@ -54,9 +24,7 @@ on_both_backends!(
 );
 
 async fn admit(journal: &Journal, event_id: &str, n: u32) -> Admission {
-    let payload = synthetic_payload(event_id, n);
-    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
-    journal.admit(&event, &payload, "ektp", t0()).await.unwrap()
+    fixtures::admit(journal, event_id, n, t0()).await
 }
 
 async fn admits_each_event_once(journal: Journal) {
@@ -83,7 +51,7 @@ async fn admits_each_event_once(journal: Journal) {
 
 async fn concurrent_redeliveries_make_one_job(journal: Journal) {
     let payload = synthetic_payload("event-raced", 7);
-    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
+    let event = parsed(&payload);
     let attempts = (0..8).map(|_| {
         let (journal, event, payload) = (journal.clone(), event.clone(), payload.clone());
         tokio::spawn(async move { journal.admit(&event, &payload, "ektp", t0()).await.unwrap() })
@@ -115,8 +83,8 @@ async fn transitions_follow_the_state_machine_and_leave_an_audit_trail(journal: 
     assert!(matches!(journal.transition(job_id, &hold).await, Err(JournalError::Illegal(_))));
     let hold = Step { actor: Actor::Staff("rina".into()), reason: "photo looks wrong".into(), ..hold }
         .with(JobUpdate { held_from: Some(Some(JobState::Authorized)), ..JobUpdate::default() });
-    let held = journal.transition(job_id, &hold).await.unwrap();
-    assert_eq!((held.state, held.held_from), (JobState::Held, Some(JobState::Authorized)));
+    let after_hold = journal.transition(job_id, &hold).await.unwrap();
+    assert_eq!((after_hold.state, after_hold.held_from), (JobState::Held, Some(JobState::Authorized)));
 
     let history = journal.history(job_id).await.unwrap();
     let steps: Vec<_> = history.iter().map(|t| (t.from, t.to, t.reason.as_str(), t.actor.clone())).collect();

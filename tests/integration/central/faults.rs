@@ -1,8 +1,5 @@
 //! Every fault of the central simulator drives the spooler to the expected state, under tokio's
-//! paused clock with the simulator in-process (the HTTP path is tested in `central_http.rs`).
-
-mod central_support;
-mod services;
+//! paused clock with the simulator in-process (the HTTP path is tested in `central::http`).
 
 use std::time::Duration;
 
@@ -10,9 +7,9 @@ use cardspool::central::{CentralState, Phase, SignedAuthorization, Verifier};
 use cardspool::config::CentralConfig;
 use cardspool::domain::job::JobState;
 use cardspool::sim::central::{DownHow, Fault};
-use cardspool::workers::authorize::hold_paused_clock;
 
-use central_support::{central_config, Rig};
+use crate::support::central::{central_config, held, Rig};
+use crate::support::wait::eventually_simulated;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -37,13 +34,14 @@ async fn paused_rig(jobs: u32, fault: Fault) -> Rig {
 }
 
 async fn all_in(rig: &Rig, state: JobState, jobs: i64, limit: Duration) {
-    rig.run_until(&format!("all {jobs} jobs {state}"), Duration::from_secs(1), limit, || async {
+    eventually_simulated(&format!("all {jobs} jobs {state}"), Duration::from_secs(1), limit, || async {
         rig.count(state).await == jobs
     })
     .await;
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn without_a_fault_every_job_is_authorized_with_a_verified_authorization() {
     let rig = paused_rig(5, Fault::None).await;
     let worker = rig.start(&config(&rig)).await;
@@ -51,12 +49,12 @@ async fn without_a_fault_every_job_is_authorized_with_a_verified_authorization()
     let verifier = Verifier::from_base64(&rig.sim.public_key_base64(), Duration::from_secs(60)).unwrap();
     for job in rig.jobs(JobState::Authorized).await {
         let payload: serde_json::Value =
-            serde_json::from_slice(&hold_paused_clock(rig.journal.payload(job.id)).await.unwrap()).unwrap();
+            serde_json::from_slice(&held(rig.journal.payload(job.id)).await.unwrap()).unwrap();
         let stored = job.authorization.as_deref().expect("the authorization is stored with the job");
         verifier
             .check_stored(stored, payload["nik"].as_str().unwrap(), &job.event_id, rig.clock.now())
             .expect("a genuine authorization for this card");
-        let history = hold_paused_clock(rig.journal.history(job.id)).await.unwrap();
+        let history = held(rig.journal.history(job.id)).await.unwrap();
         let states: Vec<_> = history.iter().map(|step| step.to).collect();
         assert_eq!(states, [JobState::Received, JobState::AwaitingAuthorization, JobState::Authorized]);
         assert!(job.reason.starts_with("authorized by central"), "{}", job.reason);
@@ -71,6 +69,7 @@ async fn without_a_fault_every_job_is_authorized_with_a_verified_authorization()
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn dropped_connections_open_the_breaker_and_central_is_probed_once_a_minute() {
     let rig = paused_rig(10, Fault::Down { how: DownHow::Drop, retry_after_s: None }).await;
     let worker = rig.start(&config(&rig)).await;
@@ -92,6 +91,7 @@ async fn dropped_connections_open_the_breaker_and_central_is_probed_once_a_minut
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn unavailable_with_retry_after_pauses_every_request_until_then() {
     let rig = paused_rig(5, Fault::Down { how: DownHow::Unavailable, retry_after_s: Some(300) }).await;
     let worker = rig.start(&config(&rig)).await;
@@ -114,6 +114,7 @@ async fn unavailable_with_retry_after_pauses_every_request_until_then() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn answers_slower_than_the_timeout_count_as_unreachable() {
     let rig = paused_rig(3, Fault::Slow { latency_ms: 30_000 }).await;
     let worker = rig.start(&config(&rig)).await;
@@ -126,6 +127,7 @@ async fn answers_slower_than_the_timeout_count_as_unreachable() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn answers_slower_than_usual_but_within_the_timeout_are_fine() {
     let rig = paused_rig(3, Fault::Slow { latency_ms: 2_000 }).await;
     let worker = rig.start(&config(&rig)).await;
@@ -135,6 +137,7 @@ async fn answers_slower_than_usual_but_within_the_timeout_are_fine() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn pending_records_are_asked_for_again_when_central_says() {
     let rig = paused_rig(3, Fault::Pending { times: 2, retry_after_s: 45 }).await;
     let worker = rig.start(&config(&rig)).await;
@@ -155,6 +158,7 @@ async fn pending_records_are_asked_for_again_when_central_says() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn a_denied_job_is_rejected_with_the_reason_and_never_asked_again() {
     let reason = "duplicate record: this NIK already has a card";
     let rig = paused_rig(3, Fault::Deny { reason: reason.into(), status: 409 }).await;
@@ -170,6 +174,7 @@ async fn a_denied_job_is_rejected_with_the_reason_and_never_asked_again() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn a_flaky_central_is_retried_until_every_job_is_authorized() {
     let rig = paused_rig(20, Fault::Flaky { failure_rate: 0.5, seed: Some(7) }).await;
     let worker = rig.start(&config(&rig)).await;
@@ -181,6 +186,7 @@ async fn a_flaky_central_is_retried_until_every_job_is_authorized() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn rate_limiting_pauses_everything_for_retry_after() {
     let rig = paused_rig(10, Fault::RateLimited { retry_after_s: 120 }).await;
     let worker = rig.start(&config(&rig)).await;
@@ -198,6 +204,7 @@ async fn rate_limiting_pauses_everything_for_retry_after() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn refused_credentials_hold_everything_raise_an_alert_and_recover_on_a_staff_check() {
     let rig = paused_rig(5, Fault::Unauthorized).await;
     let worker = rig.start(&config(&rig)).await;
@@ -222,6 +229,7 @@ async fn refused_credentials_hold_everything_raise_an_alert_and_recover_on_a_sta
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn a_restart_with_a_changed_configuration_checks_refused_credentials_at_once() {
     let rig = paused_rig(2, Fault::Unauthorized).await;
     let mut config = config(&rig);
@@ -244,6 +252,7 @@ async fn a_restart_with_a_changed_configuration_checks_refused_credentials_at_on
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn an_expired_authorization_is_asked_for_again_under_a_new_request_id() {
     let rig = paused_rig(2, Fault::Expired).await;
     let worker = rig.start(&config(&rig)).await;
@@ -268,6 +277,7 @@ async fn an_expired_authorization_is_asked_for_again_under_a_new_request_id() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn badly_signed_answers_raise_a_key_alert_and_print_nothing() {
     let rig = paused_rig(3, Fault::BadSignature).await;
     let worker = rig.start(&config(&rig)).await;
@@ -284,6 +294,7 @@ async fn badly_signed_answers_raise_a_key_alert_and_print_nothing() {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn a_job_waiting_past_the_maximum_wait_fails_with_the_reason() {
     let rig = paused_rig(3, Fault::Down { how: DownHow::Drop, retry_after_s: None }).await;
     let config = CentralConfig { max_wait_s: Some(3600), ..config(&rig) };

@@ -2,13 +2,12 @@
 //! e-KTP template and a folder printer, each card printed exactly once, and again none after a
 //! restart.
 
-mod services;
-
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use services::Vhost;
+use crate::support::services::{self, Vhost};
+use crate::support::wait::eventually;
 
 fn printed_pdfs(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("cardspool-demo/printed")).map_or(0, |entries| {
@@ -47,11 +46,10 @@ async fn the_demo_prints_every_sample_card_once() {
     let samples = services::sample_events().len();
 
     let demo = start_demo(&vhost, dir.path(), "first");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while printed_pdfs(dir.path()) < samples {
-        assert!(Instant::now() < deadline, "only {} of {samples} cards printed", printed_pdfs(dir.path()));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(&format!("{samples} cards printed"), Duration::from_secs(180), || async {
+        printed_pdfs(dir.path()) >= samples
+    })
+    .await;
     assert_eq!(stop(demo), Some(0));
     let out = std::fs::read_to_string(dir.path().join("first.out")).unwrap();
     assert!(out.contains(&format!("published    {samples} of {samples} sample events")), "{out}");

@@ -4,8 +4,8 @@
 //! binary.
 //!
 //! Pixel snapshots live in `tests/snapshots/`; after an intended layout change regenerate them
-//! with `UPDATE_SNAPSHOTS=1 cargo test --test render snapshots` and look at the new PNGs before
-//! committing them.
+//! with `UPDATE_SNAPSHOTS=1 cargo test --test integration render::snapshots` and look at the new
+//! PNGs before committing them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,9 +6,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use cardspool::amqp::Publication;
-use cardspool::journal::Journal;
 
-use super::Vhost;
+use super::services::{self, Vhost};
 
 pub struct Spooler {
     child: Child,
@@ -24,7 +23,7 @@ impl Spooler {
             .find(|path| !path.exists())
             .expect("a free log name");
         let log_file = std::fs::File::create(&log).expect("log file");
-        let mut command = Command::new(super::binary());
+        let mut command = Command::new(services::binary());
         command
             .arg("run")
             .current_dir(dir)
@@ -78,25 +77,6 @@ impl Drop for Spooler {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Polls `probe` until it returns true or `timeout` passes. Integration tests wait on real
-/// processes and a real broker; the simulated clock is for the spooler's own timing logic.
-pub async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut probe: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + timeout;
-    while !probe().await {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Jobs in the journal, all states.
-pub async fn job_count(journal: &Journal) -> i64 {
-    journal.count_by_state().await.expect("count jobs").values().sum()
 }
 
 /// Enrollment publications for raw payloads, as upstream would send them.

@@ -2,8 +2,6 @@
 //!
 //! Needs ippeveprinter and dbus-daemon: `apt-get install cups-ipp-utils dbus`.
 
-mod support;
-
 use std::time::Duration;
 
 use cardspool::config::{PrinterConfig, PrintingConfig};
@@ -11,18 +9,15 @@ use cardspool::printer::pool::{Health, Printers};
 use cardspool::printer::{
     DeviceState, Fault, FollowPolicy, Lookup, Printer, PrinterError, RemoteJob, RemoteJobState, Submission,
 };
-use support::printer_sim::{tiny_pdf, SimFault, SimPrinter};
+
+use crate::support::printer_sim::{tiny_pdf, SimFault, SimPrinter};
 
 fn printing() -> PrintingConfig {
     PrintingConfig { request_timeout_ms: 5_000, busy_retry_ms: 200, busy_retries: 50, ..PrintingConfig::default() }
 }
 
 fn adapter(sim: &SimPrinter, printing: &PrintingConfig) -> Printer {
-    Printer::from_config(&config(sim), printing).unwrap()
-}
-
-fn config(sim: &SimPrinter) -> PrinterConfig {
-    PrinterConfig { name: sim.name.clone(), uri: sim.uri(), pool: "ektp".into(), max_jobs: 1, ignore_tls_errors: false }
+    Printer::from_config(&sim.config(), printing).unwrap()
 }
 
 fn submission(job_name: &str) -> Submission {
@@ -75,7 +70,7 @@ async fn a_card_is_submitted_followed_to_completion_and_found_by_name() {
 #[tokio::test]
 async fn an_ipps_printer_with_a_self_signed_certificate_prints_when_told_to_trust_it() {
     let sim = SimPrinter::start_with_tls("card-tls");
-    let trusting = PrinterConfig { uri: sim.ipps_uri(), ignore_tls_errors: true, ..config(&sim) };
+    let trusting = PrinterConfig { uri: sim.ipps_uri(), ignore_tls_errors: true, ..sim.config() };
     let printer = Printer::from_config(&trusting, &printing()).unwrap();
     assert_eq!(printer.display_uri(), sim.ipps_uri());
     let status = printer.status().await.unwrap();
@@ -92,7 +87,7 @@ async fn an_ipps_printer_with_a_self_signed_certificate_prints_when_told_to_trus
 
     // Without being told to, the spooler does not trust a certificate nobody vouches for: the
     // printer counts as unreachable (it takes no card), and the error says why.
-    let checking = PrinterConfig { uri: sim.ipps_uri(), ignore_tls_errors: false, ..config(&sim) };
+    let checking = PrinterConfig { uri: sim.ipps_uri(), ignore_tls_errors: false, ..sim.config() };
     let printer = Printer::from_config(&checking, &printing()).unwrap();
     let refused = printer.status().await.unwrap_err();
     assert!(!refused.may_have_taken_job(), "{refused}");
@@ -111,7 +106,7 @@ async fn each_fault_aborts_the_job_and_stops_the_printer_with_its_reason() {
     ];
     let sims: Vec<SimPrinter> =
         cases.iter().enumerate().map(|(i, _)| SimPrinter::start(&format!("card-{i}"))).collect();
-    let configs: Vec<PrinterConfig> = sims.iter().map(config).collect();
+    let configs: Vec<PrinterConfig> = sims.iter().map(SimPrinter::config).collect();
     let printers = Printers::from_config(&configs, &printing()).unwrap();
     printers.poll(chrono::Utc::now()).await;
     assert!(printers.snapshot().iter().all(|view| view.health == Health::Ready), "{:?}", printers.snapshot());
@@ -190,7 +185,7 @@ async fn a_killed_printer_is_unreachable_and_a_restarted_one_cannot_say() {
     assert!(error.is_retryable(), "{error}");
     assert!(started.elapsed() >= FOLLOW.unreachable_grace);
 
-    let printers = Printers::from_config(&[config(&sim)], &printing()).unwrap();
+    let printers = Printers::from_config(&[sim.config()], &printing()).unwrap();
     printers.poll(chrono::Utc::now()).await;
     assert!(
         matches!(&printers.view(&sim.name).unwrap().health, Health::Faulted { faults, .. } if matches!(faults[..], [Fault::Unreachable(_)]))

@@ -1,17 +1,12 @@
 //! `cardspool jobs|printers ...` as a process, against the API running in this test.
 
-mod api_support;
-mod services;
-
 use std::process::Output;
 
 use serde_json::Value;
 
-use api_support::{Harness, OPERATOR, SUPERVISOR, VIEWER};
-use cardspool::config::{PrinterConfig, PrintingConfig};
+use crate::support::api::{self, Harness, OPERATOR, SUPERVISOR, VIEWER};
+use crate::support::services;
 use cardspool::domain::job::{Actor, JobState};
-use cardspool::journal::Journal;
-use cardspool::printer::pool::Printers;
 
 /// Runs the binary from an empty directory (no `cardspool.toml`), with only the environment
 /// given (plus PATH), and returns its output.
@@ -148,30 +143,7 @@ async fn the_api_address_defaults_to_the_configured_listen_address() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn printers_are_listed_paused_and_resumed_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    let configs = [
-        PrinterConfig {
-            name: "card-1".into(),
-            uri: format!("dir://{}", out.display()),
-            pool: "ektp".into(),
-            max_jobs: 1,
-            ignore_tls_errors: false,
-        },
-        PrinterConfig {
-            name: "card-2".into(),
-            uri: format!("dir://{}", dir.path().join("missing").display()),
-            pool: "ektp".into(),
-            max_jobs: 1,
-            ignore_tls_errors: false,
-        },
-    ];
-    let printers = Printers::from_config(&configs, &PrintingConfig::default()).unwrap();
-    printers.poll(chrono::Utc::now()).await;
-    let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
-    let api =
-        Harness::with_journal(journal, tempfile::tempdir().unwrap(), |api| api.with_printers(printers.clone())).await;
+    let (api, printers) = api::with_two_folder_printers().await;
     let base = api.base.clone();
 
     let table = stdout(&cardspool(&["printers", "list", "--api", &base], &[("CARDSPOOL_TOKEN", VIEWER)]).await);
@@ -194,19 +166,12 @@ async fn printers_are_listed_paused_and_resumed_from_the_command_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn central_status_and_check_from_the_command_line() {
-    use cardspool::central::{Breaker, BreakerPolicy, CentralMonitor, Verdict};
+    use cardspool::central::Verdict;
     let now = chrono::Utc::now();
-    let policy = BreakerPolicy {
-        threshold: 1,
-        probe_interval: std::time::Duration::from_secs(60),
-        credentials_probe_interval: std::time::Duration::from_secs(600),
-    };
-    let monitor = CentralMonitor::new("http://central.test:8470".into(), Breaker::new(policy, now));
+    let monitor = api::central_monitor(1, now);
     monitor.record(&Verdict::Failed { detail: "HTTP 503".into(), retry_after: None, alert: None }, false, now);
     monitor.set_waiting(214, Some(now), now);
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
-    let api = Harness::with_journal(journal, dir, |api| api.with_central(monitor.clone())).await;
+    let api = api::with_central(&monitor).await;
     let base = api.base.clone();
 
     let status = stdout(&cardspool(&["central", "status", "--api", &base, "--token", VIEWER], &[]).await);

@@ -1,9 +1,6 @@
 //! Central over real HTTP, in real time: the client against `central-sim` served on a socket,
 //! every answer it can give, the admin routes, and the `cardspool central-sim` command.
 
-mod central_support;
-mod services;
-
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -17,7 +14,9 @@ use cardspool::domain::job::JobState;
 use cardspool::sim::central::{CentralSimCore, CentralSimServer, DownHow, Fault, SimStats};
 use chrono::Utc;
 
-use central_support::{central_config, Rig};
+use crate::support::central::{central_config, Rig};
+use crate::support::services;
+use crate::support::wait::eventually;
 
 const LOCALHOST: &str = "127.0.0.1:0";
 
@@ -155,16 +154,12 @@ async fn the_worker_over_http_waits_out_an_outage_and_then_authorizes() {
     let monitor = authorizer.monitor();
     let token = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(authorizer.run(token.clone()));
-    services::spooler::wait_for("central down", Duration::from_secs(10), || async {
-        monitor.snapshot().state == CentralState::Down
-    })
-    .await;
+    eventually("central down", Duration::from_secs(10), || async { monitor.snapshot().state == CentralState::Down })
+        .await;
     assert_eq!(rig.count(JobState::AwaitingAuthorization).await, 20);
     sim.set_fault(Fault::None);
-    services::spooler::wait_for("all authorized", Duration::from_secs(20), || async {
-        rig.count(JobState::Authorized).await == 20
-    })
-    .await;
+    eventually("all authorized", Duration::from_secs(20), || async { rig.count(JobState::Authorized).await == 20 })
+        .await;
     assert_eq!(monitor.snapshot().state, CentralState::Up);
     token.cancel();
     task.await.unwrap().unwrap();

@@ -6,17 +6,16 @@ use std::sync::Mutex;
 
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use cardspool::clock::Clock;
-use cardspool::config::{ApiToken, StaffRole};
-use cardspool::domain::event::{parse_event, ImageLimits};
+use cardspool::config::{ApiToken, PrinterConfig, PrintingConfig, StaffRole};
 use cardspool::domain::job::{JobId, JobState};
 use cardspool::http::Api;
-use cardspool::journal::{CardOutcome, JobUpdate, Journal, NewCard, Step};
+use cardspool::journal::Journal;
+use cardspool::printer::pool::Printers;
 
-use crate::services;
-use crate::services::events::synthetic_event;
+use super::{fixtures, journal};
 
 pub const VIEWER: &str = "viewer-token-vera-0001";
 pub const OPERATOR: &str = "operator-token-rina-01";
@@ -42,10 +41,15 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// The API over a SQLite journal of its own.
     pub async fn start() -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
+        let (journal, dir) = journal::sqlite().await;
         Harness::with_journal(journal, dir, |api| api).await
+    }
+
+    /// The API over `journal`.
+    pub async fn over(journal: Journal) -> Harness {
+        Harness::with_journal(journal, tempfile::tempdir().unwrap(), |api| api).await
     }
 
     /// The API over `journal`, with the parts `configure` adds (printers, central).
@@ -102,75 +106,15 @@ impl Harness {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
-    /// Journals an event as a new job and moves it to `state` the way the spooler would.
+    /// Journals an event as a new job and moves it to `state` the way the spooler would
+    /// ([`fixtures::job_in`], an hour ago), keeping its NIK, photo and signature as secrets.
     pub async fn job_in(&self, n: u32, state: JobState) -> JobId {
-        let event_json = synthetic_event(&uuid::Uuid::new_v4().to_string(), n);
-        {
-            let mut secrets = self.secrets.lock().unwrap();
-            secrets.push(event_json["nik"].as_str().unwrap().to_owned());
-            secrets.push(event_json["photo"].as_str().unwrap()[..40].to_owned());
-            secrets.push(event_json["signature"].as_str().unwrap()[..40].to_owned());
-        }
-        let payload = serde_json::to_vec(&event_json).unwrap();
-        let event = parse_event(&payload, &ImageLimits::default()).unwrap();
-        let t0 = Utc::now() - Duration::hours(1);
-        let journal = &self.journal;
-        let job = journal.admit(&event, &payload, "ektp", t0).await.unwrap().job_id();
-        let step = |from, to| Step::system(from, to, format!("test: {to}"), t0);
-        let nik = event_json["nik"].as_str().unwrap();
-        // Central's stored authorization names the full NIK: the API must not show it.
-        let authorization = json!({
-            "authorization_id": format!("auth-{n}"), "nik": nik, "enrollment_id": "e",
-            "issued_at": "2026-11-27T02:00:00Z", "expires_at": "2026-11-28T02:00:00Z",
-            "key_id": "k", "signature": "c2lnbmF0dXJl"
-        })
-        .to_string();
-        let path: &[JobState] = match state {
-            JobState::Received => &[],
-            JobState::AwaitingAuthorization => &[JobState::AwaitingAuthorization],
-            JobState::Failed => &[JobState::AwaitingAuthorization, JobState::Failed],
-            JobState::Rejected => &[JobState::Rejected],
-            JobState::Authorized => &[JobState::AwaitingAuthorization, JobState::Authorized],
-            JobState::Rendered => &[JobState::AwaitingAuthorization, JobState::Authorized, JobState::Rendered],
-            JobState::Printing | JobState::Printed | JobState::Unknown => {
-                &[JobState::AwaitingAuthorization, JobState::Authorized, JobState::Rendered, JobState::Printing]
-            }
-            other => panic!("no test path to {other}"),
-        };
-        let mut from = JobState::Received;
-        for to in path {
-            let mut update = JobUpdate::default();
-            if *to == JobState::Authorized {
-                update.authorization = Some(Some(authorization.clone()));
-            }
-            if *to == JobState::Printing {
-                update.printer = Some(Some("card-1".into()));
-            }
-            journal.transition(job, &step(from, *to).with(update)).await.unwrap();
-            from = *to;
-        }
-        if from == JobState::Printing {
-            let card = NewCard {
-                job_id: Some(job),
-                printer: "card-1",
-                printer_job_id: Some(7),
-                at: t0,
-                utc_offset_minutes: 420,
-            };
-            journal.record_card_sent(job, &card).await.unwrap();
-            match state {
-                JobState::Printed => {
-                    journal.settle_card(job, &card, CardOutcome::Printed, "").await.unwrap();
-                    journal.transition(job, &step(from, JobState::Printed)).await.unwrap();
-                }
-                JobState::Unknown => {
-                    journal.settle_card(job, &card, CardOutcome::Unknown, "printer forgot").await.unwrap();
-                    journal.transition(job, &step(from, JobState::Unknown)).await.unwrap();
-                }
-                _ => {}
-            }
-        }
-        job
+        let made = fixtures::job_in(&self.journal, n, state, Utc::now() - Duration::hours(1)).await;
+        let mut secrets = self.secrets.lock().unwrap();
+        secrets.push(made.event["nik"].as_str().unwrap().to_owned());
+        secrets.push(made.event["photo"].as_str().unwrap()[..40].to_owned());
+        secrets.push(made.event["signature"].as_str().unwrap()[..40].to_owned());
+        made.id
     }
 
     pub async fn state_of(&self, job: JobId) -> JobState {
@@ -190,4 +134,43 @@ impl Harness {
             }
         }
     }
+}
+
+/// The API with two folder printers in pool `ektp`, checked once: `card-1` on a folder that
+/// exists (ready), `card-2` on one that does not (faulted: unreachable).
+pub async fn with_two_folder_printers() -> (Harness, Printers) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let folder = |name: &str, path: &std::path::Path| PrinterConfig {
+        name: name.into(),
+        uri: format!("dir://{}", path.display()),
+        pool: "ektp".into(),
+        max_jobs: 1,
+        ignore_tls_errors: false,
+    };
+    let configs = [folder("card-1", &out), folder("card-2", &dir.path().join("missing"))];
+    let printers = Printers::from_config(&configs, &PrintingConfig::default()).unwrap();
+    printers.poll(Utc::now()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
+    let api = Harness::with_journal(journal, dir, |api| api.with_printers(printers.clone())).await;
+    (api, printers)
+}
+
+/// Central's state as the authorize stage keeps it, for `http://central.test:8470`, with a
+/// breaker that opens after `threshold` failures; nothing recorded yet.
+pub fn central_monitor(threshold: u32, now: chrono::DateTime<Utc>) -> cardspool::central::CentralMonitor {
+    use cardspool::central::{Breaker, BreakerPolicy, CentralMonitor};
+    let policy = BreakerPolicy {
+        threshold,
+        probe_interval: std::time::Duration::from_secs(60),
+        credentials_probe_interval: std::time::Duration::from_secs(600),
+    };
+    CentralMonitor::new("http://central.test:8470".into(), Breaker::new(policy, now))
+}
+
+/// The API over a SQLite journal of its own, showing central's state from `monitor`.
+pub async fn with_central(monitor: &cardspool::central::CentralMonitor) -> Harness {
+    let (journal, dir) = journal::sqlite().await;
+    Harness::with_journal(journal, dir, |api| api.with_central(monitor.clone())).await
 }

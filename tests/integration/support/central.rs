@@ -3,35 +3,33 @@
 //! outage stay fast), the simulator in-process or over HTTP, and the worker.
 //!
 //! Under the paused clock every journal call (the worker's and the tests') goes through
-//! `hold_paused_clock`, so simulated time only moves when everything waits on a timer.
-#![allow(dead_code)]
+//! [`held`], so simulated time only moves when everything waits on a timer. That needs the
+//! library's `test-hooks` feature (`scripts/test` turns it on); the paused-clock tests are
+//! ignored without it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use cardspool::central::{CentralMonitor, CentralTransport};
 use cardspool::clock::Clock;
 use cardspool::config::CentralConfig;
-use cardspool::domain::event::{parse_event, ImageLimits};
 use cardspool::domain::job::{JobId, JobState};
 use cardspool::journal::{Admission, JobRecord, Journal};
 use cardspool::sim::central::{CentralSimCore, InProcessCentral};
-use cardspool::workers::authorize::{hold_paused_clock, AuthorizeError, Authorizer};
+use cardspool::workers::authorize::{AuthorizeError, Authorizer};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::services::events::synthetic_payload;
+use super::{fixtures, journal};
 
-/// A temporary directory in RAM when the machine has one.
-pub fn fast_tempdir() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::tempdir_in(shm) {
-            return dir;
-        }
-    }
-    tempfile::tempdir().expect("temp dir")
+/// Awaits a journal call while holding tokio's paused clock still (the library's
+/// `hold_paused_clock`); without the `test-hooks` feature it only awaits.
+pub async fn held<T>(call: impl std::future::Future<Output = T>) -> T {
+    #[cfg(feature = "test-hooks")]
+    let output = cardspool::workers::authorize::hold_paused_clock(call).await;
+    #[cfg(not(feature = "test-hooks"))]
+    let output = call.await;
+    output
 }
 
 /// The settings the tests start from: the defaults, with the simulator's key.
@@ -50,9 +48,8 @@ impl Rig {
     /// Opens the journal with real time running (opening a pool must not see a paused clock
     /// jump) and admits `jobs` events.
     pub async fn new(jobs: u32) -> Rig {
-        let dir = fast_tempdir();
-        let url = format!("sqlite://{}", dir.path().join("journal.db").display());
-        let journal = Journal::open(&url, 16).await.expect("open the journal");
+        let dir = journal::fast_tempdir();
+        let journal = journal::sqlite_with_connections(dir.path(), 16).await;
         let clock = Clock::system();
         let sim = Arc::new(CentralSimCore::generate(clock));
         let rig = Rig { dir, journal, sim, clock };
@@ -63,9 +60,7 @@ impl Rig {
     pub async fn admit(&self, numbers: std::ops::Range<u32>) -> Vec<JobId> {
         let mut ids = Vec::new();
         for n in numbers {
-            let payload = synthetic_payload(&format!("event-{n}"), n);
-            let event = parse_event(&payload, &ImageLimits::default()).expect("a valid event");
-            match self.journal.admit(&event, &payload, "ektp", self.clock.now()).await.expect("admit") {
+            match fixtures::admit(&self.journal, &format!("event-{n}"), n, self.clock.now()).await {
                 Admission::Admitted(id) => ids.push(id),
                 Admission::Duplicate(_) => panic!("event-{n} admitted twice"),
             }
@@ -83,10 +78,10 @@ impl Rig {
     }
 
     pub async fn start_with(&self, config: &CentralConfig, transport: Arc<dyn CentralTransport>) -> Worker {
-        let authorizer = hold_paused_clock(Authorizer::new(config, self.journal.clone(), transport, self.clock))
-            .await
-            .expect("build the worker")
-            .hold_paused_clock();
+        let authorizer =
+            held(Authorizer::new(config, self.journal.clone(), transport, self.clock)).await.expect("build the worker");
+        #[cfg(feature = "test-hooks")]
+        let authorizer = authorizer.hold_paused_clock();
         let monitor = authorizer.monitor();
         let token = CancellationToken::new();
         let task = tokio::spawn(authorizer.run(token.clone()));
@@ -94,7 +89,7 @@ impl Rig {
     }
 
     pub async fn counts(&self) -> BTreeMap<JobState, i64> {
-        hold_paused_clock(self.journal.count_by_state()).await.expect("count")
+        held(self.journal.count_by_state()).await.expect("count")
     }
 
     pub async fn count(&self, state: JobState) -> i64 {
@@ -105,25 +100,11 @@ impl Rig {
         let mut all = Vec::new();
         let mut after = None;
         loop {
-            let page = hold_paused_clock(self.journal.jobs_in_state(state, after, 1000)).await.expect("list");
+            let page = held(self.journal.jobs_in_state(state, after, 1000)).await.expect("list");
             let Some(last) = page.last() else { return all };
             after = Some(last.id);
             all.extend(page);
         }
-    }
-
-    /// Lets simulated time pass in steps until `done` holds, at most `limit`.
-    pub async fn run_until<F, Fut>(&self, what: &str, step: Duration, limit: Duration, mut done: F) -> Duration
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let start = tokio::time::Instant::now();
-        while !done().await {
-            assert!(start.elapsed() < limit, "{what}: not done after {limit:?} of simulated time");
-            tokio::time::sleep(step).await;
-        }
-        start.elapsed()
     }
 }
 

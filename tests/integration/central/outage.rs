@@ -1,9 +1,6 @@
 //! Long outages of central under tokio's paused clock: a week with thousands of jobs waiting,
 //! and a spooler restart in the middle of one.
 
-mod central_support;
-mod services;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -12,7 +9,8 @@ use cardspool::config::CentralConfig;
 use cardspool::domain::job::JobState;
 use cardspool::sim::central::{DownHow, Fault};
 
-use central_support::{central_config, Rig};
+use crate::support::central::{central_config, Rig};
+use crate::support::wait::eventually_simulated;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -29,6 +27,7 @@ fn outage_config(rig: &Rig) -> CentralConfig {
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn a_week_long_outage_loses_no_job_probes_once_a_minute_and_drains_at_the_configured_rate() {
     const JOBS: u32 = 5_000;
     let rig = Rig::new(JOBS).await;
@@ -112,6 +111,7 @@ async fn a_week_long_outage_loses_no_job_probes_once_a_minute_and_drains_at_the_
 }
 
 #[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
 async fn a_restart_in_the_middle_of_an_outage_keeps_the_next_attempts_and_the_breakers_caution() {
     const JOBS: u32 = 200;
     let rig = Rig::new(JOBS).await;
@@ -155,7 +155,7 @@ async fn a_restart_in_the_middle_of_an_outage_keeps_the_next_attempts_and_the_br
     assert!((30..=31).contains(&half_hour), "{half_hour} requests in the half hour after the restart");
 
     rig.sim.set_fault(Fault::None);
-    rig.run_until("all authorized after the restart", Duration::from_secs(5), HOUR, || async {
+    eventually_simulated("all authorized after the restart", Duration::from_secs(5), HOUR, || async {
         rig.count(JobState::Authorized).await == i64::from(JOBS)
     })
     .await;

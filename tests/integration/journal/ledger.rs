@@ -1,65 +1,23 @@
 //! The blank-card ledger on both backends: SQLite (a temp file) and PostgreSQL (a database of
-//! its own; see tests/services for how to start it).
-
-mod services;
+//! its own; see `support::services` for how to start it).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use cardspool::domain::event::{parse_event, ImageLimits};
-use cardspool::domain::job::{JobId, JobState};
-use cardspool::journal::{CardOutcome, JobUpdate, Journal, JournalError, NewCard, Step};
-use services::events::synthetic_payload;
+use crate::support::fixtures::job_on_printer;
+use crate::support::on_both_backends;
+use cardspool::domain::job::JobId;
+use cardspool::journal::{CardOutcome, Journal, JournalError, NewCard};
 
 /// 08:00 WIB on 27 November 2026.
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 1, 0, 0).unwrap()
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let journal = cardspool::journal::Journal::open(&super::services::sqlite_url(dir.path()), 4).await.unwrap();
-                    super::$name(journal).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let url = super::services::fresh_postgres().await;
-                    let journal = cardspool::journal::Journal::open(&url, 4).await.unwrap();
-                    super::$name(journal).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(cards_are_counted_per_printer_and_day, a_card_is_recorded_once_and_only_for_its_printer);
 
 /// A job journaled `printing` on `printer`.
 async fn printing_job(journal: &Journal, n: u32, printer: &str) -> JobId {
-    let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
-    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
-    let job = journal.admit(&event, &payload, "ektp", t0()).await.unwrap().job_id();
-    for (from, to) in [
-        (JobState::Received, JobState::AwaitingAuthorization),
-        (JobState::AwaitingAuthorization, JobState::Authorized),
-        (JobState::Authorized, JobState::Rendered),
-    ] {
-        journal.transition(job, &Step::system(from, to, "test", t0())).await.unwrap();
-    }
-    let update = JobUpdate { printer: Some(Some(printer.to_owned())), ..JobUpdate::default() };
-    journal
-        .transition(job, &Step::system(JobState::Rendered, JobState::Printing, "sent", t0()).with(update))
-        .await
-        .unwrap();
-    job
+    job_on_printer(journal, n, printer, t0()).await
 }
 
 fn card(job: Option<JobId>, printer: &str, printer_job_id: Option<i64>, at: DateTime<Utc>) -> NewCard<'_> {

@@ -6,26 +6,26 @@
 //!
 //! Needs ippeveprinter and dbus-daemon: `apt-get install cups-ipp-utils dbus`.
 
-mod services;
-mod support;
-
 use std::collections::BTreeMap;
 use std::process::{Child, Command};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cardspool::clock::Clock;
 use cardspool::config::{AbortPolicy, Config, PrinterConfig, PrintingConfig};
-use cardspool::domain::event::{parse_event, ImageLimits};
 use cardspool::domain::job::{JobId, JobState};
-use cardspool::journal::{ledger_day, CardOutcome, JobRecord, Journal, Step};
+use cardspool::journal::{ledger_day, CardOutcome, JobRecord, Journal};
 use cardspool::printer::pool::{Health, Printers};
 use cardspool::printer::spool::Spool;
 use cardspool::printer::{Fault, Printer, Submission};
 use cardspool::workers::dispatch::{CardRenderer, Dispatch, RenderFailure, TestCardError};
-use services::events::synthetic_payload;
-use support::printer_sim::{tiny_pdf, SimFault, SimPrinter};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::fixtures::job_along;
+use crate::support::journal;
+use crate::support::printer_sim::{tiny_pdf, SimFault, SimPrinter};
+use crate::support::services;
+use crate::support::wait::eventually;
 
 /// Renders every job as the same small PDF: these tests are about printing, not layout.
 struct PlainCards;
@@ -64,15 +64,7 @@ fn printing(spool: &std::path::Path) -> PrintingConfig {
 }
 
 fn printer_configs(sims: &[SimPrinter]) -> Vec<PrinterConfig> {
-    sims.iter()
-        .map(|sim| PrinterConfig {
-            name: sim.name.clone(),
-            uri: sim.uri(),
-            pool: "ektp".into(),
-            max_jobs: 1,
-            ignore_tls_errors: false,
-        })
-        .collect()
+    sims.iter().map(SimPrinter::config).collect()
 }
 
 fn start_pool(n: usize) -> Vec<SimPrinter> {
@@ -83,17 +75,10 @@ fn start_pool(n: usize) -> Vec<SimPrinter> {
 async fn authorized_jobs(journal: &Journal, n: u32) -> Vec<JobId> {
     let mut ids = Vec::new();
     for i in 0..n {
-        let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), i + 1);
-        let event = parse_event(&payload, &ImageLimits::default()).unwrap();
-        let now = chrono::Utc::now();
-        let job_id = journal.admit(&event, &payload, "ektp", now).await.unwrap().job_id();
-        for (from, to) in [
-            (JobState::Received, JobState::AwaitingAuthorization),
-            (JobState::AwaitingAuthorization, JobState::Authorized),
-        ] {
-            journal.transition(job_id, &Step::system(from, to, "test", now)).await.unwrap();
-        }
-        ids.push(job_id);
+        ids.push(
+            job_along(journal, i + 1, &[JobState::AwaitingAuthorization, JobState::Authorized], chrono::Utc::now())
+                .await,
+        );
     }
     ids
 }
@@ -132,15 +117,11 @@ async fn states(journal: &Journal, jobs: &[JobId]) -> Vec<JobState> {
 
 /// Waits (real time: real printers) until every job is in one of `done`.
 async fn wait_for(journal: &Journal, jobs: &[JobId], done: &[JobState], timeout: Duration) -> Vec<JobState> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let states = states(journal, jobs).await;
-        if states.iter().all(|s| done.contains(s)) {
-            return states;
-        }
-        assert!(Instant::now() < deadline, "jobs not done in {timeout:?}: {states:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(&format!("jobs in {done:?}"), timeout, || async {
+        states(journal, jobs).await.iter().all(|s| done.contains(s))
+    })
+    .await;
+    states(journal, jobs).await
 }
 
 fn arrivals(sims: &[SimPrinter], job: JobId) -> usize {
@@ -148,7 +129,7 @@ fn arrivals(sims: &[SimPrinter], job: JobId) -> usize {
 }
 
 async fn open_journal(dir: &std::path::Path) -> Journal {
-    Journal::open(&services::sqlite_url(dir), 4).await.unwrap()
+    journal::sqlite_in(dir).await
 }
 
 #[tokio::test]
@@ -159,34 +140,28 @@ async fn a_test_card_goes_to_the_named_printer_and_into_the_ledger_as_test() {
     let printing = printing(&dir.path().join("spool"));
     let offset = printing.ledger_utc_offset_minutes;
     let running = start_dispatch(&journal, &sims, printing);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !running.printers.view("card-2").unwrap().health.is_ready() {
-        assert!(Instant::now() < deadline, "card-2 never checked ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("card-2 checked ready", Duration::from_secs(30), || async {
+        running.printers.view("card-2").unwrap().health.is_ready()
+    })
+    .await;
 
     let sent = running.dispatch.send_test_card("card-2", "test card by rina: new ribbon".into()).await.unwrap();
     assert!(sent.job_name.starts_with("test-"), "{sent:?}");
     let day = ledger_day(chrono::Utc::now(), offset);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let cards = journal.cards_of_printer_day("card-2", &day).await.unwrap();
-        if let Some(card) = cards.first() {
-            assert_eq!(cards.len(), 1);
-            assert_eq!(
-                (card.outcome, card.job_id, card.reason.as_str()),
-                (CardOutcome::Test, None, "test card by rina: new ribbon")
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "the test card never reached the ledger");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sims[1].arrivals(&sent.job_name) == 0 {
-        assert!(Instant::now() < deadline, "the test card never reached card-2's spool");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("the test card in the ledger", Duration::from_secs(30), || async {
+        !journal.cards_of_printer_day("card-2", &day).await.unwrap().is_empty()
+    })
+    .await;
+    let cards = journal.cards_of_printer_day("card-2", &day).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(
+        (cards[0].outcome, cards[0].job_id, cards[0].reason.as_str()),
+        (CardOutcome::Test, None, "test card by rina: new ribbon")
+    );
+    eventually("the test card in card-2's spool", Duration::from_secs(30), || async {
+        sims[1].arrivals(&sent.job_name) > 0
+    })
+    .await;
     assert_eq!((sims[0].arrivals(&sent.job_name), sims[1].arrivals(&sent.job_name)), (0, 1));
     let counts = journal.card_counts(&day, &day).await.unwrap();
     assert_eq!(counts.iter().map(|c| c.count(CardOutcome::Test)).sum::<i64>(), 1, "{counts:?}");
@@ -324,11 +299,8 @@ async fn a_printer_killed_mid_job_leaves_that_job_unknown_and_the_pool_prints_on
     let first = authorized_jobs(&journal, 1).await;
     let running = start_dispatch(&journal, &sims, printing(&dir.path().join("spool")));
     // Wait until the slow printer has the card, then pull its plug.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while sims[0].arrivals(&first[0].to_string()) == 0 {
-        assert!(Instant::now() < deadline, "the card never reached card-1");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the card on card-1", Duration::from_secs(20), || async { sims[0].arrivals(&first[0].to_string()) > 0 })
+        .await;
     sims[0].kill();
     let rest = authorized_jobs(&journal, 3).await;
     wait_for(&journal, &rest, &[JobState::Printed], Duration::from_secs(60)).await;
@@ -352,7 +324,7 @@ async fn dispatch_child_process() {
         panic!("run only by spooler_killed_between_submission_and_completion");
     };
     let config = Config::from_toml_str(&toml).unwrap();
-    let journal = Journal::open(&config.journal.url, 4).await.unwrap();
+    let journal = journal::at(&config.journal.url).await;
     let printers = Printers::from_config(&config.printers, &config.printing).unwrap();
     let spool = Spool::open(&config.printing.spool_dir).unwrap();
     let dispatch = Dispatch::new(journal, printers, spool, Arc::new(PlainCards), config.printing, Clock::system());
@@ -361,7 +333,14 @@ async fn dispatch_child_process() {
 
 fn spawn_spooler(config_toml: &str) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "dispatch_child_process", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "printing::dispatch::dispatch_child_process",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env("CARDSPOOL_TEST_DISPATCH_CONFIG", config_toml)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -387,16 +366,12 @@ async fn spooler_killed_between_submission_and_completion_prints_no_card_twice()
     // Twice: let the spooler send cards, and kill it while they are on the printers.
     for round in 0..2 {
         let mut child = spawn_spooler(&toml);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
+        eventually(&format!("round {round}: cards on the printers"), Duration::from_secs(30), || async {
             let on_printers = sims.iter().map(|s| s.received().len()).sum::<usize>();
             let printing = states(&journal, &jobs).await.iter().filter(|s| **s == JobState::Printing).count();
-            if printing > 0 && on_printers > 3 * round {
-                break;
-            }
-            assert!(Instant::now() < deadline, "round {round}: nothing reached a printer");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            printing > 0 && on_printers > 3 * round
+        })
+        .await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
     }

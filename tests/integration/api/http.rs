@@ -1,22 +1,17 @@
 //! The staff API in-process, over real HTTP on 127.0.0.1:0, against a journal of its own
 //! (SQLite in a temp dir; the list and search queries also on PostgreSQL).
 
-mod api_support;
-mod services;
-
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use api_support::{Harness, OPERATOR, SUPERVISOR, VIEWER};
-use cardspool::central::{Breaker, BreakerPolicy, CentralMonitor, Verdict};
-use cardspool::config::{PrinterConfig, PrintingConfig};
-use cardspool::domain::event::{parse_event, ImageLimits};
+use crate::support::api::{self, Harness, OPERATOR, SUPERVISOR, VIEWER};
+use crate::support::fixtures::{parsed, synthetic_event, synthetic_payload};
+use crate::support::{journal, on_both_backends};
+use cardspool::central::Verdict;
 use cardspool::domain::job::{Actor, JobId, JobState};
 use cardspool::journal::{CardOutcome, Journal, NewRejection};
-use cardspool::printer::pool::Printers;
 use cardspool::render::TemplateStore;
-use services::events::synthetic_payload;
 
 fn last_entry(detail: &Value) -> &Value {
     detail["history"].as_array().unwrap().last().unwrap()
@@ -217,33 +212,10 @@ async fn all_pages(api: &Harness, query: &str, page: usize) -> Vec<String> {
     }
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name(super::Harness::start().await).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let url = super::services::fresh_postgres().await;
-                    let journal = cardspool::journal::Journal::open(&url, 4).await.unwrap();
-                    let dir = tempfile::tempdir().unwrap();
-                    super::$name(super::Harness::with_journal(journal, dir, |api| api).await).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(lists_page_by_keyset_and_filter, search_finds_a_card_by_full_nik_name_or_id);
 
-async fn lists_page_by_keyset_and_filter(api: Harness) {
+async fn lists_page_by_keyset_and_filter(journal: Journal) {
+    let api = Harness::over(journal).await;
     let mut waiting = Vec::new();
     for n in 0..45 {
         waiting.push(api.job_in(n, JobState::AwaitingAuthorization).await.to_string());
@@ -274,7 +246,8 @@ async fn lists_page_by_keyset_and_filter(api: Harness) {
     api.assert_no_secrets();
 }
 
-async fn search_finds_a_card_by_full_nik_name_or_id(api: Harness) {
+async fn search_finds_a_card_by_full_nik_name_or_id(journal: Journal) {
+    let api = Harness::over(journal).await;
     // Serials 1..=250: jobs n and n + 100 share a masked NIK (the last two digits).
     let mut jobs = Vec::new();
     for n in 0..250 {
@@ -443,30 +416,7 @@ async fn readyz_fails_when_the_journal_is_closed() {
 
 #[tokio::test]
 async fn printers_are_listed_paused_and_resumed_by_operators() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    std::fs::create_dir(&out).unwrap();
-    let configs = [
-        PrinterConfig {
-            name: "card-1".into(),
-            uri: format!("dir://{}", out.display()),
-            pool: "ektp".into(),
-            max_jobs: 1,
-            ignore_tls_errors: false,
-        },
-        PrinterConfig {
-            name: "card-2".into(),
-            uri: format!("dir://{}", dir.path().join("missing").display()),
-            pool: "ektp".into(),
-            max_jobs: 1,
-            ignore_tls_errors: false,
-        },
-    ];
-    let printers = Printers::from_config(&configs, &PrintingConfig::default()).unwrap();
-    printers.poll(Utc::now()).await;
-    let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
-    let api =
-        Harness::with_journal(journal, tempfile::tempdir().unwrap(), |api| api.with_printers(printers.clone())).await;
+    let (api, printers) = api::with_two_folder_printers().await;
 
     let listed = api.get_ok("/api/v1/printers").await;
     let statuses: Vec<(&str, &str)> = listed["printers"]
@@ -514,8 +464,7 @@ async fn templates_are_listed_with_their_problems_and_previewed_as_a_specimen_pd
     std::os::unix::fs::symlink(bundled.join("fonts"), templates_dir.path().join("fonts")).unwrap();
     std::fs::write(templates_dir.path().join("broken.toml"), "title = \"Broken\"\npool = 7\n").unwrap();
     let store = std::sync::Arc::new(TemplateStore::load(templates_dir.path()).unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&services::sqlite_url(dir.path()), 2).await.unwrap();
+    let (journal, dir) = journal::sqlite().await;
     let api = Harness::with_journal(journal, dir, |api| api.with_templates(store)).await;
 
     let list = api.get_ok("/api/v1/templates").await;
@@ -553,27 +502,15 @@ async fn templates_are_listed_with_their_problems_and_previewed_as_a_specimen_pd
 
 #[test]
 fn synthetic_events_have_the_niks_the_tests_expect() {
-    let payload = synthetic_payload("e", 42);
-    let event = parse_event(&payload, &ImageLimits::default()).unwrap();
+    let event = parsed(&synthetic_payload("e", 42));
     assert_eq!(event.nik.as_str(), "1502015203850043");
-}
-
-fn central_monitor(now: chrono::DateTime<Utc>) -> CentralMonitor {
-    let policy = BreakerPolicy {
-        threshold: 2,
-        probe_interval: std::time::Duration::from_secs(60),
-        credentials_probe_interval: std::time::Duration::from_secs(600),
-    };
-    CentralMonitor::new("http://central.test:8470".into(), Breaker::new(policy, now))
 }
 
 #[tokio::test]
 async fn central_s_state_is_shown_and_a_check_can_be_asked_for() {
     let now = Utc::now();
-    let monitor = central_monitor(now);
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(&services::sqlite_url(dir.path()), 4).await.unwrap();
-    let api = Harness::with_journal(journal, dir, |api| api.with_central(monitor.clone())).await;
+    let monitor = api::central_monitor(2, now);
+    let api = api::with_central(&monitor).await;
     let central = api.get_ok("/api/v1/central").await;
     assert_eq!(
         (central["state"].as_str(), central["central"].as_str()),
@@ -620,7 +557,7 @@ async fn central_s_state_is_shown_and_a_check_can_be_asked_for() {
 
 /// Timings of the staff queries over a large SQLite journal (20,000 jobs with 25 KB events, as
 /// real photos make them). Not a pass/fail bar: run it by hand to measure, with
-/// `cargo test --test api -- --ignored --nocapture staff_queries_at_scale`.
+/// `cargo test --test integration -- --ignored --nocapture staff_queries_at_scale`.
 #[tokio::test]
 #[ignore = "a measurement, ~1 minute and 500 MB of disk"]
 async fn staff_queries_at_scale() {
@@ -633,8 +570,8 @@ async fn staff_queries_at_scale() {
         let mut events = Vec::new();
         for i in 0..500 {
             let n = batch * 500 + i;
-            let mut event = services::events::synthetic_event(&uuid::Uuid::new_v4().to_string(), n);
-            events.push(parse_event(&serde_json::to_vec(&event).unwrap(), &ImageLimits::default()).unwrap());
+            let mut event = synthetic_event(&uuid::Uuid::new_v4().to_string(), n);
+            events.push(parsed(&serde_json::to_vec(&event).unwrap()));
             event["padding"] = Value::String(padding.clone());
             payloads.push(serde_json::to_vec(&event).unwrap());
         }

@@ -5,8 +5,6 @@
 //! ippeveprinter keeps every received document in its spool folder as `<id>-<job-name>.pdf`
 //! (`-k`), which is what the tests count to prove a card arrived exactly once.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -176,6 +174,17 @@ impl SimPrinter {
 
     pub fn uri(&self) -> String {
         format!("ipp://localhost:{}/ipp/print", self.port)
+    }
+
+    /// The spooler's configuration for this printer: pool `ektp`, one job at a time, over IPP.
+    pub fn config(&self) -> cardspool::config::PrinterConfig {
+        cardspool::config::PrinterConfig {
+            name: self.name.clone(),
+            uri: self.uri(),
+            pool: "ektp".into(),
+            max_jobs: 1,
+            ignore_tls_errors: false,
+        }
     }
 
     /// The printer over TLS (only for a printer started with [`SimPrinter::start_with_tls`]).

@@ -1,0 +1,70 @@
+//! The journal's schema migrations, embedded in the binary and run by sqlx's runtime `Migrator`.
+//!
+//! sqlx's `migrate!` macro would do the same at compile time, but it needs sqlx's `macros`
+//! feature, which compiles the SQL drivers (SQLite's C amalgamation included) a second time for
+//! the proc-macro. The checksums are sqlx's own (`Migration::new`), so a journal migrated by
+//! an earlier build that used the macro is recognised as up to date.
+
+use std::borrow::Cow;
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+/// `(file name, SQL)`, in order; the file name gives the version and description as sqlx's
+/// file convention does (`0001_journal.sql`: version 1, "journal").
+const FILES: &[(&str, &str)] = &[
+    ("0001_journal.sql", include_str!("../../migrations/0001_journal.sql")),
+    ("0002_central.sql", include_str!("../../migrations/0002_central.sql")),
+    ("0003_printing.sql", include_str!("../../migrations/0003_printing.sql")),
+    ("0004_staff_indexes.sql", include_str!("../../migrations/0004_staff_indexes.sql")),
+];
+
+#[derive(Debug)]
+struct Embedded;
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> futures_util::future::BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async { FILES.iter().map(|(file, sql)| migration(file, sql)).collect() })
+    }
+}
+
+fn migration(file: &str, sql: &'static str) -> Result<Migration, BoxDynError> {
+    let stem = file.strip_suffix(".sql").ok_or_else(|| format!("migration {file} is not a .sql file"))?;
+    let (version, description) =
+        stem.split_once('_').ok_or_else(|| format!("migration {file} is not named VERSION_DESCRIPTION.sql"))?;
+    let version: i64 = version.parse().map_err(|_| format!("migration {file} has no numeric version"))?;
+    let description = description.replace('_', " ");
+    Ok(Migration::new(version, Cow::Owned(description), MigrationType::Simple, Cow::Borrowed(sql), false))
+}
+
+/// The migrator over the embedded files.
+pub(super) async fn migrator() -> Result<Migrator, sqlx::migrate::MigrateError> {
+    Migrator::new(Embedded).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations directory")
+            .map(|entry| entry.expect("entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "sql"))
+            .map(|path| path.file_name().expect("a file name").to_string_lossy().into_owned())
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<&str> = FILES.iter().map(|(file, _)| *file).collect();
+        assert_eq!(embedded, on_disk);
+        let versions: Vec<i64> = FILES.iter().map(|(file, sql)| migration(file, sql).expect("valid").version).collect();
+        assert_eq!(versions, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn descriptions_are_those_the_macro_recorded() {
+        let migration = migration("0004_staff_indexes.sql", "select 1").expect("valid");
+        assert_eq!(migration.description, "staff indexes");
+    }
+}

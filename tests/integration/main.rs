@@ -1,0 +1,19 @@
+//! The integration tests: one crate, a module per area, against the real things (RabbitMQ,
+//! PostgreSQL, SQLite, ippeveprinter, the central simulator, poppler, headless Chromium).
+//!
+//! One crate rather than one per file: the shared support and the dependencies are compiled and
+//! linked once. `scripts/test` runs it with the library's `test-hooks` feature (the paused-clock
+//! tests need it). The broker-restart test is a target of its own (`tests/broker_restart.rs`):
+//! it stops the RabbitMQ every test here uses, and cargo runs test targets one after another.
+
+mod support;
+
+mod api;
+mod central;
+mod contract;
+mod dashboard;
+mod demo;
+mod intake;
+mod journal;
+mod printing;
+mod render;
