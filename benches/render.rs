@@ -135,11 +135,11 @@ impl Reference {
                     }
                 }
                 let cached_subset = subsetter::subset(&bytes, 0, &remapper).unwrap();
-                let units_per_em = f32::from(parsed.font_metrics.units_per_em);
+                let units_per_em = f32::from(parsed.units_per_em);
                 ReferenceFont {
-                    name: parsed.font_name.clone().unwrap_or_default(),
-                    ascent: parsed.font_metrics.ascent,
-                    descent: parsed.font_metrics.descent,
+                    name: Path::new(&font.file).file_stem().unwrap().to_string_lossy().into_owned(),
+                    ascent: f32::from(parsed.font_metrics.ascent),
+                    descent: f32::from(parsed.font_metrics.descent),
                     units_per_em,
                     bytes,
                     parsed,
@@ -284,7 +284,7 @@ impl Reference {
         let mut widths = cid.widths();
         for (&gid, &c) in used {
             let original = font.parsed.lookup_glyph_index(u32::from(c)).unwrap_or(0);
-            let advance = f32::from(font.parsed.get_horizontal_advance(original)) * 1000.0 / font.units_per_em;
+            let advance = f32::from(font.parsed.get_glyph_width(original).unwrap_or(0)) * 1000.0 / font.units_per_em;
             widths.consecutive(gid, [advance]);
         }
         widths.finish();

@@ -1,15 +1,25 @@
-//! Fonts for a template: parsed once, cut down to the characters a card can hold, measured.
+//! Fonts for a template: parsed once, cut down to the characters a card can hold, measured; and
+//! per card, cut down again to the glyphs the card uses.
 //!
 //! The font files are whole families' worth of glyphs (Liberation Sans: 2,600 glyphs, 400 KB,
-//! with large shaping tables). printpdf clones the parsed font and subsets it on every save, and
-//! both cost in proportion to the font. So each template font is first subset here, once, to the
-//! Latin repertoire names and addresses use (Basic Latin, Latin-1, Latin Extended-A/B and
-//! Additional, general punctuation); each card's PDF then carries a further subset of that, with
-//! only the glyphs the card uses.
+//! with large shaping tables). Each template font is first subset here, once, to the Latin
+//! repertoire names and addresses use (Basic Latin, Latin-1, Latin Extended-A/B and Additional,
+//! general punctuation), without hinting; each card's PDF then embeds a subset of that with only
+//! the glyphs the card uses ([`PreparedFont::for_card`]).
+//!
+//! Subsetting is allsorts' (the font library printpdf itself is built on); printpdf embeds the
+//! card's subset as it is given. printpdf's own subsetting would need its `text_layout` feature,
+//! which brings a whole text-layout engine (azul) that cardspool does not use: the layout is the
+//! domain's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use allsorts::binary::read::ReadScope;
+use allsorts::font_data::FontData;
+use allsorts::subset::{CmapTarget, SubsetProfile};
+use allsorts::tables::{FontTableProvider, NameTable};
+use allsorts::tag;
 use printpdf::{FontId, ParsedFont};
 
 use crate::domain::layout::FontMetrics;
@@ -26,12 +36,70 @@ const REPERTOIRE: &[(u32, u32)] = &[
     (0x20AC, 0x20AC),
 ];
 
-/// A template font ready for cards: the cut-down font printpdf embeds, and its metrics.
+/// A template font ready for cards: the cut-down font, parsed (its character map and advances),
+/// and its metrics for the layout.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedFont {
     pub id: FontId,
     pub parsed: ParsedFont,
     pub metrics: FontMetrics,
+}
+
+impl PreparedFont {
+    /// The font one card embeds: only the glyphs of `chars` (and `.notdef`), renumbered, named
+    /// `TAG+Name` (the PDF convention for a subset font).
+    ///
+    /// # Errors
+    /// A message when the font cannot be subset (it was subset once already at load, so this
+    /// means a fault in the font library).
+    pub fn for_card(&self, chars: &[char], tag: &str) -> Result<ParsedFont, String> {
+        // New glyph id = position in `glyphs` (allsorts renumbers in input order); 0 stays
+        // `.notdef`, which allsorts requires first.
+        let mut glyphs: Vec<u16> = vec![0];
+        let mut renumbered: BTreeMap<u16, u16> = BTreeMap::from([(0, 0)]);
+        let mut codepoint_to_glyph = BTreeMap::new();
+        for &c in chars {
+            let Some(original) = self.parsed.lookup_glyph_index(u32::from(c)) else { continue };
+            let new = *renumbered.entry(original).or_insert_with(|| {
+                glyphs.push(original);
+                (glyphs.len() - 1) as u16
+            });
+            codepoint_to_glyph.insert(u32::from(c), new);
+        }
+        let glyph_widths = renumbered
+            .iter()
+            .filter_map(|(&original, &new)| self.parsed.get_glyph_width(original).map(|width| (new, width)))
+            .collect();
+        let bytes = subset(&self.parsed.original_bytes, &glyphs, &SubsetProfile::Pdf)?;
+        Ok(ParsedFont {
+            original_bytes: bytes,
+            font_index: 0,
+            font_name: Some(format!("{tag}+{}", self.metrics.name())),
+            codepoint_to_glyph,
+            glyph_widths,
+            units_per_em: self.parsed.units_per_em,
+            font_metrics: self.parsed.font_metrics.clone(),
+            font_type: self.parsed.font_type,
+            pdf_font_metrics: self.parsed.pdf_font_metrics.clone(),
+        })
+    }
+}
+
+/// The sfnt `font` cut down to `glyphs` (`.notdef` first), renumbered in that order, with a
+/// Unicode character map for them.
+fn subset(font: &[u8], glyphs: &[u16], profile: &SubsetProfile) -> Result<Vec<u8>, String> {
+    let data = ReadScope::new(font).read::<FontData<'_>>().map_err(|e| e.to_string())?;
+    let provider = data.table_provider(0).map_err(|e| e.to_string())?;
+    allsorts::subset::subset(&provider, glyphs, profile, CmapTarget::Unicode).map_err(|e| e.to_string())
+}
+
+/// The font's PostScript name (`LiberationSans-Bold`), as PDF readers show it.
+fn postscript_name(font: &[u8]) -> Option<String> {
+    let data = ReadScope::new(font).read::<FontData<'_>>().ok()?;
+    let provider = data.table_provider(0).ok()?;
+    let names = provider.read_table_data(tag::NAME).ok()?;
+    let name = allsorts::get_name::fontcode_get_name(&names, NameTable::POSTSCRIPT_NAME).ok()??;
+    name.into_string().ok().filter(|name| !name.is_empty())
 }
 
 /// TrueType hinting: grid-fitting for screens at small pixel sizes. A card printer at 300 dpi
@@ -80,31 +148,35 @@ pub(crate) fn prepare_font(path: &Path, index: usize) -> Result<PreparedFont, St
     let mut warnings = Vec::new();
     let full = ParsedFont::from_bytes(&bytes, 0, &mut warnings)
         .ok_or_else(|| format!("{} is not a TrueType/OpenType font", path.display()))?;
-    let units_per_em = f32::from(full.font_metrics.units_per_em.max(1));
+    let units_per_em = f32::from(full.units_per_em.max(1));
 
-    let mut glyphs: BTreeMap<u16, String> = BTreeMap::new();
+    let mut glyphs: BTreeMap<u16, char> = BTreeMap::new();
     let mut advances = Vec::new();
     for &(first, last) in REPERTOIRE {
         for c in (first..=last).filter_map(char::from_u32) {
             if let Some(gid) = full.lookup_glyph_index(u32::from(c)).filter(|&gid| gid != 0) {
-                glyphs.entry(gid).or_insert_with(|| c.to_string());
-                advances.push((c, f32::from(full.get_horizontal_advance(gid)) / units_per_em));
+                glyphs.entry(gid).or_insert(c);
+                advances.push((c, f32::from(full.get_glyph_width(gid).unwrap_or(0)) / units_per_em));
             }
         }
     }
     if advances.iter().all(|(c, _)| *c != 'A') {
         return Err(format!("{} has no Latin letters", path.display()));
     }
-    let subset = printpdf::subset_font(&full, &glyphs).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
-    let subset = without_tables(&subset.bytes, HINTING_TABLES)
+    let ids: Vec<u16> = std::iter::once(0).chain(glyphs.keys().copied()).collect();
+    // `Minimal` keeps a valid font with its character map, which the per-card subsets read.
+    let subset =
+        subset(&bytes, &ids, &SubsetProfile::Minimal).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
+    let subset = without_tables(&subset, HINTING_TABLES)
         .ok_or_else(|| format!("the subset of {} is not a valid sfnt", path.display()))?;
     let parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
         .ok_or_else(|| format!("the subset of {} does not parse", path.display()))?;
 
-    let name = full.font_name.clone().unwrap_or_else(|| path.display().to_string());
+    let name = postscript_name(&bytes)
+        .unwrap_or_else(|| path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into()));
     // hhea ascender/descender: what the font's designers reserve for a line.
-    let ascent = full.font_metrics.ascent / units_per_em;
-    let descent = full.font_metrics.descent.abs() / units_per_em;
+    let ascent = f32::from(full.font_metrics.ascent) / units_per_em;
+    let descent = f32::from(full.font_metrics.descent).abs() / units_per_em;
     let metrics = FontMetrics::new(name, ascent, descent, advances);
     Ok(PreparedFont { id: FontId(format!("F{index}")), parsed, metrics })
 }

@@ -52,6 +52,8 @@ pub enum RenderError {
     Layout { template: String, error: LayoutError },
     #[error("{field} cannot be embedded: {message}")]
     Image { field: &'static str, message: String },
+    #[error("font {font} cannot be embedded: {message}")]
+    Font { font: String, message: String },
 }
 
 fn template_errors(file: &Path, errors: &[TemplateError]) -> String {
@@ -242,9 +244,9 @@ impl PreparedTemplate {
             document.pages.push(PdfPage::new(Mm(template.width_mm), Mm(template.height_mm), ops));
         }
 
-        // printpdf names an embedded subset after the first six characters of its font id
-        // (`ABCDEF+LiberationSans`). Derive that tag from the glyphs the card uses: a printer
-        // that caches fonts by name across jobs then never mixes up two different subsets.
+        // Each font is embedded as a subset of the glyphs this card uses, named `ABCDEF+Name`.
+        // The tag comes from those glyphs: a printer that caches fonts by name across jobs then
+        // never mixes up two different subsets.
         let tags = subset_tags(&self.fonts, &mut card_chars);
         for page in &mut document.pages {
             for op in &mut page.ops {
@@ -255,14 +257,18 @@ impl PreparedTemplate {
                 }
             }
         }
-        for (font, tag) in self.fonts.iter().zip(tags) {
-            document.resources.fonts.map.insert(tag, PdfFont::new(font.parsed.clone()));
+        for ((font, tag), chars) in self.fonts.iter().zip(tags).zip(&card_chars) {
+            let subset = font
+                .for_card(chars, &tag.0)
+                .map_err(|message| RenderError::Font { font: font.metrics.name().to_owned(), message })?;
+            document.resources.fonts.map.insert(tag, PdfFont::new(subset));
         }
 
         // No stream compression: printpdf compresses at level 9, which costs more than the
         // whole rest of the card. Fonts are subset per card and images arrive compressed, so
         // the file stays small (see docs/rendering.md).
-        let options = PdfSaveOptions { optimize: false, subset_fonts: true, secure: true, image_optimization: None };
+        // The fonts arrive subset already (`for_card`).
+        let options = PdfSaveOptions { optimize: false, subset_fonts: false, secure: true, image_optimization: None };
         let mut warnings = Vec::new();
         let bytes = document.save(&options, &mut warnings);
         for warning in warnings.iter().filter(|w| w.severity == printpdf::PdfParseErrorSeverity::Error) {

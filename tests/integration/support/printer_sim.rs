@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// A fault the simulated printer runs into with its next jobs (see card-printer.sh).
@@ -59,8 +60,21 @@ fn find_tool(tool: &str) -> PathBuf {
         })
 }
 
+/// A port for a new printer: below Linux's ephemeral range (32768 and up), and never the same
+/// twice in one test process. A port from `bind(0)` would be handed to the next printer as soon
+/// as a test killed its printer, and the killed one restarts on its own port: two tests would then
+/// talk to one printer. Starts at a point that depends on the process id, so that two test
+/// processes at once rarely meet; one that is taken is skipped.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = (std::process::id() % 400) * 25;
+    loop {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(20_000 + (start + offset) % 12_000).expect("a port below 32768");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn print_command() -> PathBuf {
