@@ -129,6 +129,17 @@ where
     }
 }
 
+/// How long a call is waited for on a connection the broker may just have closed (a restart
+/// closes every connection). lapin can leave such a call pending for good (amqp-rs/lapin#409);
+/// a supervisor waiting on it would never reconnect.
+pub const CALL_ON_CLOSING_CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Closes `connection`, which returns its unacked deliveries to the queue at once rather than at
+/// heartbeat timeout. A failure or a timeout only means the connection is already gone.
+pub async fn close_quietly(connection: &Connection, reason: &str) {
+    let _ = tokio::time::timeout(CALL_ON_CLOSING_CONNECTION_TIMEOUT, connection.close(200, reason.into())).await;
+}
+
 /// The pauses between reconnection attempts: exponential from 100 ms, full jitter, capped at
 /// the configured maximum, never giving up.
 pub fn reconnect_backoff(config: &AmqpConfig) -> impl Iterator<Item = Duration> {

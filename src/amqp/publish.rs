@@ -153,7 +153,7 @@ pub async fn publish_confirmed(
     let publisher = ConfirmedPublisher::open(&connection).await?;
     super::declare_topology(publisher.channel(), config).await?;
     let results = publisher.publish_all(publications).await;
-    // A failed close only means the broker already dropped us; every confirm is in hand.
-    let _ = connection.close(200, "done".into()).await;
+    // Every confirm is in hand: a failed close only means the broker already dropped us.
+    super::close_quietly(&connection, "done").await;
     Ok(results)
 }

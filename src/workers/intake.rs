@@ -101,9 +101,7 @@ impl Intake {
             connection = amqp::connect(&self.amqp, "cardspool-intake") => connection?,
         };
         let result = self.consume(&connection, shutdown, &connected).await;
-        // Closing returns unacked deliveries to the queue at once rather than at heartbeat
-        // timeout. A failure only means the connection is already gone.
-        let _ = connection.close(200, "cardspool intake stopping".into()).await;
+        amqp::close_quietly(&connection, "cardspool intake stopping").await;
         result
     }
 
@@ -297,9 +295,14 @@ impl Intake {
     }
 
     async fn ack(&self, delivery: &Delivery) {
-        // Ok(false) or an error: the connection went away after our commit. The broker
-        // redelivers, and the event id makes the redelivery a no-op.
-        if !matches!(delivery.acker.ack(BasicAckOptions::default()).await, Ok(true)) {
+        // Ok(false), an error or no answer: the connection went away after our commit. The
+        // broker redelivers, and the event id makes the redelivery a no-op.
+        let acked = tokio::time::timeout(
+            amqp::CALL_ON_CLOSING_CONNECTION_TIMEOUT,
+            delivery.acker.ack(BasicAckOptions::default()),
+        )
+        .await;
+        if !matches!(acked, Ok(Ok(true))) {
             self.stats.acks_lost.fetch_add(1, Ordering::Relaxed);
             warn!("ack not delivered (connection lost); the event will be redelivered and deduplicated");
         }

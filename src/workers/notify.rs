@@ -72,7 +72,7 @@ impl Notify {
             connection = amqp::connect(&self.amqp, "cardspool-notify") => connection?,
         };
         let result = self.publish_loop(&connection, shutdown, &connected).await;
-        let _ = connection.close(200, "cardspool notify stopping".into()).await;
+        amqp::close_quietly(&connection, "cardspool notify stopping").await;
         result
     }
 
