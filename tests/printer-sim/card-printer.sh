@@ -2,7 +2,7 @@
 # ippeveprinter's print command (-c): $1 is the received document.
 # Simulates a card printer. A fault is injected by writing one word into $CARDSIM_FAULT_FILE
 # (default: <spool>/fault) before a job arrives: jam, ribbon, cover, hopper, slow, or nothing.
-# (Copied from the project's shared printer-sim recipe; tests/support/printer_sim.rs drives it.)
+# (Copied from the project's shared printer-sim recipe; tests/integration/support/printer_sim.rs drives it.)
 FAULT_FILE=${CARDSIM_FAULT_FILE:-$(dirname "$1")/fault}
 FAULT=$(cat "$FAULT_FILE" 2>/dev/null)
 case "$FAULT" in
