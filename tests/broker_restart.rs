@@ -11,7 +11,7 @@ use std::time::Duration;
 use support::fixtures::synthetic_payload;
 use support::journal::{self, total};
 use support::services::{self, rabbitmqctl, sqlite_url, Vhost};
-use support::spooler::{publish_all, Spooler};
+use support::spooler::{assert_recovered_exactly_once, publish_all, Spooler};
 use support::wait::eventually;
 
 /// Starts the broker's application again even when the test fails half-way, so the machine's
@@ -49,18 +49,5 @@ async fn a_broker_restart_mid_stream_loses_and_duplicates_nothing() {
     rabbitmqctl(&["await_startup"]);
     drop(guard);
 
-    eventually("all 2,000 jobs after the restart", Duration::from_secs(180), || async {
-        total(&journal).await >= 2000
-    })
-    .await;
-    eventually("the intake queue to empty", Duration::from_secs(30), || async {
-        vhost.queue_depth("cardspool.intake").await == 0
-    })
-    .await;
-    let log_path = spooler.log.clone();
-    assert_eq!(spooler.terminate().code(), Some(0));
-    assert_eq!(total(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
-    let log = std::fs::read_to_string(log_path).unwrap();
-    assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the outage was noticed");
-    assert!(log.matches("intake consuming").count() >= 2, "intake reconnected and consumed again");
+    assert_recovered_exactly_once(spooler, &vhost, &journal, 2000, Duration::from_secs(180)).await;
 }

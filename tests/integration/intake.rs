@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use crate::support::fixtures::{synthetic_event, synthetic_payload};
 use crate::support::journal::{self, total};
 use crate::support::services::{self, sqlite_url, Vhost};
-use crate::support::spooler::{publish_all, Spooler};
+use crate::support::spooler::{assert_recovered_exactly_once, publish_all, Spooler};
 use crate::support::wait::eventually;
 
 /// A bad event of one of ten kinds, distinct for every `i`.
@@ -211,20 +211,7 @@ async fn a_killed_connection_is_reopened_and_loses_and_duplicates_nothing() {
     .await;
     let at_cut = total(&journal).await;
     assert!(at_cut < 2000, "the cut came mid-stream ({at_cut} jobs)");
-    eventually("all 2,000 jobs after the reconnect", Duration::from_secs(120), || async {
-        total(&journal).await >= 2000
-    })
-    .await;
-    eventually("the intake queue to empty", Duration::from_secs(30), || async {
-        vhost.queue_depth("cardspool.intake").await == 0
-    })
-    .await;
-    let log_path = spooler.log.clone();
-    assert_eq!(spooler.terminate().code(), Some(0));
-    assert_eq!(total(&journal).await, 2000, "one job per event: nothing lost, nothing doubled");
-    let log = std::fs::read_to_string(log_path).unwrap();
-    assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the cut was noticed");
-    assert!(log.matches("intake consuming").count() >= 2, "intake consumed again");
+    assert_recovered_exactly_once(spooler, &vhost, &journal, 2000, Duration::from_secs(120)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,11 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use cardspool::amqp::Publication;
+use cardspool::journal::Journal;
 
+use super::journal::total;
 use super::services::{self, Vhost};
+use super::wait::eventually;
 
 pub struct Spooler {
     child: Child,
@@ -101,4 +104,29 @@ pub async fn publish_all(vhost_config: &cardspool::config::AmqpConfig, payloads:
         .expect("connect to publish");
     let failures: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     assert!(failures.is_empty(), "{} publications failed, first: {}", failures.len(), failures[0]);
+}
+
+/// After a broker fault in the middle of a stream of `events` distinct events: waits up to
+/// `within` for every one to be a job and for the intake queue to empty, stops the spooler
+/// (SIGTERM, exit 0), then checks that there is exactly one job per event and that the log shows
+/// the loss noticed and intake consuming again.
+pub async fn assert_recovered_exactly_once(
+    spooler: Spooler,
+    vhost: &Vhost,
+    journal: &Journal,
+    events: i64,
+    within: Duration,
+) {
+    eventually(&format!("all {events} jobs after the fault"), within, || async { total(journal).await >= events })
+        .await;
+    eventually("the intake queue to empty", Duration::from_secs(30), || async {
+        vhost.queue_depth("cardspool.intake").await == 0
+    })
+    .await;
+    let log_path = spooler.log.clone();
+    assert_eq!(spooler.terminate().code(), Some(0));
+    assert_eq!(total(journal).await, events, "one job per event: nothing lost, nothing doubled");
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(log.contains("intake lost RabbitMQ; reconnecting"), "the fault was noticed");
+    assert!(log.matches("intake consuming").count() >= 2, "intake reconnected and consumed again");
 }
