@@ -12,7 +12,7 @@
 //! which brings a whole text-layout engine (azul) that cardspool does not use: the layout is the
 //! domain's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use allsorts::binary::read::ReadScope;
@@ -150,12 +150,12 @@ pub(crate) fn prepare_font(path: &Path, index: usize) -> Result<PreparedFont, St
         .ok_or_else(|| format!("{} is not a TrueType/OpenType font", path.display()))?;
     let units_per_em = f32::from(full.units_per_em.max(1));
 
-    let mut glyphs: BTreeMap<u16, char> = BTreeMap::new();
+    let mut glyphs: BTreeSet<u16> = BTreeSet::new();
     let mut advances = Vec::new();
     for &(first, last) in REPERTOIRE {
         for c in (first..=last).filter_map(char::from_u32) {
             if let Some(gid) = full.lookup_glyph_index(u32::from(c)).filter(|&gid| gid != 0) {
-                glyphs.entry(gid).or_insert(c);
+                glyphs.insert(gid);
                 advances.push((c, f32::from(full.get_glyph_width(gid).unwrap_or(0)) / units_per_em));
             }
         }
@@ -163,7 +163,7 @@ pub(crate) fn prepare_font(path: &Path, index: usize) -> Result<PreparedFont, St
     if advances.iter().all(|(c, _)| *c != 'A') {
         return Err(format!("{} has no Latin letters", path.display()));
     }
-    let ids: Vec<u16> = std::iter::once(0).chain(glyphs.keys().copied()).collect();
+    let ids: Vec<u16> = std::iter::once(0).chain(glyphs).collect();
     // `Minimal` keeps a valid font with its character map, which the per-card subsets read.
     let subset =
         subset(&bytes, &ids, &SubsetProfile::Minimal).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;

@@ -265,9 +265,9 @@ impl PreparedTemplate {
         }
 
         // No stream compression: printpdf compresses at level 9, which costs more than the
-        // whole rest of the card. Fonts are subset per card and images arrive compressed, so
-        // the file stays small (see docs/rendering.md).
-        // The fonts arrive subset already (`for_card`).
+        // whole rest of the card. The fonts arrive subset per card (`for_card`, so no subsetting
+        // by printpdf) and images arrive compressed, so the file stays small (see
+        // docs/rendering.md).
         let options = PdfSaveOptions { optimize: false, subset_fonts: false, secure: true, image_optimization: None };
         let mut warnings = Vec::new();
         let bytes = document.save(&options, &mut warnings);

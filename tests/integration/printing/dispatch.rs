@@ -128,14 +128,10 @@ fn arrivals(sims: &[SimPrinter], job: JobId) -> usize {
     sims.iter().map(|sim| sim.arrivals(&job.to_string())).sum()
 }
 
-async fn open_journal(dir: &std::path::Path) -> Journal {
-    journal::sqlite_in(dir).await
-}
-
 #[tokio::test]
 async fn a_test_card_goes_to_the_named_printer_and_into_the_ledger_as_test() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open_journal(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
     let sims = start_pool(2);
     let printing = printing(&dir.path().join("spool"));
     let offset = printing.ledger_utc_offset_minutes;
@@ -183,7 +179,7 @@ async fn a_test_card_goes_to_the_named_printer_and_into_the_ledger_as_test() {
 #[tokio::test]
 async fn cards_are_spread_over_the_pool_and_each_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open_journal(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
     let sims = start_pool(3);
     let jobs = authorized_jobs(&journal, 6).await;
     let config = printing(&dir.path().join("spool"));
@@ -214,7 +210,7 @@ async fn cards_are_spread_over_the_pool_and_each_arrives_once() {
 #[tokio::test]
 async fn faults_stop_their_printer_and_the_pool_prints_on() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open_journal(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
     let sims = start_pool(3);
     sims[0].inject(SimFault::Jam);
     sims[1].inject(SimFault::Hopper);
@@ -257,7 +253,7 @@ async fn faults_stop_their_printer_and_the_pool_prints_on() {
 #[tokio::test]
 async fn a_job_that_keeps_jamming_goes_to_staff() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open_journal(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
     let sims = start_pool(1);
     sims[0].inject(SimFault::Jam);
     let jobs = authorized_jobs(&journal, 1).await;
@@ -273,7 +269,7 @@ async fn a_job_that_keeps_jamming_goes_to_staff() {
 #[tokio::test]
 async fn a_busy_printer_is_waited_for() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open_journal(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
     let sims = start_pool(1);
     // Someone else's slow job occupies the printer: it answers server-error-busy meanwhile.
     sims[0].inject(SimFault::Slow);
@@ -293,7 +289,7 @@ async fn a_busy_printer_is_waited_for() {
 #[tokio::test]
 async fn a_printer_killed_mid_job_leaves_that_job_unknown_and_the_pool_prints_on() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open_journal(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
     let mut sims = start_pool(2);
     sims[0].inject(SimFault::Slow);
     let first = authorized_jobs(&journal, 1).await;
@@ -351,7 +347,7 @@ fn spawn_spooler(config_toml: &str) -> Child {
 #[tokio::test]
 async fn spooler_killed_between_submission_and_completion_prints_no_card_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = open_journal(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
     let sims = start_pool(3);
     for sim in &sims {
         sim.inject(SimFault::Slow);

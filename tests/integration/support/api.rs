@@ -1,6 +1,5 @@
 //! The staff API run in-process on 127.0.0.1:0 against a journal of its own, with jobs put in
 //! any state the way the spooler would, and every body it returns kept for secrecy checks.
-#![allow(dead_code)]
 
 use std::sync::Mutex;
 

@@ -31,8 +31,7 @@ pub async fn sqlite_in(dir: &Path) -> Journal {
 /// The same with `connections` connections (SQLite opens them all at once), for a worker that
 /// runs many journal calls at a time.
 pub async fn sqlite_with_connections(dir: &Path, connections: u32) -> Journal {
-    let url = services::sqlite_url(dir);
-    Journal::open(&url, connections).await.unwrap_or_else(|error| panic!("cannot open the journal {url}: {error}"))
+    open(&services::sqlite_url(dir), connections).await
 }
 
 /// A SQLite journal in a new temporary directory, which lives as long as the returned guard.
@@ -43,7 +42,7 @@ pub async fn sqlite() -> (Journal, tempfile::TempDir) {
 
 /// The journal at `url`, beside the spooler process that also uses it.
 pub async fn at(url: &str) -> Journal {
-    Journal::open(url, POOL).await.unwrap_or_else(|error| panic!("cannot open the journal {url}: {error}"))
+    open(url, POOL).await
 }
 
 /// A journal on a PostgreSQL database of its own.
@@ -59,4 +58,8 @@ pub async fn count(journal: &Journal, state: JobState) -> i64 {
 /// Jobs in the journal, all states.
 pub async fn total(journal: &Journal) -> i64 {
     journal.count_by_state().await.expect("count jobs").values().sum()
+}
+
+async fn open(url: &str, connections: u32) -> Journal {
+    Journal::open(url, connections).await.unwrap_or_else(|error| panic!("cannot open the journal {url}: {error}"))
 }

@@ -84,15 +84,27 @@ impl Vhost {
     /// Messages ready in a queue of this vhost, as the broker counts them now (a passive
     /// declare; `rabbitmqctl list_queues` lags by its statistics interval).
     pub async fn queue_depth(&self, queue: &str) -> u32 {
-        let connection = cardspool::amqp::connect(&self.amqp_config(), "cardspool-test-depth").await.expect("connect");
-        let channel = connection.create_channel().await.expect("channel");
-        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
-        let declared = channel
-            .queue_declare(queue.into(), options, lapin::types::FieldTable::default())
+        let declared = self.declare_passively(queue).await;
+        declared.unwrap_or_else(|error| panic!("queue {queue} in vhost {}: {error}", self.name)).message_count()
+    }
+
+    /// Whether the queue exists in this vhost, e.g. once the spooler has declared its topology.
+    pub async fn has_queue(&self, queue: &str) -> bool {
+        self.declare_passively(queue).await.is_ok()
+    }
+
+    /// The queue as the broker has it now, without creating it.
+    async fn declare_passively(&self, queue: &str) -> Result<lapin::Queue, String> {
+        let connection = cardspool::amqp::connect(&self.amqp_config(), "cardspool-test-queue")
             .await
-            .unwrap_or_else(|error| panic!("queue {queue} in vhost {}: {error}", self.name));
-        let _ = connection.close(200, "done".into()).await;
-        declared.message_count()
+            .map_err(|error| error.to_string())?;
+        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
+        let declared = match connection.create_channel().await {
+            Ok(channel) => channel.queue_declare(queue.into(), options, lapin::types::FieldTable::default()).await,
+            Err(error) => Err(error),
+        };
+        cardspool::amqp::close_quietly(&connection, "done").await;
+        declared.map_err(|error| error.to_string())
     }
 }
 
@@ -117,19 +129,6 @@ impl Vhost {
         pids.len()
     }
 
-    /// Whether the queue exists in this vhost (a passive declare), e.g. once the spooler has
-    /// declared its topology.
-    pub async fn has_queue(&self, queue: &str) -> bool {
-        let Ok(connection) = cardspool::amqp::connect(&self.amqp_config(), "cardspool-test-queue").await else {
-            return false;
-        };
-        let Ok(channel) = connection.create_channel().await else { return false };
-        let options = lapin::options::QueueDeclareOptions { passive: true, ..Default::default() };
-        let declared = channel.queue_declare(queue.into(), options, lapin::types::FieldTable::default()).await.is_ok();
-        let _ = connection.close(200, "done".into()).await;
-        declared
-    }
-
     /// Binds a new queue to the status exchange, as an upstream service listening for
     /// `card.*` events would. The exchange must exist (declared by any publish).
     pub async fn listen_to_status_events(&self, queue: &str) {
@@ -149,7 +148,7 @@ impl Vhost {
             )
             .await
             .expect("bind");
-        let _ = connection.close(200, "done".into()).await;
+        cardspool::amqp::close_quietly(&connection, "done").await;
     }
 }
 
@@ -165,7 +164,7 @@ pub async fn require_rabbitmq() {
     for attempt in 0..5 {
         match cardspool::amqp::connect(&config, "cardspool-test-probe").await {
             Ok(connection) => {
-                let _ = connection.close(200, "probe".into()).await;
+                cardspool::amqp::close_quietly(&connection, "probe").await;
                 return;
             }
             Err(error) if attempt == 4 => panic!("{error}\n{RABBITMQ_HINT}"),
