@@ -115,7 +115,8 @@ pub async fn act(
     let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
     let now = state.clock.now();
     let step = actions::plan(action, &job, &request, &staff, now)?;
-    let updated = state.journal.transition(job_id, &step).await?;
+    state.journal.transition(job_id, &step).await?;
+    let updated = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
     info!(%job_id, action = action.as_str(), staff = %staff.name, from = %step.from, to = %step.to, "staff action");
     // The blank's fate follows the staff decision. A separate write from the transition: if it
     // fails, the job's state stands and the ledger keeps its earlier outcome, which the error

@@ -16,6 +16,7 @@ mod migrations;
 mod printing;
 mod records;
 mod staff;
+mod writer;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -27,7 +28,6 @@ use sha2::{Digest, Sha256};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Mutex;
-use tracing::info;
 
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
@@ -36,6 +36,9 @@ pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
 pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
+pub use writer::StageWakers;
+
+use writer::{AdmitRow, Write, Writer, Written};
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -55,6 +58,8 @@ pub enum JournalError {
     Conflict { job_id: JobId, expected: JobState, actual: JobState },
     #[error("journal row is corrupt: {0}")]
     Corrupt(String),
+    #[error("the journal's writer has stopped (the spooler is shutting down)")]
+    WriterStopped,
 }
 
 impl JournalError {
@@ -81,7 +86,7 @@ pub enum Backend {
 /// What admitting an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
-    /// A new job, in state `received`.
+    /// A new job, waiting for central's authorization.
     Admitted(JobId),
     /// The event id was already journaled: no second job.
     Duplicate(JobId),
@@ -157,6 +162,9 @@ pub struct Journal {
     /// with SQLITE_BUSY instead of waiting. Serialising our own writes here avoids that; on
     /// PostgreSQL there is no gate and the row checks settle races.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// The stages' writes, committed together (see [`writer`]).
+    writer: Writer,
+    wakers: Arc<StageWakers>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -219,7 +227,14 @@ impl Journal {
         }
         migrations::migrator().await?.run(&pool).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Journal { pool, backend, write_gate })
+        let wakers = Arc::new(StageWakers::default());
+        let writer = Writer::start(pool.clone(), write_gate.clone(), wakers.clone());
+        Ok(Journal { pool, backend, write_gate, writer, wakers })
+    }
+
+    /// What wakes each stage when a commit gave it work.
+    pub fn wakers(&self) -> Arc<StageWakers> {
+        self.wakers.clone()
     }
 
     pub fn backend(&self) -> Backend {
@@ -233,7 +248,8 @@ impl Journal {
         }
     }
 
-    /// Takes an event in as a new job in state `received`, exactly once per `event_id`.
+    /// Takes an event in as a new job, waiting for central's authorization, exactly once per
+    /// `event_id`.
     ///
     /// # Errors
     /// As [`Journal::admit_all`].
@@ -248,62 +264,45 @@ impl Journal {
         Ok(admissions[0])
     }
 
-    /// Takes several events in, in one transaction (one disk flush for the lot), each exactly
-    /// once per `event_id`; the admissions come back in the order of `jobs`. Each new job's
-    /// insert, first audit entry and `card.queued` status event commit together.
+    /// Takes several events in, in one transaction, each exactly once per `event_id`; the
+    /// admissions come back in the order of `jobs`. A new job rests in
+    /// `awaiting_authorization` at once; its insert, first audit entry (the event's arrival)
+    /// and its `card.queued` and `card.awaiting_authorization` status events commit together.
     ///
     /// # Errors
     /// [`JournalError::Database`] when the journal cannot be written (retryable): then none of
     /// the jobs is admitted.
     pub async fn admit_all(&self, jobs: &[NewJob<'_>], at: DateTime<Utc>) -> Result<Vec<Admission>, JournalError> {
-        let _gate = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
-        let mut admissions = Vec::with_capacity(jobs.len());
-        for NewJob { event, payload, template } in jobs {
-            let job_id = JobId::new();
-            let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
-            let reason = if event.warnings.is_empty() {
-                "event received".to_owned()
-            } else {
-                format!("event received with warnings: {}", event.warnings.join("; "))
-            };
-            let inserted = sqlx::query(
-                "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
-                                   payload, reason, attempts, created_at, updated_at, version)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
-                 ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(job_id.to_string())
-            .bind(event.event_id.as_str())
-            .bind(JobState::Received.as_str())
-            .bind(&event.office)
-            .bind(*template)
-            .bind(i64::from(event.priority == Priority::Urgent))
-            .bind(event.nik.masked())
-            .bind(&event.name)
-            .bind(event.warnings.join("\n"))
-            .bind(payload)
-            .bind(&reason)
-            .bind(millis(at))
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() == 0 {
-                // Journaled before (a redelivery), or earlier in this very batch.
-                let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
-                    .bind(event.event_id.as_str())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                admissions.push(Admission::Duplicate(parse_job_id(&existing)?));
-                continue;
-            }
-            insert_transition(&mut tx, job_id, 1, None, JobState::Received, &reason, &Actor::System, at).await?;
-            if let Some(status) = StatusEvent::for_step(None, JobState::Received) {
-                insert_outbox(&mut tx, status, event.event_id.as_str(), job_id, &reason, at).await?;
-            }
-            admissions.push(Admission::Admitted(job_id));
+        let rows = jobs
+            .iter()
+            .map(|NewJob { event, payload, template }| {
+                let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+                let reason = if event.warnings.is_empty() {
+                    "event received; waiting for central's authorization".to_owned()
+                } else {
+                    format!(
+                        "event received with warnings: {}; waiting for central's authorization",
+                        event.warnings.join("; ")
+                    )
+                };
+                Ok(AdmitRow {
+                    job_id: JobId::new(),
+                    event_id: event.event_id.as_str().to_owned(),
+                    office: event.office.clone(),
+                    template: (*template).to_owned(),
+                    urgent: event.priority == Priority::Urgent,
+                    nik_masked: event.nik.masked(),
+                    name: event.name.clone(),
+                    warnings: event.warnings.join("\n"),
+                    payload: payload.to_owned(),
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>, JournalError>>()?;
+        match self.writer.write(Write::Admit { jobs: rows, at }).await? {
+            Written::Admitted(admissions) => Ok(admissions),
+            other => Err(JournalError::Corrupt(format!("the writer answered an admission with {other:?}"))),
         }
-        tx.commit().await?;
-        Ok(admissions)
     }
 
     /// Records (or counts again) an event refused at intake.
@@ -331,70 +330,15 @@ impl Journal {
     }
 
     /// Moves a job one step, checked against the state machine and against the job's
-    /// current state in the journal.
+    /// current state in the journal; returns after the commit.
     ///
     /// # Errors
     /// [`JournalError::Illegal`] when the state machine forbids the step,
     /// [`JournalError::Conflict`] when the job is no longer in `step.from`,
     /// [`JournalError::NotFound`] for an unknown id.
-    pub async fn transition(&self, job_id: JobId, step: &Step) -> Result<JobRecord, JournalError> {
+    pub async fn transition(&self, job_id: JobId, step: &Step) -> Result<(), JournalError> {
         step.from.transition(step.to, &step.actor)?;
-        let update = &step.update;
-        let gate = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
-        // The write comes first so that SQLite takes its write lock at once, and so that the
-        // state check and the change are one atomic statement on both backends.
-        let row = sqlx::query(
-            "UPDATE jobs SET state = $1, reason = $2, updated_at = $3, version = version + 1,
-                attempts = COALESCE($4, attempts),
-                next_attempt_at = CASE WHEN $5 <> 0 THEN $6 ELSE next_attempt_at END,
-                authorization_json = CASE WHEN $7 <> 0 THEN $8 ELSE authorization_json END,
-                printer = CASE WHEN $9 <> 0 THEN $10 ELSE printer END,
-                printer_job_id = CASE WHEN $11 <> 0 THEN $12 ELSE printer_job_id END,
-                held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END
-             WHERE id = $15 AND state = $16
-             RETURNING version, event_id",
-        )
-        .bind(step.to.as_str())
-        .bind(&step.reason)
-        .bind(millis(step.at))
-        .bind(update.attempts)
-        .bind(i64::from(update.next_attempt_at.is_some()))
-        .bind(update.next_attempt_at.flatten().map(millis))
-        .bind(i64::from(update.authorization.is_some()))
-        .bind(update.authorization.clone().flatten())
-        .bind(i64::from(update.printer.is_some()))
-        .bind(update.printer.clone().flatten())
-        .bind(i64::from(update.printer_job_id.is_some()))
-        .bind(update.printer_job_id.flatten())
-        .bind(i64::from(update.held_from.is_some()))
-        .bind(update.held_from.flatten().map(JobState::as_str))
-        .bind(job_id.to_string())
-        .bind(step.from.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            drop(gate);
-            return match self.job(job_id).await? {
-                None => Err(JournalError::NotFound(job_id)),
-                Some(job) => Err(JournalError::Conflict { job_id, expected: step.from, actual: job.state }),
-            };
-        };
-        let version: i64 = row.try_get("version")?;
-        let event_id: String = row.try_get("event_id")?;
-        insert_transition(&mut tx, job_id, version, Some(step.from), step.to, &step.reason, &step.actor, step.at)
-            .await?;
-        if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
-            let reason = step.upstream_reason.as_deref().unwrap_or(&step.reason);
-            insert_outbox(&mut tx, status, &event_id, job_id, reason, step.at).await?;
-        }
-        tx.commit().await?;
-        drop(gate);
-        // The one place every state change passes: its log line is written here, once, after
-        // the commit made it true.
-        info!(%job_id, event_id = %event_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
-        self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))
+        self.writer.write(Write::Transition { job_id, step: step.clone() }).await.map(drop)
     }
 
     /// One job, without its payload.
@@ -560,17 +504,7 @@ impl Journal {
     /// # Errors
     /// [`JournalError::Database`] when the journal cannot be written.
     pub async fn mark_published(&self, ids: &[String], at: DateTime<Utc>) -> Result<(), JournalError> {
-        let _gate = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
-        for id in ids {
-            sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
-                .bind(millis(at))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.writer.write(Write::Published { ids: ids.to_vec(), at }).await.map(drop)
     }
 
     /// Checks that the journal answers (for `/readyz`).
@@ -594,7 +528,7 @@ fn parse_job_id(stored: &str) -> Result<JobId, JournalError> {
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_transition(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    connection: &mut sqlx::AnyConnection,
     job_id: JobId,
     seq: i64,
     from: Option<JobState>,
@@ -614,13 +548,13 @@ async fn insert_transition(
     .bind(to.as_str())
     .bind(reason)
     .bind(actor.encode())
-    .execute(&mut **tx)
+    .execute(connection)
     .await?;
     Ok(())
 }
 
 async fn insert_outbox(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    connection: &mut sqlx::AnyConnection,
     status: StatusEvent,
     event_id: &str,
     job_id: JobId,
@@ -639,7 +573,7 @@ async fn insert_outbox(
         .bind(millis(at))
         .bind(status.routing_key())
         .bind(body.to_string())
-        .execute(&mut **tx)
+        .execute(connection)
         .await?;
     Ok(())
 }

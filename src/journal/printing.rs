@@ -9,7 +9,8 @@ use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{from_millis, millis, parse_job_id, Journal, JournalError};
+use super::writer::{Write, Written};
+use super::{from_millis, millis, parse_job_id, Journal, JournalError, Step};
 use crate::domain::job::{JobId, JobState};
 
 /// What became of a card's blank.
@@ -140,18 +141,48 @@ impl LedgerEntry {
     }
 }
 
+/// A [`NewCard`] the writer can keep.
+#[derive(Debug, Clone)]
+pub(super) struct OwnedCard {
+    pub job_id: Option<JobId>,
+    pub printer: String,
+    pub printer_job_id: Option<i64>,
+    pub at: DateTime<Utc>,
+    pub utc_offset_minutes: i32,
+}
+
+impl From<&NewCard<'_>> for OwnedCard {
+    fn from(card: &NewCard<'_>) -> OwnedCard {
+        OwnedCard {
+            job_id: card.job_id,
+            printer: card.printer.to_owned(),
+            printer_job_id: card.printer_job_id,
+            at: card.at,
+            utc_offset_minutes: card.utc_offset_minutes,
+        }
+    }
+}
+
+impl OwnedCard {
+    fn borrowed(&self) -> NewCard<'_> {
+        NewCard {
+            job_id: self.job_id,
+            printer: &self.printer,
+            printer_job_id: self.printer_job_id,
+            at: self.at,
+            utc_offset_minutes: self.utc_offset_minutes,
+        }
+    }
+}
+
 /// The ledger line of the card a job has on `printer` that is not settled yet, if any.
-async fn open_card(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    job_id: JobId,
-    printer: &str,
-) -> Result<Option<String>, JournalError> {
+async fn open_card(tx: &mut sqlx::AnyConnection, job_id: JobId, printer: &str) -> Result<Option<String>, JournalError> {
     Ok(sqlx::query_scalar(
         "SELECT id FROM card_ledger WHERE job_id = $1 AND printer = $2 AND outcome = 'sent' ORDER BY sent_at DESC LIMIT 1",
     )
     .bind(job_id.to_string())
     .bind(printer)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(tx)
     .await?)
 }
 
@@ -189,38 +220,7 @@ impl Journal {
     /// # Errors
     /// [`JournalError::Conflict`] when the job is no longer `printing` on that printer.
     pub async fn record_card_sent(&self, job_id: JobId, card: &NewCard<'_>) -> Result<(), JournalError> {
-        let gate = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE jobs SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2 AND state = $3 AND printer = $4",
-        )
-        .bind(card.printer_job_id)
-        .bind(job_id.to_string())
-        .bind(JobState::Printing.as_str())
-        .bind(card.printer)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            tx.rollback().await?;
-            drop(gate);
-            let actual = self.job(job_id).await?.ok_or(JournalError::NotFound(job_id))?.state;
-            return Err(JournalError::Conflict { job_id, expected: JobState::Printing, actual });
-        }
-        let open = open_card(&mut tx, job_id, card.printer).await?;
-        match open {
-            Some(id) => {
-                sqlx::query("UPDATE card_ledger SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2")
-                    .bind(card.printer_job_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {
-                insert_card(&mut tx, card, CardOutcome::Sent, "").await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        self.writer.write(Write::CardSent { job_id, card: card.into() }).await.map(drop)
     }
 
     /// Settles the card a job has on `printer` (its open `sent` line) with its outcome. When
@@ -236,29 +236,32 @@ impl Journal {
         outcome: CardOutcome,
         reason: &str,
     ) -> Result<(), JournalError> {
-        let _gate = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
-        let open = open_card(&mut tx, job_id, card.printer).await?;
-        match open {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3,
-                        printer_job_id = COALESCE(printer_job_id, $4) WHERE id = $5",
-                )
-                .bind(outcome.as_str())
-                .bind(reason)
-                .bind(millis(card.at))
-                .bind(card.printer_job_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                insert_card(&mut tx, card, outcome, reason).await?;
-            }
+        let write = Write::Settle { job_id, card: card.into(), outcome, reason: reason.to_owned(), then: None };
+        self.writer.write(write).await.map(drop)
+    }
+
+    /// Settles a job's card as [`Journal::settle_card`] does and takes the job's step that
+    /// goes with it, in one transaction: a card's fate and the job's state never disagree.
+    /// The ledger line is written even when the step finds the job moved meanwhile.
+    ///
+    /// # Errors
+    /// [`JournalError::Conflict`] (the card settled, the step not taken) when the job is no
+    /// longer in `step.from`; [`JournalError::Database`] when nothing could be written.
+    pub async fn settle_card_and_step(
+        &self,
+        job_id: JobId,
+        card: &NewCard<'_>,
+        outcome: CardOutcome,
+        reason: &str,
+        step: &Step,
+    ) -> Result<(), JournalError> {
+        step.from.transition(step.to, &step.actor)?;
+        let write =
+            Write::Settle { job_id, card: card.into(), outcome, reason: reason.to_owned(), then: Some(step.clone()) };
+        match self.writer.write(write).await? {
+            Written::Stepped(stepped) => stepped,
+            _ => Ok(()),
         }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Records a test card (no job) on a printer.
@@ -390,6 +393,75 @@ impl Journal {
             .await?;
         Ok(n)
     }
+}
+
+/// The writer's half of [`Journal::record_card_sent`].
+pub(super) async fn apply_card_sent(
+    connection: &mut sqlx::AnyConnection,
+    job_id: JobId,
+    card: &OwnedCard,
+) -> Result<(), JournalError> {
+    let updated = sqlx::query(
+        "UPDATE jobs SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2 AND state = $3 AND printer = $4",
+    )
+    .bind(card.printer_job_id)
+    .bind(job_id.to_string())
+    .bind(JobState::Printing.as_str())
+    .bind(&card.printer)
+    .execute(&mut *connection)
+    .await?;
+    if updated.rows_affected() == 0 {
+        let actual: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+            .bind(job_id.to_string())
+            .fetch_optional(&mut *connection)
+            .await?;
+        let actual = actual.ok_or(JournalError::NotFound(job_id))?;
+        let actual =
+            actual.parse().map_err(|e: crate::domain::job::UnknownState| JournalError::Corrupt(e.to_string()))?;
+        return Err(JournalError::Conflict { job_id, expected: JobState::Printing, actual });
+    }
+    match open_card(connection, job_id, &card.printer).await? {
+        Some(id) => {
+            sqlx::query("UPDATE card_ledger SET printer_job_id = COALESCE($1, printer_job_id) WHERE id = $2")
+                .bind(card.printer_job_id)
+                .bind(id)
+                .execute(&mut *connection)
+                .await?;
+        }
+        None => {
+            insert_card(connection, &card.borrowed(), CardOutcome::Sent, "").await?;
+        }
+    }
+    Ok(())
+}
+
+/// The writer's half of [`Journal::settle_card`].
+pub(super) async fn apply_settle_card(
+    connection: &mut sqlx::AnyConnection,
+    job_id: JobId,
+    card: &OwnedCard,
+    outcome: CardOutcome,
+    reason: &str,
+) -> Result<(), JournalError> {
+    match open_card(connection, job_id, &card.printer).await? {
+        Some(id) => {
+            sqlx::query(
+                "UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3,
+                    printer_job_id = COALESCE(printer_job_id, $4) WHERE id = $5",
+            )
+            .bind(outcome.as_str())
+            .bind(reason)
+            .bind(millis(card.at))
+            .bind(card.printer_job_id)
+            .bind(id)
+            .execute(&mut *connection)
+            .await?;
+        }
+        None => {
+            insert_card(connection, &card.borrowed(), outcome, reason).await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -41,7 +41,7 @@ use crate::central::{
 use crate::clock::Clock;
 use crate::config::CentralConfig;
 use crate::domain::job::{JobId, JobState};
-use crate::journal::{CentralBreakerRow, JobRecord, JobUpdate, Journal, JournalError, Step};
+use crate::journal::{CentralBreakerRow, JobRecord, JobUpdate, Journal, JournalError, StageWakers, Step};
 
 /// Received jobs moved to waiting per loop turn.
 const PROMOTE_BATCH: u32 = 256;
@@ -79,7 +79,8 @@ struct Shared {
     client: CentralClient,
     monitor: CentralMonitor,
     clock: Clock,
-    wake: Arc<Notify>,
+    /// Rung by the journal when jobs start waiting for central.
+    wakers: Arc<StageWakers>,
     fingerprint: String,
     /// Serialises breaker saves, so that the last one written is the newest.
     persist: tokio::sync::Mutex<()>,
@@ -175,6 +176,7 @@ impl Authorizer {
             info!(phase = breaker.phase.as_str(), next_probe_at = ?breaker.next_probe_at, "central's breaker restored");
         }
         let monitor = CentralMonitor::new(client.describe(), breaker);
+        let wakers = journal.wakers();
         Ok(Authorizer {
             shared: Arc::new(Shared {
                 config: config.clone(),
@@ -182,7 +184,7 @@ impl Authorizer {
                 client,
                 monitor,
                 clock,
-                wake: Arc::new(Notify::new()),
+                wakers,
                 fingerprint,
                 persist: tokio::sync::Mutex::new(()),
                 #[cfg(feature = "test-hooks")]
@@ -206,12 +208,6 @@ impl Authorizer {
     /// Central's state, for the API, the dashboard and status events.
     pub fn monitor(&self) -> CentralMonitor {
         self.shared.monitor.clone()
-    }
-
-    /// Notify it (`notify_one`) when jobs were admitted, so they are asked for at once rather
-    /// than at the next poll.
-    pub fn waker(&self) -> Arc<Notify> {
-        self.shared.wake.clone()
     }
 
     /// Runs until `token` is cancelled, then lets the requests in flight finish (each within
@@ -383,7 +379,7 @@ impl Shared {
         tokio::select! {
             () = token.cancelled() => {}
             () = tokio::time::sleep(pause) => {}
-            () = self.wake.notified() => {}
+            () = self.wakers.authorize.notified() => {}
             () = self.monitor.woken() => {}
             Some(joined) = in_flight.tasks.join_next_with_id(), if !in_flight.tasks.is_empty() => {
                 in_flight.finished(joined, &self.monitor);
@@ -391,7 +387,8 @@ impl Shared {
         }
     }
 
-    /// Moves received jobs to waiting for central; returns how many.
+    /// Moves jobs left `received` (admitted by an older version, which rested them there) to
+    /// waiting for central; returns how many.
     async fn promote_received(&self, now: DateTime<Utc>) -> Result<usize, JournalError> {
         let jobs = self.io(self.journal.due(JobState::Received, now, PROMOTE_BATCH)).await?;
         let status = self.monitor.snapshot();
@@ -406,7 +403,7 @@ impl Shared {
         for job in &jobs {
             let step = Step::system(JobState::Received, JobState::AwaitingAuthorization, reason.clone(), now);
             match self.io(self.journal.transition(job.id, &step)).await {
-                Ok(_) | Err(JournalError::Conflict { .. }) => {}
+                Ok(()) | Err(JournalError::Conflict { .. }) => {}
                 Err(error) => return Err(error),
             }
         }
@@ -434,7 +431,7 @@ impl Shared {
                     let step = Step::system(JobState::AwaitingAuthorization, JobState::Failed, reason, now)
                         .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() });
                     match self.io(self.journal.transition(job.id, &step)).await {
-                        Ok(_) => warn!(job_id = %job.id, "gave up waiting for central (maximum wait)"),
+                        Ok(()) => warn!(job_id = %job.id, "gave up waiting for central (maximum wait)"),
                         Err(JournalError::Conflict { .. }) => {}
                         Err(error) => return Err(error),
                     }
@@ -581,7 +578,7 @@ impl Shared {
         };
         let step = Step::system(job.state, to, reason, now).with(update);
         match self.io(self.journal.transition(job.id, &step)).await {
-            Ok(_) => {}
+            Ok(()) => {}
             Err(JournalError::Conflict { actual, .. }) => {
                 info!(now_in = %actual, outcome = outcome.kind(), "the job was moved meanwhile; central's answer is not applied");
             }

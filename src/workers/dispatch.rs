@@ -224,12 +224,14 @@ impl Dispatch {
         for interval in [&mut status_poll, &mut queue_poll, &mut spool_sweep] {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
+        let wakers = self.journal.wakers();
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = status_poll.tick() => self.printers.poll(self.clock.now()).await,
                 _ = queue_poll.tick() => self.pass(&tasks, &shutdown).await,
                 () = self.more_work.notified() => self.pass(&tasks, &shutdown).await,
+                () = wakers.dispatch.notified() => self.pass(&tasks, &shutdown).await,
                 _ = spool_sweep.tick() => {
                     if let Err(error) = self.sweep_spool().await {
                         warn!(%error, "spool sweep failed");
@@ -384,9 +386,10 @@ impl Dispatch {
                 _ => {
                     let reason = format!("cancelled at {printer}");
                     let card = self.card(job_id, printer, status.printer_job_id);
-                    self.journal.settle_card(job_id, &card, CardOutcome::Cancelled, &reason).await?;
-                    let step = Step::system(JobState::Printing, JobState::Failed, reason, self.clock.now());
-                    ignore_conflict(self.journal.transition(job_id, &step).await)
+                    let step = Step::system(JobState::Printing, JobState::Failed, reason.clone(), card.at);
+                    ignore_conflict(
+                        self.journal.settle_card_and_step(job_id, &card, CardOutcome::Cancelled, &reason, &step).await,
+                    )
                 }
             },
         }
@@ -394,9 +397,8 @@ impl Dispatch {
 
     async fn printed(&self, job_id: JobId, printer: &str, status: &RemoteJobStatus) -> Result<(), JournalError> {
         let card = self.card(job_id, printer, status.printer_job_id);
-        self.journal.settle_card(job_id, &card, CardOutcome::Printed, "").await?;
         let step = Step::system(JobState::Printing, JobState::Printed, format!("printed on {printer}"), card.at);
-        ignore_conflict(self.journal.transition(job_id, &step).await)?;
+        ignore_conflict(self.journal.settle_card_and_step(job_id, &card, CardOutcome::Printed, "", &step).await)?;
         info!("card printed");
         if self.config.retention_s == 0 {
             if let Err(error) = self.spool.remove(job_id).await {
@@ -425,8 +427,8 @@ impl Dispatch {
         let consumed = faults.is_empty() || faults.iter().any(Fault::consumes_blank);
         let card = self.card(job_id, printer, status.printer_job_id);
         let outcome = if consumed { CardOutcome::Spoiled } else { CardOutcome::NotFed };
-        self.journal.settle_card(job_id, &card, outcome, &format!("aborted by {printer}: {cause}")).await?;
-        let spoiled = self.journal.spoiled_cards_of_job(job_id).await?;
+        // This card counts too, though its line is written with the step below.
+        let spoiled = self.journal.spoiled_cards_of_job(job_id).await? + i64::from(consumed);
         let give_up =
             consumed && (self.config.on_abort == AbortPolicy::Fail || spoiled > i64::from(self.config.max_aborts));
         let step = if give_up {
@@ -448,17 +450,22 @@ impl Dispatch {
             )
             .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
         };
-        ignore_conflict(self.journal.transition(job_id, &step).await)
+        let reason = format!("aborted by {printer}: {cause}");
+        ignore_conflict(self.journal.settle_card_and_step(job_id, &card, outcome, &reason, &step).await)
     }
 
     async fn to_unknown(&self, job_id: JobId, printer: Option<&str>, reason: &str) -> Result<(), JournalError> {
         warn!(reason, "whether the card printed is unknown: staff decide");
-        if let Some(printer) = printer {
-            let card = self.card(job_id, printer, None);
-            self.journal.settle_card(job_id, &card, CardOutcome::Unknown, reason).await?;
-        }
         let step = Step::system(JobState::Printing, JobState::Unknown, reason, self.clock.now());
-        ignore_conflict(self.journal.transition(job_id, &step).await)
+        match printer {
+            Some(printer) => {
+                let card = self.card(job_id, printer, None);
+                ignore_conflict(
+                    self.journal.settle_card_and_step(job_id, &card, CardOutcome::Unknown, reason, &step).await,
+                )
+            }
+            None => ignore_conflict(self.journal.transition(job_id, &step).await),
+        }
     }
 
     /// Renders the authorized jobs due into the spool, a batch at a time, as many at once as
@@ -616,7 +623,7 @@ impl Dispatch {
         let sending = Step::system(JobState::Rendered, JobState::Printing, format!("sent to {name}"), self.clock.now())
             .with(JobUpdate { printer: Some(Some(name.clone())), printer_job_id: Some(None), ..JobUpdate::default() });
         match self.journal.transition(job.id, &sending).await {
-            Ok(_) => {}
+            Ok(()) => {}
             Err(JournalError::Conflict { .. }) => return Ok(()),
             Err(error) => return Err(error),
         }
@@ -748,9 +755,9 @@ impl Dispatch {
 }
 
 /// Another worker or instance (or staff) moved the job first: nothing left to do here.
-fn ignore_conflict(result: Result<JobRecord, JournalError>) -> Result<(), JournalError> {
+fn ignore_conflict(result: Result<(), JournalError>) -> Result<(), JournalError> {
     match result {
-        Ok(_) => Ok(()),
+        Ok(()) => Ok(()),
         Err(JournalError::Conflict { job_id, actual, .. }) => {
             info!(%job_id, %actual, "job moved by someone else meanwhile");
             Ok(())

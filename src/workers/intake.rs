@@ -4,7 +4,8 @@
 //! connection and reconnects with jittered backoff, forever. Each delivery is handled to the end
 //! before the next is looked at, and before shutdown is: validated, committed to the journal
 //! (or recorded as a rejection and copied to the dead-letter exchange with its reason), and
-//! only then acked. A delivery whose ack was lost with the connection comes back and is
+//! only then acked; what arrived together is committed in one transaction and acked with one
+//! `multiple` ack. A delivery whose ack was lost with the connection comes back and is
 //! recognised by its `event_id`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -239,15 +240,18 @@ impl Intake {
                 }
             }
         }
-        for (delivery, ..) in &valid {
-            self.ack(delivery).await;
-        }
         for (delivery, error) in &invalid {
             let event_id = event::peek_event_id(&delivery.data).unwrap_or_default();
             self.reject(delivery, &event_id, error, dead_letters, shutdown)
                 .instrument(info_span!("intake", event_id = %event_id))
                 .await?;
-            self.ack(delivery).await;
+        }
+        // Every delivery of the batch is now committed or dead-lettered, and every earlier
+        // batch was acked before this one was taken: one `multiple` ack of the newest delivery
+        // acks exactly this batch.
+        let newest = valid.iter().map(|(delivery, ..)| delivery).chain(invalid.iter().map(|(delivery, _)| delivery));
+        if let Some(newest) = newest.max_by_key(|delivery| delivery.delivery_tag) {
+            self.ack(newest, valid.len() + invalid.len()).await;
         }
         Ok(())
     }
@@ -294,16 +298,17 @@ impl Intake {
         Ok(())
     }
 
-    async fn ack(&self, delivery: &Delivery) {
+    /// Acks `newest` and every delivery before it on the channel (`deliveries` of them).
+    async fn ack(&self, newest: &Delivery, deliveries: usize) {
         // Ok(false), an error or no answer: the connection went away after our commit. The
         // broker redelivers, and the event id makes the redelivery a no-op.
         let acked = tokio::time::timeout(
             amqp::CALL_ON_CLOSING_CONNECTION_TIMEOUT,
-            delivery.acker.ack(BasicAckOptions::default()),
+            newest.acker.ack(BasicAckOptions { multiple: true }),
         )
         .await;
         if !matches!(acked, Ok(Ok(true))) {
-            self.stats.acks_lost.fetch_add(1, Ordering::Relaxed);
+            self.stats.acks_lost.fetch_add(deliveries as u64, Ordering::Relaxed);
             warn!("ack not delivered (connection lost); the event will be redelivered and deduplicated");
         }
     }

@@ -20,8 +20,9 @@ use crate::journal::{Journal, JournalError};
 
 /// Status events published per round trip to the journal.
 const BATCH: u32 = 200;
-/// How often the outbox is looked at when it was found empty.
-const IDLE_POLL: Duration = Duration::from_millis(250);
+/// How often the outbox is looked at when it was found empty and no commit woke us: a safety
+/// net (another instance's commits, a missed wake-up); commits of this process wake at once.
+const IDLE_POLL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -86,11 +87,13 @@ impl Notify {
         amqp::declare_topology(publisher.channel(), &self.amqp).await?;
         connected.store(true, Ordering::Relaxed);
         info!(exchange = %self.amqp.status_exchange, "status events flowing");
+        let wakers = self.journal.wakers();
         while !shutdown.is_cancelled() {
             let pending = self.journal.unpublished(BATCH).await?;
             if pending.is_empty() {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
+                    () = wakers.outbox.notified() => continue,
                     () = tokio::time::sleep(IDLE_POLL) => continue,
                 }
             }

@@ -147,8 +147,6 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     let (spooler, base) = start_spooler(&vhost, &journal_url, dir.path()).await;
     let url = format!("{base}/#token={VIEWER}");
     let dom = tokio::task::spawn_blocking(move || dump_dom(&url)).await.unwrap();
-    // Received and awaiting_authorization are not checked apart: an authorize worker may move
-    // the received job on meanwhile; together they are what waits for central.
     for expected in [
         "id=\"count-failed\">1</td>",
         "id=\"count-rejected\">1</td>",

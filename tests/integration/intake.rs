@@ -116,9 +116,9 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
         vhost.queue_depth("cardspool.intake").await == 0
     })
     .await;
-    // Upstream hears of every new job once: a card.queued status event each.
-    eventually("850 status events", Duration::from_secs(30), || async {
-        vhost.queue_depth("upstream.status").await == 850
+    // Upstream hears of every new job once: card.queued and card.awaiting_authorization each.
+    eventually("1,700 status events", Duration::from_secs(30), || async {
+        vhost.queue_depth("upstream.status").await == 2 * 850
     })
     .await;
     assert_eq!(spooler.terminate().code(), Some(0), "SIGTERM ends the spooler with status 0");

@@ -132,7 +132,7 @@ async fn jobs_are_listed_shown_and_acted_on_from_the_command_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_address_defaults_to_the_configured_listen_address() {
     let api = Harness::start().await;
-    api.job_in(1, JobState::Received).await;
+    api.job_in(1, JobState::AwaitingAuthorization).await;
     let listen = api.base.trim_start_matches("http://").to_owned();
     let env = [("CARDSPOOL_API__LISTEN", listen.as_str()), ("CARDSPOOL_TOKEN", VIEWER)];
     let table = stdout(&cardspool(&["jobs", "list"], &env).await);

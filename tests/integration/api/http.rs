@@ -177,7 +177,7 @@ async fn an_illegal_step_is_a_conflict_with_the_reason() {
     }
     assert_eq!(api.state_of(printed).await, JobState::Printed);
     assert_eq!(api.state_of(printing).await, JobState::Printing);
-    assert_eq!(api.journal.history(printed).await.unwrap().len(), 6, "nothing recorded");
+    assert_eq!(api.journal.history(printed).await.unwrap().len(), 5, "nothing recorded");
 
     // Unknown routes, jobs and actions are 404; malformed bodies and filters 400.
     let missing = JobId::new();
@@ -276,7 +276,7 @@ async fn no_response_holds_a_full_nik_a_photo_or_an_authorization() {
     let api = Harness::start().await;
     let mut jobs = Vec::new();
     for (n, state) in [
-        (1, JobState::Received),
+        (1, JobState::AwaitingAuthorization),
         (2, JobState::Authorized),
         (3, JobState::Rendered),
         (4, JobState::Printed),
@@ -323,10 +323,9 @@ async fn no_response_holds_a_full_nik_a_photo_or_an_authorization() {
 #[tokio::test]
 async fn summary_counts_what_waits_and_why() {
     let api = Harness::start().await;
-    for n in 0..3 {
+    for n in 0..4 {
         api.job_in(n, JobState::AwaitingAuthorization).await;
     }
-    api.job_in(3, JobState::Received).await;
     api.job_in(4, JobState::Rendered).await;
     api.job_in(5, JobState::Failed).await;
     api.job_in(6, JobState::Unknown).await;
@@ -345,7 +344,7 @@ async fn summary_counts_what_waits_and_why() {
         .unwrap();
     let summary = api.get_ok("/api/v1/summary").await;
     assert_eq!(summary["jobs"]["total"], 8);
-    assert_eq!(summary["jobs"]["by_state"]["awaiting_authorization"]["count"], 3);
+    assert_eq!(summary["jobs"]["by_state"]["awaiting_authorization"]["count"], 4);
     assert_eq!(summary["jobs"]["by_state"]["cancelled"]["count"], 0);
     assert_eq!(summary["waiting"]["authorization"]["count"], 4);
     assert!(summary["waiting"]["authorization"]["oldest_received_at"].is_string());

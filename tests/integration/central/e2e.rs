@@ -57,15 +57,14 @@ async fn events_wait_through_a_central_outage_and_are_authorized_when_it_returns
     // Once authorized, a job moves on to rendering and printing (no printer here): what
     // matters is that none is left waiting and each went through `authorized`.
     eventually("every job authorized", Duration::from_secs(30), || async {
-        let waiting =
-            count(&journal, JobState::Received).await + count(&journal, JobState::AwaitingAuthorization).await;
+        let waiting = count(&journal, JobState::AwaitingAuthorization).await;
         waiting == 0 && sim.stats().authorized == EVENTS as u64
     })
     .await;
     for i in 0..EVENTS {
         let job = journal.job_by_event(&format!("e2e-{i}")).await.unwrap().expect("job");
         let states: Vec<_> = journal.history(job.id).await.unwrap().iter().map(|step| step.to).collect();
-        assert_eq!(&states[..2], [JobState::Received, JobState::AwaitingAuthorization], "{states:?}");
+        assert_eq!(states[0], JobState::AwaitingAuthorization, "admitted straight to waiting: {states:?}");
         assert!(states.contains(&JobState::Authorized), "e2e-{i}: {states:?}");
         assert!(job.authorization.is_some(), "e2e-{i} keeps its authorization");
     }

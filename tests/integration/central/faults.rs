@@ -56,7 +56,7 @@ async fn without_a_fault_every_job_is_authorized_with_a_verified_authorization()
             .expect("a genuine authorization for this card");
         let history = held(rig.journal.history(job.id)).await.unwrap();
         let states: Vec<_> = history.iter().map(|step| step.to).collect();
-        assert_eq!(states, [JobState::Received, JobState::AwaitingAuthorization, JobState::Authorized]);
+        assert_eq!(states, [JobState::AwaitingAuthorization, JobState::Authorized]);
         assert!(job.reason.starts_with("authorized by central"), "{}", job.reason);
     }
     let stats = rig.sim.stats();

@@ -34,7 +34,7 @@ async fn admits_each_event_once(journal: Journal) {
     admit(&journal, "event-2", 2).await;
 
     let job = journal.job(job_id).await.unwrap().unwrap();
-    assert_eq!(job.state, JobState::Received);
+    assert_eq!(job.state, JobState::AwaitingAuthorization, "admitted straight to waiting for central");
     assert_eq!(job.event_id, "event-1");
     assert_eq!(job.template, "ektp");
     assert_eq!(job.nik_masked, "1502**********02");
@@ -42,11 +42,15 @@ async fn admits_each_event_once(journal: Journal) {
     let payload = journal.payload(job_id).await.unwrap();
     assert_eq!(payload, synthetic_payload("event-1", 1));
     assert_eq!(journal.job_by_event("event-1").await.unwrap().unwrap().id, job_id);
-    assert_eq!(journal.count_by_state().await.unwrap().get(&JobState::Received), Some(&2));
+    assert_eq!(journal.count_by_state().await.unwrap().get(&JobState::AwaitingAuthorization), Some(&2));
 
     let history = journal.history(job_id).await.unwrap();
     assert_eq!(history.len(), 1);
-    assert_eq!((history[0].from, history[0].to, &history[0].actor), (None, JobState::Received, &Actor::System));
+    assert_eq!(
+        (history[0].from, history[0].to, &history[0].actor),
+        (None, JobState::AwaitingAuthorization, &Actor::System)
+    );
+    assert!(history[0].reason.starts_with("event received"), "the audit trail keeps the arrival: {history:?}");
 }
 
 async fn concurrent_redeliveries_make_one_job(journal: Journal) {
@@ -70,7 +74,6 @@ async fn concurrent_redeliveries_make_one_job(journal: Journal) {
 async fn transitions_follow_the_state_machine_and_leave_an_audit_trail(journal: Journal) {
     let job_id = admit(&journal, "event-path", 3).await.job_id();
     let path = [
-        (JobState::Received, JobState::AwaitingAuthorization, "asking central"),
         (JobState::AwaitingAuthorization, JobState::AwaitingAuthorization, "central unreachable"),
         (JobState::AwaitingAuthorization, JobState::Authorized, "authorized"),
     ];
@@ -83,7 +86,8 @@ async fn transitions_follow_the_state_machine_and_leave_an_audit_trail(journal: 
     assert!(matches!(journal.transition(job_id, &hold).await, Err(JournalError::Illegal(_))));
     let hold = Step { actor: Actor::Staff("rina".into()), reason: "photo looks wrong".into(), ..hold }
         .with(JobUpdate { held_from: Some(Some(JobState::Authorized)), ..JobUpdate::default() });
-    let after_hold = journal.transition(job_id, &hold).await.unwrap();
+    journal.transition(job_id, &hold).await.unwrap();
+    let after_hold = journal.job(job_id).await.unwrap().unwrap();
     assert_eq!((after_hold.state, after_hold.held_from), (JobState::Held, Some(JobState::Authorized)));
 
     let history = journal.history(job_id).await.unwrap();
@@ -91,8 +95,12 @@ async fn transitions_follow_the_state_machine_and_leave_an_audit_trail(journal: 
     assert_eq!(
         steps,
         vec![
-            (None, JobState::Received, "event received", Actor::System),
-            (Some(JobState::Received), JobState::AwaitingAuthorization, "asking central", Actor::System),
+            (
+                None,
+                JobState::AwaitingAuthorization,
+                "event received; waiting for central's authorization",
+                Actor::System
+            ),
             (
                 Some(JobState::AwaitingAuthorization),
                 JobState::AwaitingAuthorization,
@@ -103,19 +111,19 @@ async fn transitions_follow_the_state_machine_and_leave_an_audit_trail(journal: 
             (Some(JobState::Authorized), JobState::Held, "photo looks wrong", Actor::Staff("rina".into())),
         ]
     );
-    assert_eq!(history.iter().map(|t| t.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
-    assert_eq!(history[3].at, t0() + Duration::minutes(3));
+    assert_eq!(history.iter().map(|t| t.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(history[2].at, t0() + Duration::minutes(2));
 }
 
 async fn a_moved_job_is_a_conflict(journal: Journal) {
     let job_id = admit(&journal, "event-conflict", 4).await.job_id();
-    let step = Step::system(JobState::Received, JobState::AwaitingAuthorization, "first", t0());
+    let step = Step::system(JobState::AwaitingAuthorization, JobState::Authorized, "first", t0());
     journal.transition(job_id, &step).await.unwrap();
     let again = journal.transition(job_id, &step).await;
     assert!(
         matches!(
             again,
-            Err(JournalError::Conflict { expected: JobState::Received, actual: JobState::AwaitingAuthorization, .. })
+            Err(JournalError::Conflict { expected: JobState::AwaitingAuthorization, actual: JobState::Authorized, .. })
         ),
         "{again:?}"
     );
@@ -127,19 +135,16 @@ async fn a_moved_job_is_a_conflict(journal: Journal) {
 async fn updates_set_keep_and_clear_columns(journal: Journal) {
     let job_id = admit(&journal, "event-update", 5).await.job_id();
     let retry_at = t0() + Duration::minutes(5);
-    let waiting = Step::system(JobState::Received, JobState::AwaitingAuthorization, "central down", t0())
+    let waiting = Step::system(JobState::AwaitingAuthorization, JobState::AwaitingAuthorization, "central down", t0())
         .with(JobUpdate { attempts: Some(1), next_attempt_at: Some(Some(retry_at)), ..JobUpdate::default() });
-    let job = journal.transition(job_id, &waiting).await.unwrap();
+    journal.transition(job_id, &waiting).await.unwrap();
+    let job = journal.job(job_id).await.unwrap().unwrap();
     assert_eq!((job.attempts, job.next_attempt_at), (1, Some(retry_at)));
 
     // An update that says nothing about a column keeps it.
-    let job = journal
-        .transition(
-            job_id,
-            &Step::system(JobState::AwaitingAuthorization, JobState::AwaitingAuthorization, "again", t0()),
-        )
-        .await
-        .unwrap();
+    let again = Step::system(JobState::AwaitingAuthorization, JobState::AwaitingAuthorization, "again", t0());
+    journal.transition(job_id, &again).await.unwrap();
+    let job = journal.job(job_id).await.unwrap().unwrap();
     assert_eq!((job.attempts, job.next_attempt_at), (1, Some(retry_at)));
 
     let authorized = Step::system(JobState::AwaitingAuthorization, JobState::Authorized, "ok", t0()).with(JobUpdate {
@@ -147,7 +152,8 @@ async fn updates_set_keep_and_clear_columns(journal: Journal) {
         authorization: Some(Some("{\"authorization_id\":\"a-1\"}".into())),
         ..JobUpdate::default()
     });
-    let job = journal.transition(job_id, &authorized).await.unwrap();
+    journal.transition(job_id, &authorized).await.unwrap();
+    let job = journal.job(job_id).await.unwrap().unwrap();
     assert_eq!(job.next_attempt_at, None);
     assert_eq!(job.authorization.as_deref(), Some("{\"authorization_id\":\"a-1\"}"));
     assert_eq!(job.reason, "ok");
@@ -160,7 +166,7 @@ async fn due_jobs_come_urgent_first_then_oldest(journal: Journal) {
     let urgent = admit(&journal, "urgent", 10).await.job_id();
     let not_due = admit(&journal, "not-due", 3).await.job_id();
     for (job_id, minutes) in [(normal_late, 3), (normal_early, 1), (urgent, 2), (not_due, 60)] {
-        let step = Step::system(JobState::Received, JobState::AwaitingAuthorization, "wait", t0())
+        let step = Step::system(JobState::AwaitingAuthorization, JobState::AwaitingAuthorization, "wait", t0())
             .with(JobUpdate { next_attempt_at: Some(Some(t0() + Duration::minutes(minutes))), ..JobUpdate::default() });
         journal.transition(job_id, &step).await.unwrap();
     }
@@ -200,7 +206,6 @@ async fn rejections_are_recorded_once_per_payload(journal: Journal) {
 async fn status_events_go_to_the_outbox_with_the_change(journal: Journal) {
     let job_id = admit(&journal, "event-status", 6).await.job_id();
     for (from, to) in [
-        (JobState::Received, JobState::AwaitingAuthorization),
         (JobState::AwaitingAuthorization, JobState::AwaitingAuthorization),
         (JobState::AwaitingAuthorization, JobState::Rejected),
     ] {

@@ -82,11 +82,11 @@ pub async fn new_job(journal: &Journal, n: u32, at: DateTime<Utc>) -> JobId {
     admit(journal, &uuid::Uuid::new_v4().to_string(), n, at).await.job_id()
 }
 
-/// A new job walked along `path` from `received`, each step as the spooler would take it
+/// A new job walked along `path` from `awaiting_authorization` (where admission leaves it), each step as the spooler would take it
 /// (reason `test: STATE`), a step to `held` as a staff member would (with where it was held from).
 pub async fn job_along(journal: &Journal, n: u32, path: &[JobState], at: DateTime<Utc>) -> JobId {
     let job = new_job(journal, n, at).await;
-    walk(journal, job, JobState::Received, path, at).await;
+    walk(journal, job, JobState::AwaitingAuthorization, path, at).await;
     job
 }
 
@@ -109,19 +109,19 @@ fn step(from: JobState, to: JobState, at: DateTime<Utc>) -> Step {
     }
 }
 
-/// The way the spooler takes a job from `received` to `state`.
+/// The way the spooler takes a job from `awaiting_authorization` (where admission leaves it)
+/// to `state`.
 pub fn path_to(state: JobState) -> &'static [JobState] {
     use JobState::{Authorized, AwaitingAuthorization, Failed, Printed, Printing, Rejected, Rendered, Unknown};
     match state {
-        JobState::Received => &[],
-        AwaitingAuthorization => &[AwaitingAuthorization],
-        Failed => &[AwaitingAuthorization, Failed],
+        AwaitingAuthorization => &[],
+        Failed => &[Failed],
         Rejected => &[Rejected],
-        Authorized => &[AwaitingAuthorization, Authorized],
-        Rendered => &[AwaitingAuthorization, Authorized, Rendered],
-        Printing => &[AwaitingAuthorization, Authorized, Rendered, Printing],
-        Printed => &[AwaitingAuthorization, Authorized, Rendered, Printing, Printed],
-        Unknown => &[AwaitingAuthorization, Authorized, Rendered, Printing, Unknown],
+        Authorized => &[Authorized],
+        Rendered => &[Authorized, Rendered],
+        Printing => &[Authorized, Rendered, Printing],
+        Printed => &[Authorized, Rendered, Printing, Printed],
+        Unknown => &[Authorized, Rendered, Printing, Unknown],
         other => panic!("no test path to {other}"),
     }
 }
@@ -155,7 +155,7 @@ pub async fn job_in(journal: &Journal, n: u32, state: JobState, at: DateTime<Utc
     })
     .to_string();
     let card = NewCard { job_id: Some(job), printer: "card-1", printer_job_id: Some(7), at, utc_offset_minutes: 420 };
-    let mut from = JobState::Received;
+    let mut from = JobState::AwaitingAuthorization;
     for &to in path_to(state) {
         let mut update = JobUpdate::default();
         match to {

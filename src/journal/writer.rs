@@ -1,0 +1,346 @@
+//! The journal's writer: one task per process through which the stages' writes pass, so that
+//! the writes of many jobs share one transaction (group commit).
+//!
+//! Callers hand a [`Write`] over and wait for its answer, which comes only after the commit
+//! that made it durable (on SQLite, `synchronous = FULL`: on disk). While one batch commits,
+//! the next gathers: the busier the spooler, the more jobs share a flush. A write that finds
+//! its job moved by someone else (a conflict) changes nothing and does not disturb the others
+//! of its batch; a database error rolls the batch back, and its writes are then tried once
+//! each in a transaction of their own, so one bad write fails alone.
+//!
+//! After each commit the stages that have new work are woken ([`StageWakers`]).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sqlx::{AnyConnection, AnyPool, Row};
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
+use tracing::{debug, info, warn};
+
+use super::printing::{apply_card_sent, apply_settle_card, OwnedCard};
+use super::records::StatusEvent;
+use super::{insert_outbox, insert_transition, millis, parse_job_id, Admission, JournalError, Step};
+use crate::domain::job::{Actor, JobId, JobState};
+
+/// Writes in one transaction at most; a bound on how long the first caller of a batch waits.
+const MAX_BATCH: usize = 512;
+
+/// Wakes each stage when a commit gave it new work, so that stages wait on these rather than
+/// poll the journal. One waiter per stage per process: a wake while nobody waits is kept.
+#[derive(Debug, Default)]
+pub struct StageWakers {
+    /// Jobs entered `awaiting_authorization`.
+    pub authorize: Notify,
+    /// Jobs entered `authorized` or `rendered`.
+    pub dispatch: Notify,
+    /// Status events were written to the outbox.
+    pub outbox: Notify,
+}
+
+impl StageWakers {
+    fn after(&self, to: JobState, status: bool) {
+        match to {
+            JobState::Received | JobState::AwaitingAuthorization => self.authorize.notify_one(),
+            JobState::Authorized | JobState::Rendered => self.dispatch.notify_one(),
+            _ => {}
+        }
+        if status {
+            self.outbox.notify_one();
+        }
+    }
+}
+
+/// A new job's row, as admission writes it.
+#[derive(Debug, Clone)]
+pub(super) struct AdmitRow {
+    pub job_id: JobId,
+    pub event_id: String,
+    pub office: String,
+    pub template: String,
+    pub urgent: bool,
+    pub nik_masked: String,
+    pub name: String,
+    pub warnings: String,
+    pub payload: String,
+    pub reason: String,
+}
+
+/// One write, as the stages ask it.
+#[derive(Debug, Clone)]
+pub(super) enum Write {
+    /// New jobs, each exactly once per event id.
+    Admit { jobs: Vec<AdmitRow>, at: DateTime<Utc> },
+    /// One step of one job, checked against its current state.
+    Transition { job_id: JobId, step: Step },
+    /// A printer took a job's card: its id on the job and a `sent` ledger line.
+    CardSent { job_id: JobId, card: OwnedCard },
+    /// A card's ledger line settled, and the job's step that goes with it (same transaction).
+    Settle { job_id: JobId, card: OwnedCard, outcome: super::CardOutcome, reason: String, then: Option<Step> },
+    /// Status events confirmed by the broker.
+    Published { ids: Vec<String>, at: DateTime<Utc> },
+}
+
+/// What a write did, for its caller.
+#[derive(Debug)]
+pub(super) enum Written {
+    Admitted(Vec<Admission>),
+    /// A step taken (`Ok`) or refused because the job had moved (`Err`); the ledger part of a
+    /// [`Write::Settle`] stands either way.
+    Stepped(Result<(), JournalError>),
+    Done,
+}
+
+struct Request {
+    write: Write,
+    reply: oneshot::Sender<Result<Written, JournalError>>,
+}
+
+/// The handle the journal keeps to its writer task.
+#[derive(Debug, Clone)]
+pub(super) struct Writer {
+    requests: mpsc::Sender<Request>,
+}
+
+impl Writer {
+    /// Starts the writer task on the current runtime. It ends when every handle is dropped.
+    pub(super) fn start(pool: AnyPool, gate: Option<Arc<Mutex<()>>>, wakers: Arc<StageWakers>) -> Writer {
+        let (requests, inbox) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(pool, gate, wakers, inbox));
+        Writer { requests }
+    }
+
+    /// Hands `write` to the writer and waits for its answer, after the commit.
+    pub(super) async fn write(&self, write: Write) -> Result<Written, JournalError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests.send(Request { write, reply }).await.map_err(|_| JournalError::WriterStopped)?;
+        answer.await.map_err(|_| JournalError::WriterStopped)?
+    }
+}
+
+async fn run(
+    pool: AnyPool,
+    gate: Option<Arc<Mutex<()>>>,
+    wakers: Arc<StageWakers>,
+    mut inbox: mpsc::Receiver<Request>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let gate_held = match &gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
+        let writes: Vec<&Write> = batch.iter().map(|request| &request.write).collect();
+        let outcomes = match commit_together(&pool, &writes).await {
+            Ok(outcomes) => outcomes,
+            Err(error) => {
+                warn!(%error, writes = writes.len(), "a group commit failed; trying its writes one by one");
+                let mut outcomes = Vec::with_capacity(writes.len());
+                for write in &writes {
+                    let alone = commit_together(&pool, std::slice::from_ref(write)).await;
+                    outcomes.push(alone.and_then(|mut one| one.pop().expect("one outcome per write")));
+                }
+                outcomes
+            }
+        };
+        drop(gate_held);
+        metrics::counter!("cardspool_journal_commits_total").increment(1);
+        metrics::histogram!("cardspool_journal_batch_writes").record(batch.len() as f64);
+        for (request, outcome) in batch.drain(..).zip(outcomes) {
+            if let Ok(written) = &outcome {
+                announce(&request.write, written, &wakers);
+            }
+            // A caller that stopped waiting (shutdown) no longer needs the answer.
+            let _ = request.reply.send(outcome);
+        }
+    }
+    debug!("journal writer stopped");
+}
+
+/// Runs `writes` in one transaction. `Err` when the transaction as a whole failed (then none
+/// of them is written); otherwise each write's own outcome.
+async fn commit_together(
+    pool: &AnyPool,
+    writes: &[&Write],
+) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
+    let mut tx = pool.begin().await?;
+    let mut outcomes = Vec::with_capacity(writes.len());
+    for write in writes {
+        let outcome = apply(&mut tx, write).await;
+        match outcome {
+            // A conflict or an illegal step writes nothing: the others go on.
+            Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_) | JournalError::Illegal(_))) => {
+                outcomes.push(Err(error));
+            }
+            Err(error) => return Err(error),
+            Ok(written) => outcomes.push(Ok(written)),
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written, JournalError> {
+    match write {
+        Write::Admit { jobs, at } => admit(connection, jobs, *at).await.map(Written::Admitted),
+        Write::Transition { job_id, step } => step_job(connection, *job_id, step).await.map(|()| Written::Done),
+        Write::CardSent { job_id, card } => apply_card_sent(connection, *job_id, card).await.map(|()| Written::Done),
+        Write::Settle { job_id, card, outcome, reason, then } => {
+            apply_settle_card(connection, *job_id, card, *outcome, reason).await?;
+            match then {
+                None => Ok(Written::Done),
+                Some(step) => match step_job(connection, *job_id, step).await {
+                    Ok(()) => Ok(Written::Stepped(Ok(()))),
+                    Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_))) => {
+                        Ok(Written::Stepped(Err(error)))
+                    }
+                    Err(error) => Err(error),
+                },
+            }
+        }
+        Write::Published { ids, at } => {
+            for id in ids {
+                sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
+                    .bind(millis(*at))
+                    .bind(id)
+                    .execute(&mut *connection)
+                    .await?;
+            }
+            Ok(Written::Done)
+        }
+    }
+}
+
+/// The log line and the wake-ups of a committed write: the one place every state change
+/// passes, written once, after the commit made it true.
+fn announce(write: &Write, written: &Written, wakers: &StageWakers) {
+    match (write, written) {
+        (Write::Admit { .. }, Written::Admitted(admissions))
+            if admissions.iter().any(|admission| matches!(admission, Admission::Admitted(_))) =>
+        {
+            wakers.after(JobState::AwaitingAuthorization, true);
+        }
+        (Write::Transition { job_id, step }, _)
+        | (Write::Settle { job_id, then: Some(step), .. }, Written::Stepped(Ok(()))) => {
+            info!(%job_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
+            wakers.after(step.to, StatusEvent::for_step(Some(step.from), step.to).is_some());
+        }
+        _ => {}
+    }
+}
+
+async fn admit(
+    connection: &mut AnyConnection,
+    jobs: &[AdmitRow],
+    at: DateTime<Utc>,
+) -> Result<Vec<Admission>, JournalError> {
+    let mut admissions = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
+                               payload, reason, attempts, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(job.job_id.to_string())
+        .bind(&job.event_id)
+        .bind(JobState::AwaitingAuthorization.as_str())
+        .bind(&job.office)
+        .bind(&job.template)
+        .bind(i64::from(job.urgent))
+        .bind(&job.nik_masked)
+        .bind(&job.name)
+        .bind(&job.warnings)
+        .bind(&job.payload)
+        .bind(&job.reason)
+        .bind(millis(at))
+        .execute(&mut *connection)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            // Journaled before (a redelivery), or earlier in this very batch.
+            let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
+                .bind(&job.event_id)
+                .fetch_one(&mut *connection)
+                .await?;
+            admissions.push(Admission::Duplicate(parse_job_id(&existing)?));
+            continue;
+        }
+        // The audit trail keeps the event's arrival; the job rests waiting for central at once.
+        insert_transition(
+            connection,
+            job.job_id,
+            1,
+            None,
+            JobState::AwaitingAuthorization,
+            &job.reason,
+            &Actor::System,
+            at,
+        )
+        .await?;
+        for status in [StatusEvent::Queued, StatusEvent::AwaitingAuthorization] {
+            insert_outbox(connection, status, &job.event_id, job.job_id, &job.reason, at).await?;
+        }
+        admissions.push(Admission::Admitted(job.job_id));
+    }
+    Ok(admissions)
+}
+
+/// One step of one job: the state check and the change are one statement, then its audit
+/// entry and status event.
+async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) -> Result<(), JournalError> {
+    step.from.transition(step.to, &step.actor)?;
+    let update = &step.update;
+    let row = sqlx::query(
+        "UPDATE jobs SET state = $1, reason = $2, updated_at = $3, version = version + 1,
+            attempts = COALESCE($4, attempts),
+            next_attempt_at = CASE WHEN $5 <> 0 THEN $6 ELSE next_attempt_at END,
+            authorization_json = CASE WHEN $7 <> 0 THEN $8 ELSE authorization_json END,
+            printer = CASE WHEN $9 <> 0 THEN $10 ELSE printer END,
+            printer_job_id = CASE WHEN $11 <> 0 THEN $12 ELSE printer_job_id END,
+            held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END
+         WHERE id = $15 AND state = $16
+         RETURNING version, event_id",
+    )
+    .bind(step.to.as_str())
+    .bind(&step.reason)
+    .bind(millis(step.at))
+    .bind(update.attempts)
+    .bind(i64::from(update.next_attempt_at.is_some()))
+    .bind(update.next_attempt_at.flatten().map(millis))
+    .bind(i64::from(update.authorization.is_some()))
+    .bind(update.authorization.clone().flatten())
+    .bind(i64::from(update.printer.is_some()))
+    .bind(update.printer.clone().flatten())
+    .bind(i64::from(update.printer_job_id.is_some()))
+    .bind(update.printer_job_id.flatten())
+    .bind(i64::from(update.held_from.is_some()))
+    .bind(update.held_from.flatten().map(JobState::as_str))
+    .bind(job_id.to_string())
+    .bind(step.from.as_str())
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(row) = row else {
+        let actual: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+            .bind(job_id.to_string())
+            .fetch_optional(&mut *connection)
+            .await?;
+        return match actual {
+            None => Err(JournalError::NotFound(job_id)),
+            Some(actual) => Err(JournalError::Conflict {
+                job_id,
+                expected: step.from,
+                actual: actual
+                    .parse()
+                    .map_err(|e: crate::domain::job::UnknownState| JournalError::Corrupt(e.to_string()))?,
+            }),
+        };
+    };
+    let version: i64 = row.try_get("version")?;
+    let event_id: String = row.try_get("event_id")?;
+    insert_transition(connection, job_id, version, Some(step.from), step.to, &step.reason, &step.actor, step.at)
+        .await?;
+    if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
+        let reason = step.upstream_reason.as_deref().unwrap_or(&step.reason);
+        insert_outbox(connection, status, &event_id, job_id, reason, step.at).await?;
+    }
+    Ok(())
+}
