@@ -17,14 +17,16 @@ const FILES: &[(&str, &str)] = &[
     ("0002_central.sql", include_str!("../../migrations/0002_central.sql")),
     ("0003_printing.sql", include_str!("../../migrations/0003_printing.sql")),
     ("0004_staff_indexes.sql", include_str!("../../migrations/0004_staff_indexes.sql")),
+    ("0005_job_payloads.sql", include_str!("../../migrations/0005_job_payloads.sql")),
 ];
 
+/// Embedded migrations: all of them, or (tests) the first few, to build an older journal.
 #[derive(Debug)]
-struct Embedded;
+struct Embedded(&'static [(&'static str, &'static str)]);
 
 impl MigrationSource<'static> for Embedded {
     fn resolve(self) -> futures_util::future::BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
-        Box::pin(async { FILES.iter().map(|(file, sql)| migration(file, sql)).collect() })
+        Box::pin(async move { self.0.iter().map(|(file, sql)| migration(file, sql)).collect() })
     }
 }
 
@@ -39,7 +41,7 @@ fn migration(file: &str, sql: &'static str) -> Result<Migration, BoxDynError> {
 
 /// The migrator over the embedded files.
 pub(super) async fn migrator() -> Result<Migrator, sqlx::migrate::MigrateError> {
-    Migrator::new(Embedded).await
+    Migrator::new(Embedded(FILES)).await
 }
 
 #[cfg(test)]
@@ -59,7 +61,35 @@ mod tests {
         let embedded: Vec<&str> = FILES.iter().map(|(file, _)| *file).collect();
         assert_eq!(embedded, on_disk);
         let versions: Vec<i64> = FILES.iter().map(|(file, sql)| migration(file, sql).expect("valid").version).collect();
-        assert_eq!(versions, vec![1, 2, 3, 4]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn payloads_move_out_of_the_jobs_rows_and_nothing_is_lost() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("journal.db").display());
+        let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+        Migrator::new(Embedded(&FILES[..4])).await.expect("migrator").run(&pool).await.expect("up to 0004");
+        sqlx::query(
+            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
+                               payload, reason, attempts, created_at, updated_at, version)
+             VALUES ('j1', 'e1', 'awaiting_authorization', '1502', 'ektp', 0, '1502**********01', 'HAMIDAH', '',
+                     '{\"event_id\":\"e1\"}', 'r', 0, 1, 1, 1)",
+        )
+        .execute(&pool)
+        .await
+        .expect("a job of the older schema");
+
+        migrator().await.expect("migrator").run(&pool).await.expect("all migrations");
+        let payload: String = sqlx::query_scalar("SELECT payload FROM job_payloads WHERE job_id = 'j1'")
+            .fetch_one(&pool)
+            .await
+            .expect("the payload moved");
+        assert_eq!(payload, r#"{"event_id":"e1"}"#);
+        let name: String = sqlx::query_scalar("SELECT name FROM jobs WHERE id = 'j1'").fetch_one(&pool).await.unwrap();
+        assert_eq!(name, "HAMIDAH");
+        assert!(sqlx::query("SELECT payload FROM jobs").fetch_all(&pool).await.is_err(), "no payload left in jobs");
     }
 
     #[test]

@@ -370,7 +370,7 @@ impl Journal {
     /// # Errors
     /// [`JournalError::NotFound`] for an unknown id.
     pub async fn payload(&self, job_id: JobId) -> Result<Vec<u8>, JournalError> {
-        let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE id = $1")
+        let payload: Option<String> = sqlx::query_scalar("SELECT payload FROM job_payloads WHERE job_id = $1")
             .bind(job_id.to_string())
             .fetch_optional(&self.pool)
             .await?;

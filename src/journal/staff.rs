@@ -228,7 +228,10 @@ impl Journal {
         let mut scanned = 0;
         loop {
             let batch = JobFilter { after, ..masked.clone() };
-            let query = filtered(&batch, &format!("{JOB_COLUMNS}, payload"), NIK_SCAN_BATCH);
+            let columns = format!(
+                "{JOB_COLUMNS}, (SELECT payload FROM job_payloads WHERE job_payloads.job_id = jobs.id) AS payload"
+            );
+            let query = filtered(&batch, &columns, NIK_SCAN_BATCH);
             let rows = self.fetch(&query).await?;
             for row in &rows {
                 scanned += 1;

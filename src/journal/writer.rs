@@ -237,8 +237,8 @@ async fn admit(
     for job in jobs {
         let inserted = sqlx::query(
             "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
-                               payload, reason, attempts, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $12, 1)
+                               reason, attempts, created_at, updated_at, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11, 1)
              ON CONFLICT (event_id) DO NOTHING",
         )
         .bind(job.job_id.to_string())
@@ -250,7 +250,6 @@ async fn admit(
         .bind(&job.nik_masked)
         .bind(&job.name)
         .bind(&job.warnings)
-        .bind(&job.payload)
         .bind(&job.reason)
         .bind(millis(at))
         .execute(&mut *connection)
@@ -264,6 +263,11 @@ async fn admit(
             admissions.push(Admission::Duplicate(parse_job_id(&existing)?));
             continue;
         }
+        sqlx::query("INSERT INTO job_payloads (job_id, payload) VALUES ($1, $2)")
+            .bind(job.job_id.to_string())
+            .bind(&job.payload)
+            .execute(&mut *connection)
+            .await?;
         // The audit trail keeps the event's arrival; the job rests waiting for central at once.
         insert_transition(
             connection,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::central::Verifier;
-use crate::domain::event::{parse_event, ImageLimits};
+use crate::domain::event::{parse_admitted_event, ImageLimits};
 use crate::domain::layout::card::CardContext;
 use crate::journal::JobRecord;
 use crate::render::{specimen, TemplateStore};
@@ -54,7 +54,7 @@ impl CardRenderer for TemplateCards {
     fn render(&self, job: &JobRecord, payload: &[u8], at: DateTime<Utc>) -> Result<Vec<u8>, RenderFailure> {
         // The event was valid at intake; refusing it now means the rules changed since, which
         // makes it bad data for this spooler as much as at intake.
-        let event = parse_event(payload, &self.limits).map_err(|error| RenderFailure {
+        let event = parse_admitted_event(payload, &self.limits).map_err(|error| RenderFailure {
             reason: format!("the event no longer validates: {error}"),
             bad_data: true,
             reauthorize: false,

@@ -37,6 +37,8 @@ use crate::printer::{
 
 /// Jobs looked at per pass over the queue.
 const BATCH: u32 = 64;
+/// Cards in hand per core while rendering (see [`Dispatch::render_authorized`]).
+const RENDERS_PER_CORE: usize = 4;
 
 /// Why a card could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -468,12 +470,12 @@ impl Dispatch {
         }
     }
 
-    /// Renders the authorized jobs due into the spool, a batch at a time, as many at once as
-    /// there are cores (rendering is CPU work; the journal serialises the writes): how many it
-    /// handled.
+    /// Renders the authorized jobs due into the spool, a batch at a time: how many it handled.
+    /// Each card is drawn on a blocking thread, then waits for the spool's flush and the
+    /// journal's commit; with a few cards per core in hand, the cores draw while others wait.
     async fn render_authorized(&self) -> Result<usize, JournalError> {
         let jobs = self.journal.due(JobState::Authorized, self.clock.now(), BATCH).await?;
-        let parallel = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let parallel = RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let taken: Vec<(JobRecord, InHand)> =
             jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
         let handled = taken.len();
