@@ -50,6 +50,11 @@ impl Metrics {
             describe_counter!("cardspool_intake_rejected_total", "Events dead-lettered by this process");
             describe_counter!("cardspool_intake_reconnects_total", "Intake's reconnections to RabbitMQ");
             describe_counter!("cardspool_intake_acks_lost_total", "Acks lost with a connection (redelivered)");
+            describe_counter!(
+                "cardspool_journal_commits_total",
+                "Transactions committed by this process's journal writer (many jobs' writes each)"
+            );
+            describe_counter!("cardspool_journal_writes_total", "Writes committed by this process's journal writer");
             describe_gauge!("cardspool_printer_ready", "1 when the printer takes jobs (healthy and not paused)");
             describe_gauge!("cardspool_printer_faulted", "1 when a fault stops the printer");
             describe_gauge!("cardspool_printer_paused", "1 when staff paused the printer");
@@ -96,6 +101,9 @@ impl Metrics {
                 gauge!("cardspool_rejections").set(*distinct as f64);
                 counter!("cardspool_rejected_deliveries_total").absolute(u64::try_from(*deliveries).unwrap_or(0));
             }
+            let writer = state.journal.writer_stats();
+            counter!("cardspool_journal_commits_total").absolute(writer.commits.load(Ordering::Relaxed));
+            counter!("cardspool_journal_writes_total").absolute(writer.writes.load(Ordering::Relaxed));
             if let Some(stats) = &state.intake {
                 counter!("cardspool_intake_admitted_total").absolute(stats.admitted.load(Ordering::Relaxed));
                 counter!("cardspool_intake_duplicates_total").absolute(stats.duplicates.load(Ordering::Relaxed));

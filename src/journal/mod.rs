@@ -36,7 +36,7 @@ pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
 pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
-pub use writer::StageWakers;
+pub use writer::{StageWakers, WriterStats};
 
 use writer::{AdmitRow, Write, Writer, Written};
 
@@ -165,6 +165,7 @@ pub struct Journal {
     /// The stages' writes, committed together (see [`writer`]).
     writer: Writer,
     wakers: Arc<StageWakers>,
+    writer_stats: Arc<WriterStats>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -228,8 +229,14 @@ impl Journal {
         migrations::migrator().await?.run(&pool).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let wakers = Arc::new(StageWakers::default());
-        let writer = Writer::start(pool.clone(), write_gate.clone(), wakers.clone());
-        Ok(Journal { pool, backend, write_gate, writer, wakers })
+        let writer_stats = Arc::new(WriterStats::default());
+        let writer = Writer::start(pool.clone(), write_gate.clone(), wakers.clone(), writer_stats.clone());
+        Ok(Journal { pool, backend, write_gate, writer, wakers, writer_stats })
+    }
+
+    /// What this process's writer did so far.
+    pub fn writer_stats(&self) -> &WriterStats {
+        &self.writer_stats
     }
 
     /// What wakes each stage when a commit gave it work.

@@ -10,6 +10,7 @@
 //!
 //! After each commit the stages that have new work are woken ([`StageWakers`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -48,6 +49,16 @@ impl StageWakers {
             self.outbox.notify_one();
         }
     }
+}
+
+/// What the writer did since the process started, for `/metrics` (commits per card is a bar of
+/// docs/performance.md).
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Writes answered (each a caller's admission batch, step, ledger line or published mark).
+    pub writes: AtomicU64,
 }
 
 /// A new job's row, as admission writes it.
@@ -103,9 +114,14 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer task on the current runtime. It ends when every handle is dropped.
-    pub(super) fn start(pool: AnyPool, gate: Option<Arc<Mutex<()>>>, wakers: Arc<StageWakers>) -> Writer {
+    pub(super) fn start(
+        pool: AnyPool,
+        gate: Option<Arc<Mutex<()>>>,
+        wakers: Arc<StageWakers>,
+        stats: Arc<WriterStats>,
+    ) -> Writer {
         let (requests, inbox) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, gate, wakers, inbox));
+        tokio::spawn(run(pool, gate, wakers, stats, inbox));
         Writer { requests }
     }
 
@@ -121,6 +137,7 @@ async fn run(
     pool: AnyPool,
     gate: Option<Arc<Mutex<()>>>,
     wakers: Arc<StageWakers>,
+    stats: Arc<WriterStats>,
     mut inbox: mpsc::Receiver<Request>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -131,20 +148,23 @@ async fn run(
         };
         let writes: Vec<&Write> = batch.iter().map(|request| &request.write).collect();
         let outcomes = match commit_together(&pool, &writes).await {
-            Ok(outcomes) => outcomes,
+            Ok(outcomes) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                outcomes
+            }
             Err(error) => {
                 warn!(%error, writes = writes.len(), "a group commit failed; trying its writes one by one");
                 let mut outcomes = Vec::with_capacity(writes.len());
                 for write in &writes {
                     let alone = commit_together(&pool, std::slice::from_ref(write)).await;
+                    stats.commits.fetch_add(u64::from(alone.is_ok()), Ordering::Relaxed);
                     outcomes.push(alone.and_then(|mut one| one.pop().expect("one outcome per write")));
                 }
                 outcomes
             }
         };
         drop(gate_held);
-        metrics::counter!("cardspool_journal_commits_total").increment(1);
-        metrics::histogram!("cardspool_journal_batch_writes").record(batch.len() as f64);
+        stats.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
         for (request, outcome) in batch.drain(..).zip(outcomes) {
             if let Ok(written) = &outcome {
                 announce(&request.write, written, &wakers);

@@ -390,6 +390,13 @@ async fn metrics_show_jobs_by_state_and_rejections() {
         .unwrap_or_else(|| panic!("no age in:\n{text}"));
     let age: f64 = age.parse().unwrap();
     assert!((3500.0..3700.0).contains(&age), "the jobs were received an hour ago: {age}");
+    // Three jobs walked to their states: at least one commit, and never more commits than writes.
+    let counter = |name: &str| -> u64 {
+        let line = text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).unwrap_or_else(|| panic!("{name}"));
+        line.parse().unwrap()
+    };
+    let (commits, writes) = (counter("cardspool_journal_commits_total"), counter("cardspool_journal_writes_total"));
+    assert!(commits >= 1 && commits <= writes, "{commits} commits for {writes} writes");
 
     // The counts follow the journal at each scrape.
     let job = api.job_in(3, JobState::AwaitingAuthorization).await;
