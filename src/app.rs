@@ -52,7 +52,8 @@ pub enum AppError {
 /// up; [`AppError::Intake`] when intake stops for a reason retrying cannot fix (a bad broker URL).
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> Result<(), AppError> {
     let journal = Journal::open(&config.journal.url, config.journal.max_connections).await?;
-    info!(journal = ?journal.backend(), "journal open");
+    let instance = config.journal.instance_id();
+    info!(journal = ?journal.backend(), %instance, "journal open");
     let clock = Clock::system();
     let token = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -109,7 +110,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     // spooler then stops as a whole rather than run on without them.
     let stop_all = token.clone();
     let intake_task = tasks.spawn(stop_on_error(intake.run(token.child_token()), stop_all.clone()));
-    let notify = Notify { amqp: config.amqp.clone(), journal: journal.clone(), clock };
+    let notify = Notify {
+        amqp: config.amqp.clone(),
+        journal: journal.clone(),
+        clock,
+        instance: instance.clone(),
+        lease: config.journal.lease(),
+    };
     let notify_task = tasks.spawn(stop_on_error(notify.run(token.child_token()), stop_all));
     tasks.spawn(dispatch.run(token.child_token()));
     let authorize_task = authorizer.map(|authorizer| tasks.spawn(authorizer.run(token.child_token())));

@@ -91,11 +91,42 @@ pub struct JournalConfig {
     /// `sqlite://PATH` (created when missing) or `postgres://user@host/db`.
     pub url: String,
     pub max_connections: u32,
+    /// This spooler's name among the instances sharing the journal, under which it holds its
+    /// leases; empty for the machine's host name. It must stay the same across restarts (a
+    /// restarted instance takes its own jobs back at once) and differ between instances.
+    pub instance: String,
+    /// How long a lease (a card on a printer, a status event being published) lasts without
+    /// being renewed: how long the other instances wait before taking over the work of one
+    /// that died.
+    pub lease_s: u64,
 }
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        JournalConfig { url: "sqlite://cardspool-data/journal.db".into(), max_connections: 8 }
+        JournalConfig {
+            url: "sqlite://cardspool-data/journal.db".into(),
+            max_connections: 8,
+            instance: String::new(),
+            lease_s: 30,
+        }
+    }
+}
+
+impl JournalConfig {
+    /// `instance`, or the host name when it is empty (`cardspool` when that cannot be read).
+    pub fn instance_id(&self) -> String {
+        if !self.instance.trim().is_empty() {
+            return self.instance.trim().to_owned();
+        }
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "cardspool".to_owned())
+    }
+
+    pub fn lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lease_s.max(1))
     }
 }
 

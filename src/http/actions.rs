@@ -315,6 +315,8 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             version: 1,
+            owner: None,
+            lease_until: None,
         }
     }
 

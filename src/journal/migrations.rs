@@ -18,6 +18,7 @@ const FILES: &[(&str, &str)] = &[
     ("0003_printing.sql", include_str!("../../migrations/0003_printing.sql")),
     ("0004_staff_indexes.sql", include_str!("../../migrations/0004_staff_indexes.sql")),
     ("0005_job_payloads.sql", include_str!("../../migrations/0005_job_payloads.sql")),
+    ("0006_leases.sql", include_str!("../../migrations/0006_leases.sql")),
 ];
 
 /// Embedded migrations: all of them, or (tests) the first few, to build an older journal.
@@ -61,7 +62,7 @@ mod tests {
         let embedded: Vec<&str> = FILES.iter().map(|(file, _)| *file).collect();
         assert_eq!(embedded, on_disk);
         let versions: Vec<i64> = FILES.iter().map(|(file, sql)| migration(file, sql).expect("valid").version).collect();
-        assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     }
 
     #[tokio::test]

@@ -514,6 +514,57 @@ impl Journal {
         self.writer.write(Write::Published { ids: ids.to_vec(), at }).await.map(drop)
     }
 
+    /// Up to `limit` status events to publish, claimed for `owner` until `until` so that no
+    /// other instance publishes them meanwhile; oldest first. An instance's own claims come
+    /// back to it (a publish that failed is tried again); another's only once expired.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn claim_unpublished(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, JournalError> {
+        let skip_locked = self.backend == Backend::Postgres;
+        let write = Write::ClaimOutbox { owner: owner.to_owned(), until, now, limit, skip_locked };
+        match self.writer.write(write).await? {
+            Written::Outbox(claimed) => Ok(claimed),
+            other => Err(JournalError::Corrupt(format!("the writer answered an outbox claim with {other:?}"))),
+        }
+    }
+
+    /// Extends `owner`'s leases on those of `jobs` that are `printing` to `until`.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn renew_leases(&self, owner: &str, jobs: &[JobId], until: DateTime<Utc>) -> Result<(), JournalError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        self.writer.write(Write::RenewLeases { owner: owner.to_owned(), ids: jobs.to_vec(), until }).await.map(drop)
+    }
+
+    /// Takes a `printing` job for `owner` until `until`, if it is `owner`'s already, has no
+    /// owner (journaled before leases), or its lease expired before `now`: `true` when taken.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn claim_printing(
+        &self,
+        job_id: JobId,
+        owner: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, JournalError> {
+        let write = Write::ClaimPrinting { job_id, owner: owner.to_owned(), until, now };
+        match self.writer.write(write).await? {
+            Written::Claimed(claimed) => Ok(claimed),
+            other => Err(JournalError::Corrupt(format!("the writer answered a claim with {other:?}"))),
+        }
+    }
+
     /// Checks that the journal answers (for `/readyz`).
     ///
     /// # Errors

@@ -11,7 +11,7 @@ use crate::domain::job::{Actor, JobId, JobState};
 
 pub(super) const JOB_COLUMNS: &str = "id, event_id, state, office, template, priority, nik_masked, name, warnings,
      reason, held_from, attempts, next_attempt_at, authorization_json, printer, printer_job_id, created_at,
-     updated_at, version";
+     updated_at, version, owner, lease_until";
 
 /// A job as the journal holds it (without the event payload, which [`super::Journal::payload`]
 /// reads on demand).
@@ -40,6 +40,10 @@ pub struct JobRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// The spooler instance holding the job while it is `printing` (see migration 0006).
+    pub owner: Option<String>,
+    /// Until when `owner` holds it; after that another instance may take the job over.
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 fn state(row: &AnyRow, column: &str) -> Result<JobState, JournalError> {
@@ -75,6 +79,8 @@ impl JobRecord {
             created_at: from_millis(row.try_get("created_at")?),
             updated_at: from_millis(row.try_get("updated_at")?),
             version: row.try_get("version")?,
+            owner: row.try_get("owner")?,
+            lease_until: row.try_get::<Option<i64>, _>("lease_until")?.map(from_millis),
         })
     }
 }
@@ -89,6 +95,9 @@ pub struct JobUpdate {
     pub printer: Option<Option<String>>,
     pub printer_job_id: Option<Option<i64>>,
     pub held_from: Option<Option<JobState>>,
+    /// The instance and the time a `printing` job is held until. Leaving `printing` always
+    /// clears both (the journal does it), whatever this says.
+    pub lease: Option<(String, DateTime<Utc>)>,
 }
 
 /// One entry of a job's audit trail.

@@ -19,7 +19,7 @@ use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 use tracing::{debug, info, warn};
 
 use super::printing::{apply_card_sent, apply_settle_card, OwnedCard};
-use super::records::StatusEvent;
+use super::records::{OutboxMessage, StatusEvent};
 use super::{insert_outbox, insert_transition, millis, parse_job_id, Admission, JournalError, Step};
 use crate::domain::job::{Actor, JobId, JobState};
 
@@ -89,6 +89,15 @@ pub(super) enum Write {
     Settle { job_id: JobId, card: OwnedCard, outcome: super::CardOutcome, reason: String, then: Option<Step> },
     /// Status events confirmed by the broker.
     Published { ids: Vec<String>, at: DateTime<Utc> },
+    /// The leases of `owner`'s `printing` jobs among `ids` extended to `until`.
+    RenewLeases { owner: String, ids: Vec<JobId>, until: DateTime<Utc> },
+    /// A `printing` job taken by `owner` until `until`: when it is `owner`'s already, has no
+    /// owner, or its lease expired before `now`.
+    ClaimPrinting { job_id: JobId, owner: String, until: DateTime<Utc>, now: DateTime<Utc> },
+    /// Up to `limit` unpublished status events claimed by `owner` until `until`: those nobody
+    /// holds, `owner` holds, or whose claim expired before `now`. `skip_locked` on PostgreSQL,
+    /// where instances claim side by side.
+    ClaimOutbox { owner: String, until: DateTime<Utc>, now: DateTime<Utc>, limit: u32, skip_locked: bool },
 }
 
 /// What a write did, for its caller.
@@ -98,6 +107,9 @@ pub(super) enum Written {
     /// A step taken (`Ok`) or refused because the job had moved (`Err`); the ledger part of a
     /// [`Write::Settle`] stands either way.
     Stepped(Result<(), JournalError>),
+    /// Whether a claim was granted.
+    Claimed(bool),
+    Outbox(Vec<OutboxMessage>),
     Done,
 }
 
@@ -227,6 +239,56 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
             }
             Ok(Written::Done)
         }
+        Write::RenewLeases { owner, ids, until } => {
+            for chunk in ids.chunks(500) {
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+                let sql = format!(
+                    "UPDATE jobs SET lease_until = $1 WHERE owner = $2 AND state = $3 AND id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query =
+                    sqlx::query(&sql).bind(millis(*until)).bind(owner.as_str()).bind(JobState::Printing.as_str());
+                for id in chunk {
+                    query = query.bind(id.to_string());
+                }
+                query.execute(&mut *connection).await?;
+            }
+            Ok(Written::Done)
+        }
+        Write::ClaimPrinting { job_id, owner, until, now } => {
+            let claimed = sqlx::query(
+                "UPDATE jobs SET owner = $1, lease_until = $2
+                 WHERE id = $3 AND state = $4 AND (owner = $1 OR owner IS NULL OR lease_until IS NULL OR lease_until < $5)",
+            )
+            .bind(owner.as_str())
+            .bind(millis(*until))
+            .bind(job_id.to_string())
+            .bind(JobState::Printing.as_str())
+            .bind(millis(*now))
+            .execute(&mut *connection)
+            .await?;
+            Ok(Written::Claimed(claimed.rows_affected() == 1))
+        }
+        Write::ClaimOutbox { owner, until, now, limit, skip_locked } => {
+            let lock = if *skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" };
+            let rows = sqlx::query(&format!(
+                "UPDATE outbox SET claimed_by = $1, claim_until = $2 WHERE id IN (
+                     SELECT id FROM outbox
+                     WHERE published_at IS NULL AND (claimed_by IS NULL OR claimed_by = $1 OR claim_until < $3)
+                     ORDER BY id LIMIT $4{lock})
+                 RETURNING id, routing_key, body"
+            ))
+            .bind(owner.as_str())
+            .bind(millis(*until))
+            .bind(millis(*now))
+            .bind(i64::from(*limit))
+            .fetch_all(&mut *connection)
+            .await?;
+            let mut claimed = rows.iter().map(OutboxMessage::from_row).collect::<Result<Vec<_>, _>>()?;
+            // RETURNING keeps no order: publish oldest first.
+            claimed.sort_by(|a, b| a.id.cmp(&b.id));
+            Ok(Written::Outbox(claimed))
+        }
     }
 }
 
@@ -320,7 +382,9 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
             authorization_json = CASE WHEN $7 <> 0 THEN $8 ELSE authorization_json END,
             printer = CASE WHEN $9 <> 0 THEN $10 ELSE printer END,
             printer_job_id = CASE WHEN $11 <> 0 THEN $12 ELSE printer_job_id END,
-            held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END
+            held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END,
+            owner = CASE WHEN $17 <> 0 THEN NULL WHEN $18 <> 0 THEN $19 ELSE owner END,
+            lease_until = CASE WHEN $17 <> 0 THEN NULL WHEN $18 <> 0 THEN $20 ELSE lease_until END
          WHERE id = $15 AND state = $16
          RETURNING version, event_id",
     )
@@ -340,6 +404,11 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
     .bind(update.held_from.flatten().map(JobState::as_str))
     .bind(job_id.to_string())
     .bind(step.from.as_str())
+    // A job holds a lease only while it is on a printer.
+    .bind(i64::from(step.to != JobState::Printing))
+    .bind(i64::from(update.lease.is_some()))
+    .bind(update.lease.as_ref().map(|(owner, _)| owner.as_str()))
+    .bind(update.lease.as_ref().map(|(_, until)| millis(*until)))
     .fetch_optional(&mut *connection)
     .await?;
     let Some(row) = row else {

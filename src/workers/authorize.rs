@@ -739,6 +739,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             version: 4,
+            owner: None,
+            lease_until: None,
         }
     }
 

@@ -112,6 +112,9 @@ pub struct Dispatch {
     /// queue runs now rather than at the next `queue_poll_ms` tick, so a printer is not left
     /// idle between cards.
     more_work: Arc<tokio::sync::Notify>,
+    /// This instance's name in the journal's leases, and how long a lease lasts unrenewed.
+    instance: Arc<str>,
+    lease: Duration,
 }
 
 /// How a job on a printer ended, as far as dispatch can tell.
@@ -155,7 +158,22 @@ impl Dispatch {
             clock,
             in_hand: Arc::new(Mutex::new(HashSet::new())),
             more_work: Arc::new(tokio::sync::Notify::new()),
+            instance: crate::config::JournalConfig::default().instance_id().into(),
+            lease: crate::config::JournalConfig::default().lease(),
         }
+    }
+
+    /// Holds the cards it sends under `instance`'s name for `lease` at a time (renewed while
+    /// it follows them); by default the host name and `[journal] lease_s`'s default.
+    #[must_use]
+    pub fn leased_as(mut self, instance: &str, lease: Duration) -> Dispatch {
+        self.instance = instance.into();
+        self.lease = lease;
+        self
+    }
+
+    fn lease_until(&self) -> DateTime<Utc> {
+        self.clock.now() + chrono::Duration::from_std(self.lease).unwrap_or_default()
     }
 
     /// Builds the printers and the spool the configuration names.
@@ -171,7 +189,8 @@ impl Dispatch {
     ) -> Result<Dispatch, PrinterError> {
         let printers = Printers::from_config(&config.printers, &config.printing)?;
         let spool = Spool::open(&config.printing.spool_dir)?;
-        Ok(Dispatch::new(journal, printers, spool, renderer, config.printing.clone(), clock))
+        Ok(Dispatch::new(journal, printers, spool, renderer, config.printing.clone(), clock)
+            .leased_as(&config.journal.instance_id(), config.journal.lease()))
     }
 
     /// The printers, for staff (pause, resume, status).
@@ -223,7 +242,9 @@ impl Dispatch {
         let mut status_poll = tokio::time::interval(Duration::from_millis(self.config.status_poll_ms.max(10)));
         let mut queue_poll = tokio::time::interval(Duration::from_millis(self.config.queue_poll_ms.max(10)));
         let mut spool_sweep = tokio::time::interval(Duration::from_secs(self.config.retention_s.clamp(1, 60)));
-        for interval in [&mut status_poll, &mut queue_poll, &mut spool_sweep] {
+        // A third of a lease: a renewal may fail twice before the lease runs out.
+        let mut lease_tick = tokio::time::interval(self.lease / 3);
+        for interval in [&mut status_poll, &mut queue_poll, &mut spool_sweep, &mut lease_tick] {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
         let wakers = self.journal.wakers();
@@ -237,6 +258,15 @@ impl Dispatch {
                 _ = spool_sweep.tick() => {
                     if let Err(error) = self.sweep_spool().await {
                         warn!(%error, "spool sweep failed");
+                    }
+                }
+                _ = lease_tick.tick() => {
+                    if let Err(error) = self.renew_leases().await {
+                        warn!(%error, "cannot renew the leases of the cards on printers");
+                    }
+                    // Cards of an instance that stopped renewing (it died, or lost the journal).
+                    if let Err(error) = self.reconcile(&tasks, &shutdown).await {
+                        warn!(%error, "cannot look for cards left by another instance");
                     }
                 }
             }
@@ -259,8 +289,16 @@ impl Dispatch {
         }
     }
 
-    /// Every job left `printing` (by a crash, or a shutdown while it was followed) is taken
-    /// up again with its printer, each in its own task holding a slot on that printer.
+    /// Extends the leases of the cards this instance follows.
+    async fn renew_leases(&self) -> Result<(), JournalError> {
+        let in_hand: Vec<JobId> =
+            self.in_hand.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().copied().collect();
+        self.journal.renew_leases(&self.instance, &in_hand, self.lease_until()).await
+    }
+
+    /// Every job left `printing` that nobody follows is taken up again with its printer, each
+    /// in its own task holding a slot on that printer: this instance's own at once (a crash, or
+    /// a shutdown while they were followed), another instance's only once its lease expired.
     async fn reconcile(&self, tasks: &TaskTracker, shutdown: &CancellationToken) -> Result<(), JournalError> {
         let mut after = None;
         loop {
@@ -268,7 +306,19 @@ impl Dispatch {
             let Some(last) = jobs.last() else { return Ok(()) };
             after = Some(last.id);
             for job in jobs {
+                let now = self.clock.now();
+                let held_by_another = job.owner.as_deref().is_some_and(|owner| owner != &*self.instance)
+                    && job.lease_until.is_some_and(|until| until >= now);
+                if held_by_another {
+                    continue;
+                }
                 let Some(in_hand) = self.take(job.id) else { continue };
+                if !self.journal.claim_printing(job.id, &self.instance, self.lease_until(), now).await? {
+                    continue;
+                }
+                if job.owner.as_deref().is_some_and(|owner| owner != &*self.instance) {
+                    warn!(job_id = %job.id, owner = job.owner.as_deref().unwrap_or_default(), "taking over a card whose instance stopped renewing its lease");
+                }
                 let this = self.clone();
                 let shutdown = shutdown.clone();
                 let span = info_span!("reconcile", job_id = %job.id, printer = job.printer.as_deref().unwrap_or("?"));
@@ -623,7 +673,12 @@ impl Dispatch {
             return Ok(());
         }
         let sending = Step::system(JobState::Rendered, JobState::Printing, format!("sent to {name}"), self.clock.now())
-            .with(JobUpdate { printer: Some(Some(name.clone())), printer_job_id: Some(None), ..JobUpdate::default() });
+            .with(JobUpdate {
+                printer: Some(Some(name.clone())),
+                printer_job_id: Some(None),
+                lease: Some((self.instance.to_string(), self.lease_until())),
+                ..JobUpdate::default()
+            });
         match self.journal.transition(job.id, &sending).await {
             Ok(()) => {}
             Err(JournalError::Conflict { .. }) => return Ok(()),

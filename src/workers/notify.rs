@@ -48,6 +48,10 @@ pub struct Notify {
     pub amqp: AmqpConfig,
     pub journal: Journal,
     pub clock: Clock,
+    /// The name this instance claims status events under (`[journal] instance`), and for how
+    /// long: instances sharing a journal publish each status event once.
+    pub instance: String,
+    pub lease: Duration,
 }
 
 impl Notify {
@@ -89,7 +93,9 @@ impl Notify {
         info!(exchange = %self.amqp.status_exchange, "status events flowing");
         let wakers = self.journal.wakers();
         while !shutdown.is_cancelled() {
-            let pending = self.journal.unpublished(BATCH).await?;
+            let now = self.clock.now();
+            let until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
+            let pending = self.journal.claim_unpublished(&self.instance, now, until, BATCH).await?;
             if pending.is_empty() {
                 tokio::select! {
                     () = shutdown.cancelled() => break,

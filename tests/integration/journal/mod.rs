@@ -3,4 +3,5 @@
 
 mod central;
 mod jobs;
+mod leases;
 mod ledger;

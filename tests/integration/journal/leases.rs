@@ -1,0 +1,89 @@
+//! Leases, on both backends: a card on a printer is held by the instance that sent it, renewed
+//! while followed, and taken over by another only once expired; status events are claimed so
+//! that each is published by one instance.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::support::fixtures::{job_along, path_to};
+use crate::support::on_both_backends;
+use cardspool::domain::job::JobState;
+use cardspool::journal::{JobUpdate, Journal, Step};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 2, 12, 0).unwrap()
+}
+
+on_both_backends!(
+    a_card_on_a_printer_is_taken_over_only_when_its_lease_expired,
+    each_status_event_is_claimed_by_one_instance
+);
+
+async fn a_card_on_a_printer_is_taken_over_only_when_its_lease_expired(journal: Journal) {
+    let job = job_along(&journal, 1, path_to(JobState::Rendered), t0()).await;
+    let until = t0() + Duration::seconds(30);
+    let sending = Step::system(JobState::Rendered, JobState::Printing, "sent", t0()).with(JobUpdate {
+        printer: Some(Some("card-1".into())),
+        lease: Some(("spooler-a".into(), until)),
+        ..JobUpdate::default()
+    });
+    journal.transition(job, &sending).await.unwrap();
+    let held = journal.job(job).await.unwrap().unwrap();
+    assert_eq!((held.owner.as_deref(), held.lease_until), (Some("spooler-a"), Some(until)));
+
+    // Another instance, while the lease runs: refused. The holder itself (after a restart): taken.
+    let later = t0() + Duration::seconds(10);
+    assert!(!journal.claim_printing(job, "spooler-b", later + Duration::seconds(30), later).await.unwrap());
+    assert!(journal.claim_printing(job, "spooler-a", later + Duration::seconds(30), later).await.unwrap());
+    // Renewed while followed: still refused to the other past the first lease.
+    journal.renew_leases("spooler-a", &[job], t0() + Duration::seconds(90)).await.unwrap();
+    let past_first = t0() + Duration::seconds(60);
+    assert!(!journal.claim_printing(job, "spooler-b", past_first + Duration::seconds(30), past_first).await.unwrap());
+    // Another instance's renewal changes nothing.
+    journal.renew_leases("spooler-b", &[job], t0() + Duration::days(1)).await.unwrap();
+    assert_eq!(journal.job(job).await.unwrap().unwrap().lease_until, Some(t0() + Duration::seconds(90)));
+
+    // Expired: the other takes it over.
+    let expired = t0() + Duration::seconds(91);
+    assert!(journal.claim_printing(job, "spooler-b", expired + Duration::seconds(30), expired).await.unwrap());
+    assert_eq!(journal.job(job).await.unwrap().unwrap().owner.as_deref(), Some("spooler-b"));
+
+    // Leaving `printing` ends the lease, and a job not printing cannot be claimed.
+    journal.transition(job, &Step::system(JobState::Printing, JobState::Printed, "printed", expired)).await.unwrap();
+    let printed = journal.job(job).await.unwrap().unwrap();
+    assert_eq!((printed.owner, printed.lease_until), (None, None));
+    assert!(!journal
+        .claim_printing(job, "spooler-a", expired + Duration::days(1), expired + Duration::days(2))
+        .await
+        .unwrap());
+}
+
+async fn each_status_event_is_claimed_by_one_instance(journal: Journal) {
+    // Three jobs admitted: two status events each (queued, awaiting authorization).
+    for n in 0..3 {
+        job_along(&journal, n, &[], t0()).await;
+    }
+    let lease = Duration::seconds(30);
+    let first = journal.claim_unpublished("spooler-a", t0(), t0() + lease, 4).await.unwrap();
+    let second = journal.claim_unpublished("spooler-b", t0(), t0() + lease, 10).await.unwrap();
+    assert_eq!((first.len(), second.len()), (4, 2), "no status event claimed twice");
+    let mut ids: Vec<_> = first.iter().chain(&second).map(|m| m.id.clone()).collect();
+    assert!(ids.windows(2).take(3).all(|pair| pair[0] < pair[1]), "oldest first");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+
+    // The holder gets its unpublished claims again (a failed publish is retried); the other
+    // only once the claim expired.
+    journal.mark_published(&[first[0].id.clone()], t0()).await.unwrap();
+    let again = journal.claim_unpublished("spooler-a", t0(), t0() + lease, 10).await.unwrap();
+    assert_eq!(again.len(), 3, "{again:?}");
+    assert!(journal
+        .claim_unpublished("spooler-b", t0(), t0() + lease, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| second.contains(m)));
+    let expired = t0() + lease + Duration::seconds(1);
+    let taken_over = journal.claim_unpublished("spooler-b", expired, expired + lease, 10).await.unwrap();
+    assert_eq!(taken_over.len(), 5, "every unpublished event, once the claims expired");
+}
