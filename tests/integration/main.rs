@@ -13,6 +13,7 @@ mod central;
 mod contract;
 mod dashboard;
 mod demo;
+mod instances;
 mod intake;
 mod journal;
 mod printing;
