@@ -619,19 +619,24 @@ async fn insert_outbox(
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<(), JournalError> {
-    let body = serde_json::json!({
+    sqlx::query("INSERT INTO outbox (id, created_at, routing_key, body) VALUES ($1, $2, $3, $4)")
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(millis(at))
+        .bind(status.routing_key())
+        .bind(outbox_body(status, event_id, job_id, reason, at))
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// A status event's body, as the contract gives it (docs/event-contract.md).
+fn outbox_body(status: StatusEvent, event_id: &str, job_id: JobId, reason: &str, at: DateTime<Utc>) -> String {
+    serde_json::json!({
         "type": status.routing_key(),
         "event_id": event_id,
         "job_id": job_id.to_string(),
         "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "reason": reason,
-    });
-    sqlx::query("INSERT INTO outbox (id, created_at, routing_key, body) VALUES ($1, $2, $3, $4)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(millis(at))
-        .bind(status.routing_key())
-        .bind(body.to_string())
-        .execute(connection)
-        .await?;
-    Ok(())
+    })
+    .to_string()
 }

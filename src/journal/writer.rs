@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 
 use super::printing::{apply_card_sent, apply_settle_card, OwnedCard};
 use super::records::{OutboxMessage, StatusEvent};
-use super::{insert_outbox, insert_transition, millis, parse_job_id, Admission, JournalError, Step};
+use super::{insert_outbox, insert_transition, millis, outbox_body, parse_job_id, Admission, JournalError, Step};
 use crate::domain::job::{Actor, JobId, JobState};
 
 /// Writes in one transaction at most; a bound on how long the first caller of a batch waits.
@@ -310,64 +310,130 @@ fn announce(write: &Write, written: &Written, wakers: &StageWakers) {
     }
 }
 
+/// Rows per multi-row statement: well within both backends' limit on bound values (SQLite's
+/// 32,766, PostgreSQL's 65,535) at fourteen values a row.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// `($1, $2, $3), ($4, $5, $6), ...`: `rows` groups of `width` placeholders.
+fn value_groups(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let group: Vec<String> = (1..=width).map(|column| format!("${}", row * width + column)).collect();
+            format!("({})", group.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// New jobs with set-based statements: a handful of statements for the whole batch, whatever its
+/// size (each statement is a round trip to PostgreSQL, and a hop to SQLite's thread).
 async fn admit(
     connection: &mut AnyConnection,
     jobs: &[AdmitRow],
     at: DateTime<Utc>,
 ) -> Result<Vec<Admission>, JournalError> {
-    let mut admissions = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let inserted = sqlx::query(
+    let mut inserted = std::collections::HashSet::new();
+    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
             "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
-                               reason, attempts, created_at, updated_at, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $11, 1)
-             ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(job.job_id.to_string())
-        .bind(&job.event_id)
-        .bind(JobState::AwaitingAuthorization.as_str())
-        .bind(&job.office)
-        .bind(&job.template)
-        .bind(i64::from(job.urgent))
-        .bind(&job.nik_masked)
-        .bind(&job.name)
-        .bind(&job.warnings)
-        .bind(&job.reason)
-        .bind(millis(at))
-        .execute(&mut *connection)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            // Journaled before (a redelivery), or earlier in this very batch.
-            let existing: String = sqlx::query_scalar("SELECT id FROM jobs WHERE event_id = $1")
+                               reason, created_at, updated_at, attempts, version)
+             VALUES {}
+             ON CONFLICT (event_id) DO NOTHING
+             RETURNING id",
+            value_groups(chunk.len(), 14)
+        );
+        let mut query = sqlx::query(&sql);
+        for job in chunk {
+            query = query
+                .bind(job.job_id.to_string())
                 .bind(&job.event_id)
-                .fetch_one(&mut *connection)
-                .await?;
-            admissions.push(Admission::Duplicate(parse_job_id(&existing)?));
-            continue;
+                .bind(JobState::AwaitingAuthorization.as_str())
+                .bind(&job.office)
+                .bind(&job.template)
+                .bind(i64::from(job.urgent))
+                .bind(&job.nik_masked)
+                .bind(&job.name)
+                .bind(&job.warnings)
+                .bind(&job.reason)
+                .bind(millis(at))
+                .bind(millis(at))
+                .bind(0_i64)
+                .bind(1_i64);
         }
-        sqlx::query("INSERT INTO job_payloads (job_id, payload) VALUES ($1, $2)")
-            .bind(job.job_id.to_string())
-            .bind(&job.payload)
-            .execute(&mut *connection)
-            .await?;
-        // The audit trail keeps the event's arrival; the job rests waiting for central at once.
-        insert_transition(
-            connection,
-            job.job_id,
-            1,
-            None,
-            JobState::AwaitingAuthorization,
-            &job.reason,
-            &Actor::System,
-            at,
-        )
-        .await?;
-        for status in [StatusEvent::Queued, StatusEvent::AwaitingAuthorization] {
-            insert_outbox(connection, status, &job.event_id, job.job_id, &job.reason, at).await?;
+        for row in query.fetch_all(&mut *connection).await? {
+            inserted.insert(parse_job_id(&row.try_get::<String, _>("id")?)?);
         }
-        admissions.push(Admission::Admitted(job.job_id));
     }
-    Ok(admissions)
+    let new: Vec<&AdmitRow> = jobs.iter().filter(|job| inserted.contains(&job.job_id)).collect();
+    // Journaled before (a redelivery), or earlier in this very batch: the job that exists.
+    let mut existing = std::collections::HashMap::new();
+    let duplicates: Vec<&AdmitRow> = jobs.iter().filter(|job| !inserted.contains(&job.job_id)).collect();
+    for chunk in duplicates.chunks(ROWS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id, event_id FROM jobs WHERE event_id IN ({})", placeholders.join(", "));
+        let mut query = sqlx::query(&sql);
+        for job in chunk {
+            query = query.bind(&job.event_id);
+        }
+        for row in query.fetch_all(&mut *connection).await? {
+            existing.insert(row.try_get::<String, _>("event_id")?, parse_job_id(&row.try_get::<String, _>("id")?)?);
+        }
+    }
+    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!("INSERT INTO job_payloads (job_id, payload) VALUES {}", value_groups(chunk.len(), 2));
+        let mut query = sqlx::query(&sql);
+        for job in chunk {
+            query = query.bind(job.job_id.to_string()).bind(&job.payload);
+        }
+        query.execute(&mut *connection).await?;
+
+        // The audit trail keeps the event's arrival; the job rests waiting for central at once.
+        let sql = format!(
+            "INSERT INTO job_transitions (job_id, seq, at, from_state, to_state, reason, actor) VALUES {}",
+            value_groups(chunk.len(), 7)
+        );
+        let mut query = sqlx::query(&sql);
+        for job in chunk {
+            query = query
+                .bind(job.job_id.to_string())
+                .bind(1_i64)
+                .bind(millis(at))
+                .bind(None::<&str>)
+                .bind(JobState::AwaitingAuthorization.as_str())
+                .bind(&job.reason)
+                .bind(Actor::System.encode());
+        }
+        query.execute(&mut *connection).await?;
+
+        let statuses = [StatusEvent::Queued, StatusEvent::AwaitingAuthorization];
+        let sql = format!(
+            "INSERT INTO outbox (id, created_at, routing_key, body) VALUES {}",
+            value_groups(chunk.len() * statuses.len(), 4)
+        );
+        let mut query = sqlx::query(&sql);
+        for job in chunk {
+            for status in statuses {
+                query = query
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(millis(at))
+                    .bind(status.routing_key())
+                    .bind(outbox_body(status, &job.event_id, job.job_id, &job.reason, at));
+            }
+        }
+        query.execute(&mut *connection).await?;
+    }
+    jobs.iter()
+        .map(|job| {
+            if inserted.contains(&job.job_id) {
+                Ok(Admission::Admitted(job.job_id))
+            } else {
+                existing
+                    .get(&job.event_id)
+                    .map(|id| Admission::Duplicate(*id))
+                    .ok_or_else(|| JournalError::Corrupt(format!("event {} neither admitted nor found", job.event_id)))
+            }
+        })
+        .collect()
 }
 
 /// One step of one job: the state check and the change are one statement, then its audit
