@@ -162,6 +162,9 @@ pub struct Breaker {
     pub alert: Option<String>,
     /// Not persisted: a probe in flight when the spooler stopped simply never answered.
     pub probe_in_flight: bool,
+    /// Not persisted: staff asked for a check now, which goes even if another instance
+    /// sharing the journal scheduled the next probe later.
+    pub probe_requested: bool,
 }
 
 fn after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
@@ -184,6 +187,7 @@ impl Breaker {
             last_success_at: None,
             alert: None,
             probe_in_flight: false,
+            probe_requested: false,
         }
     }
 
@@ -207,6 +211,7 @@ impl Breaker {
             return false;
         }
         self.probe_in_flight = true;
+        self.probe_requested = false;
         true
     }
 
@@ -222,6 +227,7 @@ impl Breaker {
             return false;
         }
         self.next_probe_at = Some(now);
+        self.probe_requested = true;
         true
     }
 

@@ -107,6 +107,16 @@ impl CentralMonitor {
         self.update(|breaker| breaker.begin_probe(now))
     }
 
+    /// Takes the breaker another instance sharing the journal saved (it probed central
+    /// meanwhile), keeping what only this process knows (a probe of its own in flight).
+    pub fn adopt(&self, mut saved: Breaker, now: DateTime<Utc>) {
+        self.update(|breaker| {
+            saved.probe_in_flight = breaker.probe_in_flight;
+            saved.refresh_state(now);
+            *breaker = saved;
+        });
+    }
+
     pub fn abandon_probe(&self) {
         self.update(Breaker::abandon_probe);
     }

@@ -62,6 +62,34 @@ impl Journal {
         }))
     }
 
+    /// Takes the next probe of central for this instance, among the instances sharing the
+    /// journal: `true` when the saved breaker is open and its probe is due at `now` (or `forced`,
+    /// staff asked for a check); the saved next probe then moves to `next_probe_at`, so the other
+    /// instances wait for this one's answer. `false` when another instance took it, or the
+    /// saved breaker is closed (central answered another instance).
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn claim_central_probe(
+        &self,
+        now: DateTime<Utc>,
+        next_probe_at: DateTime<Utc>,
+        forced: bool,
+    ) -> Result<bool, JournalError> {
+        let _gate = self.write_lock().await;
+        let claimed = sqlx::query(
+            "UPDATE central_breaker SET next_probe_at = $1, updated_at = $2
+             WHERE id = $3 AND phase <> 'closed' AND (next_probe_at IS NULL OR next_probe_at <= $2 OR $4 <> 0)",
+        )
+        .bind(millis(next_probe_at))
+        .bind(millis(now))
+        .bind(BREAKER_ID)
+        .bind(i64::from(forced))
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
     /// Saves the breaker (replacing the previous row).
     ///
     /// # Errors

@@ -347,6 +347,9 @@ impl Shared {
                     return Ok(Next::Sleep(None));
                 };
                 let Some(permit) = self.take_slot(permits, pacer, token).await else { return Ok(Next::Continue) };
+                if !self.claim_probe().await? {
+                    return Ok(Next::Continue);
+                }
                 if self.monitor.begin_probe(self.clock.now()) {
                     debug!(job_id = %job.id, "probing central");
                     in_flight.spawn(self, job, true, permit);
@@ -356,6 +359,51 @@ impl Shared {
             Gate::AwaitProbe => Ok(Next::Sleep(None)),
             Gate::WaitUntil(at) => Ok(Next::Sleep(Some(at))),
         }
+    }
+
+    /// Instances sharing the journal send one probe between them: this one probes only if it
+    /// takes the probe in the journal; otherwise it adopts the breaker the journal holds (another
+    /// instance probed, or found central back). Without a saved breaker (nothing failed in a
+    /// way worth saving yet) it probes on its own say.
+    async fn claim_probe(&self) -> Result<bool, JournalError> {
+        let now = self.clock.now();
+        let breaker = self.monitor.breaker();
+        let interval = match breaker.phase {
+            Phase::CredentialsRefused => self.config.credentials_probe_interval_s,
+            _ => self.config.probe_interval_s,
+        };
+        let next = now + chrono::Duration::seconds(i64::try_from(interval).unwrap_or(i64::MAX));
+        if self.io(self.journal.claim_central_probe(now, next, breaker.probe_requested)).await? {
+            return Ok(true);
+        }
+        let Some(row) = self.io(self.journal.central_breaker()).await? else { return Ok(true) };
+        let policy = BreakerPolicy {
+            threshold: self.config.breaker_threshold,
+            probe_interval: Duration::from_secs(self.config.probe_interval_s),
+            credentials_probe_interval: Duration::from_secs(self.config.credentials_probe_interval_s),
+        };
+        // The saved probe time as it stands: a changed configuration is a restart's business.
+        let saved = restore(&row, policy, &row.config_fingerprint, now);
+        debug!(phase = saved.phase.as_str(), next_probe_at = ?saved.next_probe_at, "another instance probes central");
+        self.monitor.adopt(saved, now);
+        Ok(false)
+    }
+
+    /// While this instance's breaker is open, another instance sharing the journal may have
+    /// found central back (its probe answered): the saved breaker says so, and this one closes
+    /// too rather than wait for a probe of its own.
+    async fn adopt_recovery(&self, now: DateTime<Utc>) -> Result<(), JournalError> {
+        let breaker = self.monitor.breaker();
+        if breaker.phase == Phase::Closed || breaker.probe_in_flight {
+            return Ok(());
+        }
+        let Some(row) = self.io(self.journal.central_breaker()).await? else { return Ok(()) };
+        if Phase::parse(&row.phase) == Some(Phase::Closed) {
+            info!("another instance found central answering again");
+            let saved = restore(&row, breaker.policy, &row.config_fingerprint, now);
+            self.monitor.adopt(saved, now);
+        }
+        Ok(())
     }
 
     /// A slot to send one request: paced, and within the concurrency bound.
@@ -443,6 +491,7 @@ impl Shared {
         }
         let instant = Instant::now();
         if housekeeping.next_backlog_refresh.is_none_or(|at| at <= instant) {
+            self.adopt_recovery(now).await?;
             let (waiting, oldest) = self.io(self.journal.authorization_backlog()).await?;
             self.monitor.set_waiting(u64::try_from(waiting).unwrap_or(0), oldest, now);
             metrics::gauge!("cardspool_central_jobs_waiting").set(waiting as f64);
@@ -680,6 +729,7 @@ fn restore(row: &CentralBreakerRow, policy: BreakerPolicy, fingerprint: &str, no
         warn!(phase = %row.phase, "central's saved breaker is unreadable; probing before anything else");
         breaker.phase = Phase::Open;
         breaker.next_probe_at = Some(now);
+        breaker.probe_requested = true;
         breaker.refresh_state(now);
         return breaker;
     };
@@ -699,6 +749,8 @@ fn restore(row: &CentralBreakerRow, policy: BreakerPolicy, fingerprint: &str, no
     if phase == Phase::CredentialsRefused && row.config_fingerprint != fingerprint {
         info!("[central] configuration changed since central refused the credentials: checking at once");
         breaker.next_probe_at = Some(now);
+        // At once even if other instances (on the old configuration) scheduled it later.
+        breaker.probe_requested = true;
     }
     breaker
 }

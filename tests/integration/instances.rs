@@ -25,9 +25,9 @@ use crate::support::wait::eventually;
 /// Events in the shared run (the figure is 5,000: `CARDSPOOL_TEST_SHARED_EVENTS=5000`;
 /// the suite runs fewer to stay within CI's time, about a minute), and in the run with a kill.
 fn shared_events() -> usize {
-    std::env::var("CARDSPOOL_TEST_SHARED_EVENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_500)
+    std::env::var("CARDSPOOL_TEST_SHARED_EVENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000)
 }
-const WITH_KILL: usize = 600;
+const WITH_KILL: usize = 400;
 
 struct Office {
     vhost: Vhost,

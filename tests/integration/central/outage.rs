@@ -162,3 +162,42 @@ async fn a_restart_in_the_middle_of_an_outage_keeps_the_next_attempts_and_the_br
     assert_eq!(rig.sim.stats().authorized, u64::from(JOBS));
     worker.stop().await;
 }
+
+#[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
+async fn two_instances_on_one_journal_probe_a_down_central_once_per_interval_between_them() {
+    const JOBS: u32 = 200;
+    let rig = Rig::new(JOBS).await;
+    rig.sim.set_fault(Fault::Down { how: DownHow::Drop, retry_after_s: None });
+    let config = outage_config(&rig);
+    tokio::time::pause();
+    let first = rig.start(&config).await;
+    let second = rig.start(&config).await;
+
+    // Each instance opens its breaker on its own failures (threshold and what was in flight);
+    // then one probe a minute between them, not one each.
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    let opening = rig.sim.stats().requests;
+    assert!(opening <= 2 * (5 + 4) + 11, "{opening} requests in the first ten minutes");
+    tokio::time::sleep(3 * HOUR).await;
+    let probes = rig.sim.stats().requests - opening;
+    assert!((178..=182).contains(&probes), "{probes} probes in three hours by two instances (one a minute: 180)");
+    for worker in [&first, &second] {
+        assert_eq!(worker.monitor.snapshot().state, CentralState::Down);
+    }
+
+    // Central back: whichever probes first finds it, the other adopts that, and all drain.
+    rig.sim.set_fault(Fault::None);
+    eventually_simulated("all authorized", Duration::from_secs(5), HOUR, || async {
+        rig.count(JobState::Authorized).await == i64::from(JOBS)
+    })
+    .await;
+    // The instance that did not probe learns it from the journal within a backlog refresh.
+    eventually_simulated("both instances see central up", Duration::from_secs(1), Duration::from_secs(10), || async {
+        [&first, &second].iter().all(|worker| worker.monitor.snapshot().state == CentralState::Up)
+    })
+    .await;
+    assert_eq!(rig.sim.stats().authorized, u64::from(JOBS));
+    first.stop().await;
+    second.stop().await;
+}
