@@ -166,6 +166,8 @@ pub struct Journal {
     writer: Writer,
     wakers: Arc<StageWakers>,
     writer_stats: Arc<WriterStats>,
+    /// Ends the listener to the other instances' commits (PostgreSQL).
+    stop_listening: tokio_util::sync::CancellationToken,
 }
 
 impl std::fmt::Debug for Journal {
@@ -230,8 +232,13 @@ impl Journal {
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let wakers = Arc::new(StageWakers::default());
         let writer_stats = Arc::new(WriterStats::default());
-        let writer = Writer::start(pool.clone(), write_gate.clone(), wakers.clone(), writer_stats.clone());
-        Ok(Journal { pool, backend, write_gate, writer, wakers, writer_stats })
+        let postgres = backend == Backend::Postgres;
+        let writer = Writer::start(pool.clone(), write_gate.clone(), wakers.clone(), writer_stats.clone(), postgres);
+        let stop_listening = tokio_util::sync::CancellationToken::new();
+        if postgres {
+            tokio::spawn(writer::listen_across_instances(url.to_owned(), wakers.clone(), stop_listening.clone()));
+        }
+        Ok(Journal { pool, backend, write_gate, writer, wakers, writer_stats, stop_listening })
     }
 
     /// What this process's writer did so far.
@@ -576,6 +583,7 @@ impl Journal {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        self.stop_listening.cancel();
         self.pool.close().await;
     }
 }

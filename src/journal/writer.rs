@@ -39,15 +39,78 @@ pub struct StageWakers {
 }
 
 impl StageWakers {
-    fn after(&self, to: JobState, status: bool) {
-        match to {
-            JobState::Received | JobState::AwaitingAuthorization => self.authorize.notify_one(),
-            JobState::Authorized | JobState::Rendered => self.dispatch.notify_one(),
-            _ => {}
+    pub(super) fn wake(&self, stages: Stages) {
+        if stages.authorize {
+            self.authorize.notify_one();
         }
-        if status {
+        if stages.dispatch {
+            self.dispatch.notify_one();
+        }
+        if stages.outbox {
             self.outbox.notify_one();
         }
+    }
+}
+
+/// Which stages a commit gave work to. On PostgreSQL it travels to the other instances as the
+/// payload of a notification on [`NOTIFY_CHANNEL`] (`authorize,dispatch,outbox`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Stages {
+    authorize: bool,
+    dispatch: bool,
+    outbox: bool,
+}
+
+/// The PostgreSQL notification channel on which commits wake the other instances' stages.
+pub(super) const NOTIFY_CHANNEL: &str = "cardspool_work";
+
+impl Stages {
+    pub(super) const ALL: Stages = Stages { authorize: true, dispatch: true, outbox: true };
+
+    fn after_step(to: JobState, status: bool) -> Stages {
+        Stages {
+            authorize: matches!(to, JobState::Received | JobState::AwaitingAuthorization),
+            dispatch: matches!(to, JobState::Authorized | JobState::Rendered),
+            outbox: status,
+        }
+    }
+
+    /// The stages a committed write gives work to.
+    fn of(write: &Write, written: &Written) -> Stages {
+        match (write, written) {
+            (Write::Admit { .. }, Written::Admitted(admissions))
+                if admissions.iter().any(|admission| matches!(admission, Admission::Admitted(_))) =>
+            {
+                Stages { authorize: true, outbox: true, dispatch: false }
+            }
+            (Write::Transition { step, .. }, _)
+            | (Write::Settle { then: Some(step), .. }, Written::Stepped(Ok(()))) => {
+                Stages::after_step(step.to, StatusEvent::for_step(Some(step.from), step.to).is_some())
+            }
+            _ => Stages::default(),
+        }
+    }
+
+    fn union(self, other: Stages) -> Stages {
+        Stages {
+            authorize: self.authorize || other.authorize,
+            dispatch: self.dispatch || other.dispatch,
+            outbox: self.outbox || other.outbox,
+        }
+    }
+
+    fn is_empty(self) -> bool {
+        self == Stages::default()
+    }
+
+    pub(super) fn encode(self) -> String {
+        let names = [(self.authorize, "authorize"), (self.dispatch, "dispatch"), (self.outbox, "outbox")];
+        names.iter().filter(|(on, _)| *on).map(|(_, name)| *name).collect::<Vec<_>>().join(",")
+    }
+
+    pub(super) fn decode(payload: &str) -> Stages {
+        let has = |name| payload.split(',').any(|part| part == name);
+        Stages { authorize: has("authorize"), dispatch: has("dispatch"), outbox: has("outbox") }
     }
 }
 
@@ -126,14 +189,17 @@ pub(super) struct Writer {
 
 impl Writer {
     /// Starts the writer task on the current runtime. It ends when every handle is dropped.
+    /// `notify_across`: tell the other instances sharing the journal which stages have work
+    /// (PostgreSQL's NOTIFY, delivered at commit).
     pub(super) fn start(
         pool: AnyPool,
         gate: Option<Arc<Mutex<()>>>,
         wakers: Arc<StageWakers>,
         stats: Arc<WriterStats>,
+        notify_across: bool,
     ) -> Writer {
         let (requests, inbox) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(pool, gate, wakers, stats, inbox));
+        tokio::spawn(run(pool, gate, wakers, stats, notify_across, inbox));
         Writer { requests }
     }
 
@@ -150,6 +216,7 @@ async fn run(
     gate: Option<Arc<Mutex<()>>>,
     wakers: Arc<StageWakers>,
     stats: Arc<WriterStats>,
+    notify_across: bool,
     mut inbox: mpsc::Receiver<Request>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -159,7 +226,7 @@ async fn run(
             None => None,
         };
         let writes: Vec<&Write> = batch.iter().map(|request| &request.write).collect();
-        let outcomes = match commit_together(&pool, &writes).await {
+        let outcomes = match commit_together(&pool, &writes, notify_across).await {
             Ok(outcomes) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 outcomes
@@ -168,7 +235,7 @@ async fn run(
                 warn!(%error, writes = writes.len(), "a group commit failed; trying its writes one by one");
                 let mut outcomes = Vec::with_capacity(writes.len());
                 for write in &writes {
-                    let alone = commit_together(&pool, std::slice::from_ref(write)).await;
+                    let alone = commit_together(&pool, std::slice::from_ref(write), notify_across).await;
                     stats.commits.fetch_add(u64::from(alone.is_ok()), Ordering::Relaxed);
                     outcomes.push(alone.and_then(|mut one| one.pop().expect("one outcome per write")));
                 }
@@ -193,9 +260,11 @@ async fn run(
 async fn commit_together(
     pool: &AnyPool,
     writes: &[&Write],
+    notify_across: bool,
 ) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(writes.len());
+    let mut stages = Stages::default();
     for write in writes {
         let outcome = apply(&mut tx, write).await;
         match outcome {
@@ -204,8 +273,15 @@ async fn commit_together(
                 outcomes.push(Err(error));
             }
             Err(error) => return Err(error),
-            Ok(written) => outcomes.push(Ok(written)),
+            Ok(written) => {
+                stages = stages.union(Stages::of(write, &written));
+                outcomes.push(Ok(written));
+            }
         }
+    }
+    if notify_across && !stages.is_empty() {
+        // Delivered to the listeners at commit, and only if it commits.
+        sqlx::query("SELECT pg_notify($1, $2)").bind(NOTIFY_CHANNEL).bind(stages.encode()).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -295,18 +371,49 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
 /// The log line and the wake-ups of a committed write: the one place every state change
 /// passes, written once, after the commit made it true.
 fn announce(write: &Write, written: &Written, wakers: &StageWakers) {
-    match (write, written) {
-        (Write::Admit { .. }, Written::Admitted(admissions))
-            if admissions.iter().any(|admission| matches!(admission, Admission::Admitted(_))) =>
-        {
-            wakers.after(JobState::AwaitingAuthorization, true);
+    if let (Write::Transition { job_id, step }, _)
+    | (Write::Settle { job_id, then: Some(step), .. }, Written::Stepped(Ok(()))) = (write, written)
+    {
+        info!(%job_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
+    }
+    wakers.wake(Stages::of(write, written));
+}
+
+/// Listens, for as long as `stop` is not cancelled, to the commits of the other instances
+/// sharing the PostgreSQL journal at `url`, and wakes this process's stages as they say.
+/// Reconnects after any error; a notification missed meanwhile is made up for by waking every
+/// stage once connected again (and the stages' slow polls remain a safety net).
+pub(super) async fn listen_across_instances(
+    url: String,
+    wakers: Arc<StageWakers>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut pause = std::time::Duration::from_millis(500);
+    while !stop.is_cancelled() {
+        let listening = async {
+            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            listener.listen(NOTIFY_CHANNEL).await?;
+            wakers.wake(Stages::ALL);
+            loop {
+                let notification = listener.recv().await?;
+                wakers.wake(Stages::decode(notification.payload()));
+            }
+            #[allow(unreachable_code)]
+            Ok::<(), sqlx::Error>(())
+        };
+        tokio::select! {
+            () = stop.cancelled() => return,
+            result = listening => {
+                if let Err(error) = result {
+                    warn!(%error, retry_in_ms = pause.as_millis() as u64, "not hearing the other instances' commits; reconnecting");
+                }
+            }
         }
-        (Write::Transition { job_id, step }, _)
-        | (Write::Settle { job_id, then: Some(step), .. }, Written::Stepped(Ok(()))) => {
-            info!(%job_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
-            wakers.after(step.to, StatusEvent::for_step(Some(step.from), step.to).is_some());
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(pause) => {}
         }
-        _ => {}
+        pause = (pause * 2).min(std::time::Duration::from_secs(30));
     }
 }
 

@@ -23,11 +23,11 @@ use crate::support::spooler::{publish_all, Spooler};
 use crate::support::wait::eventually;
 
 /// Events in the shared run (the figure is 5,000: `CARDSPOOL_TEST_SHARED_EVENTS=5000`;
-/// the suite runs fewer to stay within CI's time, about a minute), and in the run with a kill.
+/// the suite runs 600 to stay within CI's time), and in the run with a kill.
 fn shared_events() -> usize {
-    std::env::var("CARDSPOOL_TEST_SHARED_EVENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(1_000)
+    std::env::var("CARDSPOOL_TEST_SHARED_EVENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(600)
 }
-const WITH_KILL: usize = 400;
+const WITH_KILL: usize = 300;
 
 struct Office {
     vhost: Vhost,

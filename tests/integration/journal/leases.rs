@@ -87,3 +87,30 @@ async fn each_status_event_is_claimed_by_one_instance(journal: Journal) {
     let taken_over = journal.claim_unpublished("spooler-b", expired, expired + lease, 10).await.unwrap();
     assert_eq!(taken_over.len(), 5, "every unpublished event, once the claims expired");
 }
+
+/// On PostgreSQL a commit of one instance wakes the stages of the others (NOTIFY), so that
+/// they need not poll the journal to learn of new work.
+#[tokio::test]
+async fn a_commit_wakes_the_other_instances_stages() {
+    let url = crate::support::services::fresh_postgres().await;
+    let (one, other) = (crate::support::journal::at(&url).await, crate::support::journal::at(&url).await);
+    let other_wakers = other.wakers();
+    // The listener is connected once it has woken every stage.
+    tokio::time::timeout(std::time::Duration::from_secs(10), other_wakers.authorize.notified())
+        .await
+        .expect("the other instance listens");
+    job_along(&one, 1, &[], t0()).await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), other_wakers.authorize.notified())
+        .await
+        .expect("the admission woke the other instance's authorize stage");
+    let job = job_along(&one, 2, &[], t0()).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), other_wakers.dispatch.notified()).await;
+    journal_step(&one, job, JobState::AwaitingAuthorization, JobState::Authorized).await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), other_wakers.dispatch.notified())
+        .await
+        .expect("the authorization woke the other instance's dispatch stage");
+}
+
+async fn journal_step(journal: &Journal, job: cardspool::domain::job::JobId, from: JobState, to: JobState) {
+    journal.transition(job, &Step::system(from, to, "test", t0())).await.unwrap();
+}
