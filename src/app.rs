@@ -98,7 +98,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     info!(addr = %listener.local_addr().map_err(api_error)?, "api listening");
     let api = Api::new(journal.clone(), &config.api.tokens, clock)
         .with_intake_stats(intake.stats.clone())
-        .with_dispatch(&dispatch)
+        .with_printing(dispatch.printers().clone(), Arc::new(dispatch.clone()))
         .with_templates(templates);
     let api = match &authorizer {
         Some(authorizer) => api.with_central(authorizer.monitor()),

@@ -1,10 +1,13 @@
 //! Logging set-up: human-readable lines by default, JSON objects per line with `--log-json`
-//! (or `[log] format = "json"`). `RUST_LOG` overrides the configured filter.
+//! (or `[log] format = "json"`). `RUST_LOG` overrides the configured filter. And the counters
+//! the workers keep for the API and `/metrics` (`IntakeStats`), so that the API reads them
+//! without depending on the workers.
 //!
 //! What may appear in a log line is a rule of the whole crate: event ids, job ids, masked NIKs
 //! (`Nik::masked`), never a full NIK, a photo or a signature.
 
 use std::io::IsTerminal as _;
+use std::sync::atomic::AtomicU64;
 
 use tracing_subscriber::EnvFilter;
 
@@ -21,4 +24,16 @@ pub fn init(format: LogFormat, filter: &str) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
     };
+}
+
+/// Counters of what intake did, shared with the API and metrics.
+#[derive(Debug, Default)]
+pub struct IntakeStats {
+    pub admitted: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub rejected: AtomicU64,
+    pub reconnects: AtomicU64,
+    /// Acks the broker never got (connection lost after the commit): each is redelivered and
+    /// then recognised as a duplicate.
+    pub acks_lost: AtomicU64,
 }

@@ -8,3 +8,4 @@ pub mod event;
 pub mod job;
 pub mod layout;
 pub mod nik;
+pub mod status;

@@ -41,9 +41,9 @@ use crate::clock::Clock;
 use crate::config::ApiToken;
 use crate::journal::Journal;
 use crate::printer::pool::Printers;
+use crate::printer::test_card::TestCards;
 use crate::render::TemplateStore;
-use crate::workers::dispatch::Dispatch;
-use crate::workers::intake::IntakeStats;
+use crate::telemetry::IntakeStats;
 
 pub use actions::{ActionRequest, JobAction, ResolveOutcome};
 pub use auth::Staff;
@@ -63,7 +63,7 @@ pub struct ApiState {
     /// Central's state from the authorize worker; `None` when authorization does not run.
     central: Option<CentralMonitor>,
     /// Sends test cards; `None` when printing does not run in this process.
-    test_cards: Option<Dispatch>,
+    test_cards: Option<Arc<dyn TestCards>>,
     /// The card templates dispatch renders with; `None` when rendering does not run.
     templates: Option<Arc<TemplateStore>>,
     metrics: metrics::Metrics,
@@ -92,18 +92,18 @@ impl Api {
         }
     }
 
-    /// The printers staff see and pause: [`crate::workers::dispatch::Dispatch::printers`].
+    /// The printers staff see and pause (the dispatch worker's).
     #[must_use]
     pub fn with_printers(mut self, printers: Printers) -> Api {
         self.state.printers = Some(printers);
         self
     }
 
-    /// The dispatch worker's printers, and test cards sent through it.
+    /// The dispatch worker's printers, and its handle for test cards.
     #[must_use]
-    pub fn with_dispatch(mut self, dispatch: &Dispatch) -> Api {
-        self.state.printers = Some(dispatch.printers().clone());
-        self.state.test_cards = Some(dispatch.clone());
+    pub fn with_printing(mut self, printers: Printers, test_cards: Arc<dyn TestCards>) -> Api {
+        self.state.printers = Some(printers);
+        self.state.test_cards = Some(test_cards);
         self
     }
 
@@ -114,8 +114,7 @@ impl Api {
         self
     }
 
-    /// Central's state and the "check now" handle:
-    /// [`crate::workers::authorize::Authorizer::monitor`].
+    /// Central's state and the "check now" handle (the authorize worker's monitor).
     #[must_use]
     pub fn with_central(mut self, monitor: CentralMonitor) -> Api {
         self.state.central = Some(monitor);

@@ -18,7 +18,7 @@ use super::views::PrinterStateView;
 use super::ApiState;
 use crate::config::StaffRole;
 use crate::printer::pool::Printers;
-use crate::workers::dispatch::TestCardError;
+use crate::printer::test_card::TestCardError;
 
 fn printers(state: &ApiState) -> Result<&Printers, ApiError> {
     state.printers.as_ref().ok_or_else(|| ApiError::Unavailable("printing does not run in this spooler".into()))

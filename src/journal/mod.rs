@@ -32,9 +32,10 @@ use tokio::sync::Mutex;
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
+pub use crate::domain::status::StatusEvent;
 pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
-pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StatusEvent, TransitionRecord};
+pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, TransitionRecord};
 pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
 pub use writer::{StageWakers, WriterStats};
 

@@ -19,9 +19,10 @@ use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 use tracing::{debug, info, warn};
 
 use super::printing::{apply_card_sent, apply_settle_card, OwnedCard};
-use super::records::{OutboxMessage, StatusEvent};
+use super::records::OutboxMessage;
 use super::{insert_outbox, insert_transition, millis, outbox_body, parse_job_id, Admission, JournalError, Step};
 use crate::domain::job::{Actor, JobId, JobState};
+use crate::domain::status::StatusEvent;
 
 /// Writes in one transaction at most; a bound on how long the first caller of a batch waits.
 const MAX_BATCH: usize = 512;

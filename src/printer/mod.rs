@@ -14,6 +14,7 @@ pub mod folder;
 pub mod ipp;
 pub mod pool;
 pub mod spool;
+pub mod test_card;
 
 use std::fmt;
 use std::time::Duration;

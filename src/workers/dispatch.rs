@@ -69,33 +69,7 @@ pub trait CardRenderer: Send + Sync + 'static {
     fn test_card(&self, pool: &str, at: DateTime<Utc>) -> Option<Result<Vec<u8>, RenderFailure>>;
 }
 
-/// Why a test card was not sent.
-#[derive(Debug, thiserror::Error)]
-pub enum TestCardError {
-    #[error("no printer {0:?}")]
-    UnknownPrinter(String),
-    /// Faulted, paused or busy: a test card waits for nothing, it is simply not sent.
-    #[error("printer {name} cannot take a card now ({status}); try again when it is ready")]
-    NotReady { name: String, status: String },
-    #[error("no template prints to pool {0:?}: there is no layout to test")]
-    NoTemplate(String),
-    #[error("the test card cannot be made: {0}")]
-    Render(String),
-}
-
-impl TestCardError {
-    /// Only a printer that is not ready now may take the card later.
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, TestCardError::NotReady { .. })
-    }
-}
-
-/// A test card on its way: the name the printer files it under.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestCardSent {
-    pub printer: String,
-    pub job_name: String,
-}
+pub use crate::printer::test_card::{TestCardError, TestCardSent, TestCards};
 
 /// The dispatch worker. Cheap to clone: every part is shared.
 #[derive(Clone)]
@@ -808,6 +782,16 @@ impl Dispatch {
             }
         }
         Ok(())
+    }
+}
+
+impl TestCards for Dispatch {
+    fn send_test_card<'a>(
+        &'a self,
+        printer: &'a str,
+        reason: String,
+    ) -> futures_util::future::BoxFuture<'a, Result<TestCardSent, TestCardError>> {
+        Box::pin(Dispatch::send_test_card(self, printer, reason))
     }
 }
 

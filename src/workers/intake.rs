@@ -8,7 +8,7 @@
 //! `multiple` ack. A delivery whose ack was lost with the connection comes back and is
 //! recognised by its `event_id`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,17 +44,7 @@ impl IntakeError {
     }
 }
 
-/// Counters of what intake did, shared with the API and metrics.
-#[derive(Debug, Default)]
-pub struct IntakeStats {
-    pub admitted: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub rejected: AtomicU64,
-    pub reconnects: AtomicU64,
-    /// Acks the broker never got (connection lost after the commit): each is redelivered and
-    /// then recognised as a duplicate.
-    pub acks_lost: AtomicU64,
-}
+pub use crate::telemetry::IntakeStats;
 
 pub struct Intake {
     pub amqp: AmqpConfig,
