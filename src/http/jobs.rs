@@ -115,20 +115,23 @@ pub async fn act(
     let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
     let now = state.clock.now();
     let step = actions::plan(action, &job, &request, &staff, now)?;
-    state.journal.transition(job_id, &step).await?;
-    let updated = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
-    info!(%job_id, action = action.as_str(), staff = %staff.name, from = %step.from, to = %step.to, "staff action");
-    // The blank's fate follows the staff decision. A separate write from the transition: if it
-    // fails, the job's state stands and the ledger keeps its earlier outcome, which the error
-    // tells the caller.
+    // The blank's fate follows the staff decision, in the step's own transaction.
     let ledger = match (action, request.outcome) {
-        (JobAction::Spoiled, _) => Some(if state.journal.mark_card_spoiled(job_id, &step.reason, now).await? {
-            "the printed card is recorded spoiled in the blank-card ledger"
-        } else {
-            "no printed card of this job is in the blank-card ledger"
-        }),
+        (JobAction::Spoiled, _) => {
+            let settled = state
+                .journal
+                .step_settling_latest_card(job_id, &step, &[CardOutcome::Printed], CardOutcome::Spoiled)
+                .await?;
+            Some(if settled {
+                "the printed card is recorded spoiled in the blank-card ledger"
+            } else {
+                "no printed card of this job is in the blank-card ledger"
+            })
+        }
         (JobAction::Resolve, Some(outcome)) => {
-            let settled = state.journal.settle_card_in_doubt(job_id, outcome.card_outcome(), &step.reason, now).await?;
+            let in_doubt = [CardOutcome::Sent, CardOutcome::Unknown];
+            let settled =
+                state.journal.step_settling_latest_card(job_id, &step, &in_doubt, outcome.card_outcome()).await?;
             Some(match (settled, outcome.card_outcome()) {
                 (false, _) => "no card in doubt of this job is in the blank-card ledger",
                 (true, CardOutcome::Printed) => "the card is recorded printed in the blank-card ledger",
@@ -136,7 +139,12 @@ pub async fn act(
                 (true, _) => "the card is recorded not fed (no blank used) in the blank-card ledger",
             })
         }
-        _ => None,
+        _ => {
+            state.journal.transition(job_id, &step).await?;
+            None
+        }
     };
+    let updated = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
+    info!(%job_id, action = action.as_str(), staff = %staff.name, from = %step.from, to = %step.to, "staff action");
     Ok(Json(json!({ "job": JobView::from(&updated), "ledger": ledger })))
 }

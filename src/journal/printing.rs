@@ -300,30 +300,33 @@ impl Journal {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, JournalError> {
-        // The outcomes are the enum's own words, never input: safe to write into the query.
-        let from = from.iter().map(|outcome| format!("'{}'", outcome.as_str())).collect::<Vec<_>>().join(", ");
-        let _gate = self.write_lock().await;
-        let mut tx = self.pool.begin().await?;
-        let latest: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT id FROM card_ledger WHERE job_id = $1 AND outcome IN ({from})
-             ORDER BY sent_at DESC, id DESC LIMIT 1"
-        ))
-        .bind(job_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(id) = latest else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        sqlx::query("UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3 WHERE id = $4")
-            .bind(to.as_str())
-            .bind(reason)
-            .bind(millis(at))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        let settle = LatestCard { from: from.to_vec(), to, reason: reason.to_owned(), at };
+        match self.writer.write(Write::SettleLatest { job_id, step: None, settle }).await? {
+            Written::Settled(settled) => Ok(settled),
+            other => Err(JournalError::Corrupt(format!("the writer answered a ledger change with {other:?}"))),
+        }
+    }
+
+    /// A staff step and the ledger change that goes with it, in one transaction: the job's
+    /// latest card line whose outcome is one of `from` takes outcome `to` (a printed card
+    /// found spoiled, a card in doubt settled). `Ok(false)`: the step was taken, the job has
+    /// no such line and the ledger is left as it is.
+    ///
+    /// # Errors
+    /// [`JournalError::Conflict`] (nothing written) when the job is no longer in `step.from`.
+    pub async fn step_settling_latest_card(
+        &self,
+        job_id: JobId,
+        step: &Step,
+        from: &[CardOutcome],
+        to: CardOutcome,
+    ) -> Result<bool, JournalError> {
+        step.from.transition(step.to, &step.actor)?;
+        let settle = LatestCard { from: from.to_vec(), to, reason: step.reason.clone(), at: step.at };
+        match self.writer.write(Write::SettleLatest { job_id, step: Some(step.clone()), settle }).await? {
+            Written::Settled(settled) => Ok(settled),
+            other => Err(JournalError::Corrupt(format!("the writer answered a ledger change with {other:?}"))),
+        }
     }
 
     /// A job's cards, oldest first.
@@ -393,6 +396,41 @@ impl Journal {
             .await?;
         Ok(n)
     }
+}
+
+/// A change to a job's latest card line: see [`Journal::step_settling_latest_card`].
+#[derive(Debug, Clone)]
+pub(super) struct LatestCard {
+    pub from: Vec<CardOutcome>,
+    pub to: CardOutcome,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The writer's half of [`Journal::step_settling_latest_card`]'s ledger change.
+pub(super) async fn apply_settle_latest(
+    connection: &mut sqlx::AnyConnection,
+    job_id: JobId,
+    settle: &LatestCard,
+) -> Result<bool, JournalError> {
+    // The outcomes are the enum's own words, never input: safe to write into the query.
+    let from = settle.from.iter().map(|outcome| format!("'{}'", outcome.as_str())).collect::<Vec<_>>().join(", ");
+    let latest: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT id FROM card_ledger WHERE job_id = $1 AND outcome IN ({from})
+         ORDER BY sent_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(job_id.to_string())
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(id) = latest else { return Ok(false) };
+    sqlx::query("UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3 WHERE id = $4")
+        .bind(settle.to.as_str())
+        .bind(&settle.reason)
+        .bind(millis(settle.at))
+        .bind(id)
+        .execute(&mut *connection)
+        .await?;
+    Ok(true)
 }
 
 /// The writer's half of [`Journal::record_card_sent`].

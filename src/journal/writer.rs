@@ -18,7 +18,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 use tracing::{debug, info, warn};
 
-use super::printing::{apply_card_sent, apply_settle_card, OwnedCard};
+use super::printing::{apply_card_sent, apply_settle_card, apply_settle_latest, LatestCard, OwnedCard};
 use super::records::OutboxMessage;
 use super::{insert_outbox, insert_transition, millis, outbox_body, parse_job_id, Admission, JournalError, Step};
 use crate::domain::job::{Actor, JobId, JobState};
@@ -84,7 +84,7 @@ impl Stages {
             {
                 Stages { authorize: true, outbox: true, dispatch: false }
             }
-            (Write::Transition { step, .. }, _)
+            (Write::Transition { step, .. } | Write::SettleLatest { step: Some(step), .. }, _)
             | (Write::Settle { then: Some(step), .. }, Written::Stepped(Ok(()))) => {
                 Stages::after_step(step.to, StatusEvent::for_step(Some(step.from), step.to).is_some())
             }
@@ -153,6 +153,9 @@ pub(super) enum Write {
     Settle { job_id: JobId, card: OwnedCard, outcome: super::CardOutcome, reason: String, then: Option<Step> },
     /// Status events confirmed by the broker.
     Published { ids: Vec<String>, at: DateTime<Utc> },
+    /// A job's latest card line settled, after the job's step when there is one (same
+    /// transaction; a refused step writes nothing).
+    SettleLatest { job_id: JobId, step: Option<Step>, settle: LatestCard },
     /// The leases of `owner`'s `printing` jobs among `ids` extended to `until`.
     RenewLeases { owner: String, ids: Vec<JobId>, until: DateTime<Utc> },
     /// A `printing` job taken by `owner` until `until`: when it is `owner`'s already, has no
@@ -173,6 +176,8 @@ pub(super) enum Written {
     Stepped(Result<(), JournalError>),
     /// Whether a claim was granted.
     Claimed(bool),
+    /// Whether a card line was found to settle.
+    Settled(bool),
     Outbox(Vec<OutboxMessage>),
     Done,
 }
@@ -316,6 +321,12 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
             }
             Ok(Written::Done)
         }
+        Write::SettleLatest { job_id, step, settle } => {
+            if let Some(step) = step {
+                step_job(connection, *job_id, step).await?;
+            }
+            apply_settle_latest(connection, *job_id, settle).await.map(Written::Settled)
+        }
         Write::RenewLeases { owner, ids, until } => {
             for chunk in ids.chunks(500) {
                 let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
@@ -372,7 +383,7 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
 /// The log line and the wake-ups of a committed write: the one place every state change
 /// passes, written once, after the commit made it true.
 fn announce(write: &Write, written: &Written, wakers: &StageWakers) {
-    if let (Write::Transition { job_id, step }, _)
+    if let (Write::Transition { job_id, step } | Write::SettleLatest { job_id, step: Some(step), .. }, _)
     | (Write::Settle { job_id, then: Some(step), .. }, Written::Stepped(Ok(()))) = (write, written)
     {
         info!(%job_id, from = %step.from, to = %step.to, actor = %step.actor, reason = %step.reason, "job state changed");
