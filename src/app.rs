@@ -86,7 +86,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         error!("central.public_key is not configured: jobs are taken in but none is authorized or printed until it is");
         None
     } else {
-        Some(Authorizer::over_http(&config.central, journal.clone(), clock).await?)
+        Some(
+            Authorizer::over_http(&config.central, journal.clone(), clock)
+                .await?
+                .leased_as(&instance, config.journal.lease()),
+        )
     };
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);

@@ -543,6 +543,41 @@ impl Journal {
         }
     }
 
+    /// Jobs in `state` due at `now` (as [`Journal::due`]: urgent first, then oldest due),
+    /// at most `limit`, claimed for `owner` until `until`: several instances sharing the
+    /// journal never take the same job at once. Jobs `owner` already holds come back to it; a
+    /// step of the job ends the claim.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn claim_due(
+        &self,
+        state: JobState,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, JournalError> {
+        let skip_locked = self.backend == Backend::Postgres;
+        let write = Write::ClaimDue { state, owner: owner.to_owned(), now, until, limit, skip_locked };
+        match self.writer.write(write).await? {
+            Written::Jobs(jobs) => Ok(jobs),
+            other => Err(JournalError::Corrupt(format!("the writer answered a claim with {other:?}"))),
+        }
+    }
+
+    /// Gives up `owner`'s claims on `jobs` (taken, but not worked on now), so that another
+    /// instance may take them at once. Jobs on a printer keep their lease.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn release_claims(&self, owner: &str, jobs: &[JobId]) -> Result<(), JournalError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        self.writer.write(Write::Release { owner: owner.to_owned(), ids: jobs.to_vec() }).await.map(drop)
+    }
+
     /// Extends `owner`'s leases on those of `jobs` that are `printing` to `until`.
     ///
     /// # Errors

@@ -153,6 +153,12 @@ pub(super) enum Write {
     Settle { job_id: JobId, card: OwnedCard, outcome: super::CardOutcome, reason: String, then: Option<Step> },
     /// Status events confirmed by the broker.
     Published { ids: Vec<String>, at: DateTime<Utc> },
+    /// Up to `limit` jobs in `state` due at `now` claimed by `owner` until `until`: those
+    /// nobody holds, `owner` holds, or whose claim expired. `skip_locked` on PostgreSQL.
+    ClaimDue { state: JobState, owner: String, now: DateTime<Utc>, until: DateTime<Utc>, limit: u32, skip_locked: bool },
+    /// `owner`'s claims on `ids` given up (work it took and will not do now), unless the jobs
+    /// moved meanwhile (a step ends a claim anyway).
+    Release { owner: String, ids: Vec<JobId> },
     /// A job's latest card line settled, after the job's step when there is one (same
     /// transaction; a refused step writes nothing).
     SettleLatest { job_id: JobId, step: Option<Step>, settle: LatestCard },
@@ -178,6 +184,7 @@ pub(super) enum Written {
     Claimed(bool),
     /// Whether a card line was found to settle.
     Settled(bool),
+    Jobs(Vec<super::JobRecord>),
     Outbox(Vec<OutboxMessage>),
     Done,
 }
@@ -318,6 +325,46 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
                     .bind(id)
                     .execute(&mut *connection)
                     .await?;
+            }
+            Ok(Written::Done)
+        }
+        Write::ClaimDue { state, owner, now, until, limit, skip_locked } => {
+            let lock = if *skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" };
+            let rows = sqlx::query(&format!(
+                "UPDATE jobs SET owner = $1, lease_until = $2 WHERE id IN (
+                     SELECT id FROM jobs
+                     WHERE state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $4)
+                         AND (owner IS NULL OR owner = $1 OR lease_until IS NULL OR lease_until < $4)
+                     ORDER BY priority DESC, COALESCE(next_attempt_at, 0), created_at LIMIT $5{lock})
+                 RETURNING {}",
+                super::records::JOB_COLUMNS
+            ))
+            .bind(owner.as_str())
+            .bind(millis(*until))
+            .bind(state.as_str())
+            .bind(millis(*now))
+            .bind(i64::from(*limit))
+            .fetch_all(&mut *connection)
+            .await?;
+            let mut jobs = rows.iter().map(super::JobRecord::from_row).collect::<Result<Vec<_>, _>>()?;
+            // RETURNING keeps no order: urgent first, then oldest due, as `Journal::due`.
+            jobs.sort_by_key(|job| {
+                (!job.urgent, job.next_attempt_at.map_or(0, |at| at.timestamp_millis()), job.created_at)
+            });
+            Ok(Written::Jobs(jobs))
+        }
+        Write::Release { owner, ids } => {
+            for chunk in ids.chunks(500) {
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = $1 AND state <> 'printing' AND id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(owner.as_str());
+                for id in chunk {
+                    query = query.bind(id.to_string());
+                }
+                query.execute(&mut *connection).await?;
             }
             Ok(Written::Done)
         }

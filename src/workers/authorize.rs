@@ -84,6 +84,10 @@ struct Shared {
     fingerprint: String,
     /// Serialises breaker saves, so that the last one written is the newest.
     persist: tokio::sync::Mutex<()>,
+    /// The name this instance claims jobs under, and for how long (`[journal] instance`,
+    /// `lease_s`).
+    instance: String,
+    lease: Duration,
     /// See [`Authorizer::hold_paused_clock`].
     #[cfg(feature = "test-hooks")]
     hold_clock: bool,
@@ -187,6 +191,8 @@ impl Authorizer {
                 wakers,
                 fingerprint,
                 persist: tokio::sync::Mutex::new(()),
+                instance: crate::config::JournalConfig::default().instance_id(),
+                lease: crate::config::JournalConfig::default().lease(),
                 #[cfg(feature = "test-hooks")]
                 hold_clock: false,
             }),
@@ -202,6 +208,16 @@ impl Authorizer {
     #[must_use]
     pub fn hold_paused_clock(mut self) -> Authorizer {
         Arc::get_mut(&mut self.shared).expect("not running yet").hold_clock = true;
+        self
+    }
+
+    /// Claims the jobs it asks central for under `instance`'s name for `lease` at a time; by
+    /// default the host name and `[journal] lease_s`'s default.
+    #[must_use]
+    pub fn leased_as(mut self, instance: &str, lease: Duration) -> Authorizer {
+        let shared = Arc::get_mut(&mut self.shared).expect("not running yet");
+        instance.clone_into(&mut shared.instance);
+        shared.lease = lease;
         self
     }
 
@@ -316,8 +332,9 @@ impl Shared {
         let batch = self.config.drain_concurrency.saturating_mul(4).max(16);
         match self.monitor.gate(now) {
             Gate::Send => {
+                let until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
                 let due: Vec<JobRecord> = self
-                    .io(self.journal.due(JobState::AwaitingAuthorization, now, batch))
+                    .io(self.journal.claim_due(JobState::AwaitingAuthorization, &self.instance, now, until, batch))
                     .await?
                     .into_iter()
                     .filter(|job| !in_flight.jobs.contains(&job.id))
@@ -330,14 +347,24 @@ impl Shared {
                     let next = self.io(self.journal.next_due_at(JobState::AwaitingAuthorization)).await?;
                     return Ok(Next::Sleep(next.filter(|at| *at > now)));
                 }
+                // Claimed and not asked for now (central's state changed, or shutdown): another
+                // instance may take them.
+                let mut left = Vec::new();
                 for job in due {
-                    let Some(permit) = self.take_slot(permits, pacer, token).await else { break };
-                    if self.monitor.gate(self.clock.now()) != Gate::Send {
-                        break;
+                    if !left.is_empty() {
+                        left.push(job.id);
+                        continue;
                     }
-                    in_flight.spawn(self, job, false, permit);
-                    in_flight.reap(&self.monitor);
+                    let permit = self.take_slot(permits, pacer, token).await;
+                    match permit {
+                        Some(permit) if self.monitor.gate(self.clock.now()) == Gate::Send => {
+                            in_flight.spawn(self, job, false, permit);
+                            in_flight.reap(&self.monitor);
+                        }
+                        _ => left.push(job.id),
+                    }
                 }
+                self.io(self.journal.release_claims(&self.instance, &left)).await?;
                 Ok(Next::Continue)
             }
             Gate::Probe => {

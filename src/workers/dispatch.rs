@@ -498,7 +498,8 @@ impl Dispatch {
     /// Each card is drawn on a blocking thread, then waits for the spool's flush and the
     /// journal's commit; with a few cards per core in hand, the cores draw while others wait.
     async fn render_authorized(&self) -> Result<usize, JournalError> {
-        let jobs = self.journal.due(JobState::Authorized, self.clock.now(), BATCH).await?;
+        let now = self.clock.now();
+        let jobs = self.journal.claim_due(JobState::Authorized, &self.instance, now, self.lease_until(), BATCH).await?;
         let parallel = RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let taken: Vec<(JobRecord, InHand)> =
             jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
@@ -567,7 +568,10 @@ impl Dispatch {
         if shutdown.is_cancelled() {
             return Ok(());
         }
-        let jobs = self.journal.due(JobState::Rendered, self.clock.now(), BATCH).await?;
+        let now = self.clock.now();
+        let jobs = self.journal.claim_due(JobState::Rendered, &self.instance, now, self.lease_until(), BATCH).await?;
+        // Claimed but not given to a printer now (no free slot): let another instance have them.
+        let mut left = Vec::new();
         for job in jobs {
             let Some(pool) = self.renderer.pool(&job.template) else {
                 let step = Step::system(
@@ -581,9 +585,13 @@ impl Dispatch {
             };
             if !self.printers.has_pool(&pool) {
                 debug!(pool, "no printer configured for the pool");
+                left.push(job.id);
                 continue;
             }
-            let Some(lease) = self.printers.acquire(&pool) else { continue };
+            let Some(lease) = self.printers.acquire(&pool) else {
+                left.push(job.id);
+                continue;
+            };
             let Some(in_hand) = self.take(job.id) else { continue };
             let this = self.clone();
             let shutdown = shutdown.clone();
@@ -600,7 +608,7 @@ impl Dispatch {
                 .instrument(span),
             );
         }
-        Ok(())
+        self.journal.release_claims(&self.instance, &left).await
     }
 
     /// Check, validate, journal `printing`, submit, follow, settle.

@@ -15,8 +15,44 @@ fn t0() -> DateTime<Utc> {
 
 on_both_backends!(
     a_card_on_a_printer_is_taken_over_only_when_its_lease_expired,
-    each_status_event_is_claimed_by_one_instance
+    each_status_event_is_claimed_by_one_instance,
+    due_jobs_are_claimed_by_one_instance_in_batches
 );
+
+async fn due_jobs_are_claimed_by_one_instance_in_batches(journal: Journal) {
+    // n % 10 == 0 is urgent: job 10 comes first.
+    let mut jobs = Vec::new();
+    for n in 1..=10 {
+        jobs.push(job_along(&journal, n, &[], t0() + Duration::seconds(i64::from(n))).await);
+    }
+    let (now, until) = (t0() + Duration::minutes(1), t0() + Duration::minutes(1) + Duration::seconds(30));
+    let state = JobState::AwaitingAuthorization;
+    let first = journal.claim_due(state, "spooler-a", now, until, 4).await.unwrap();
+    assert_eq!(
+        first.iter().map(|job| job.id).collect::<Vec<_>>(),
+        [jobs[9], jobs[0], jobs[1], jobs[2]],
+        "urgent, then oldest"
+    );
+    assert!(first.iter().all(|job| job.owner.as_deref() == Some("spooler-a")));
+    let second = journal.claim_due(state, "spooler-b", now, until, 100).await.unwrap();
+    assert_eq!(second.len(), 6, "the other instance gets the rest, none twice");
+    assert!(second.iter().all(|job| !first.iter().any(|taken| taken.id == job.id)));
+
+    // A released claim (and a step) frees the job at once; an expired one after its lease.
+    journal.release_claims("spooler-a", &[first[0].id]).await.unwrap();
+    let step = Step::system(state, state, "central unavailable", now);
+    journal.transition(first[1].id, &step).await.unwrap();
+    let third = journal.claim_due(state, "spooler-b", now, until, 100).await.unwrap();
+    let mut freed: Vec<_> =
+        third.iter().map(|job| job.id).filter(|id| !second.iter().any(|job| job.id == *id)).collect();
+    freed.sort();
+    let mut expected = vec![first[0].id, first[1].id];
+    expected.sort();
+    assert_eq!(freed, expected);
+    let expired = until + Duration::seconds(1);
+    let all = journal.claim_due(state, "spooler-c", expired, expired + Duration::seconds(30), 100).await.unwrap();
+    assert_eq!(all.len(), 10);
+}
 
 async fn a_card_on_a_printer_is_taken_over_only_when_its_lease_expired(journal: Journal) {
     let job = job_along(&journal, 1, path_to(JobState::Rendered), t0()).await;
