@@ -1,0 +1,309 @@
+//! Dispatch: authorized jobs are rendered into the spool, sent to a printer of their
+//! template's pool, and followed on the printer until it says completed, aborted or cancelled.
+//!
+//! No card printed twice: a job is journaled `printing` *with its printer* before its card is
+//! sent, so after a crash the spooler knows whom to ask. At start-up every job left `printing`
+//! is reconciled before anything else is sent: its printer is asked (by the printer's job id,
+//! checked against the job name, else Get-Jobs by job name, completed jobs included); what the
+//! printer says settles the job; when it cannot say (it never got the job, or has forgotten it)
+//! the job goes to `unknown` for staff to decide, never back into the queue.
+//!
+//! A job is bound to a printer only when it is sent: until then it waits in the journal as
+//! `rendered`, and any healthy printer of its pool may take it. So the jobs "waiting for" a
+//! printer that stops are simply taken by the others, and only jobs the printer may have
+//! received stay with it. A card the printer did not take (busy after the retries, connection
+//! refused) goes back to `rendered`; a job the printer aborted goes back per the requeue policy,
+//! with its blank counted spoiled when the fault eats cards (a jam).
+//!
+//! Here: the worker, its loop and the spool sweep. `render.rs`: authorized jobs into the spool.
+//! `print.rs`: the printers' queue, sending, following and settling a card. `reconcile.rs`:
+//! cards left on printers (after a crash, or by an instance whose lease expired) and the leases
+//! of the cards followed. `test_card.rs`: test cards for staff.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::clock::Clock;
+use crate::config::PrintingConfig;
+use crate::domain::job::{JobId, JobState};
+use crate::journal::{JobRecord, Journal, JournalError, NewCard};
+use crate::printer::pool::Printers;
+use crate::printer::spool::Spool;
+use crate::printer::{FollowPolicy, PrinterError, RemoteJobStatus};
+
+/// Jobs looked at per pass over the queue.
+const BATCH: u32 = 64;
+/// Cards in hand per core while rendering (see [`Dispatch::render_authorized`]).
+const RENDERS_PER_CORE: usize = 4;
+
+/// Why a card could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderFailure {
+    pub reason: String,
+    /// The event's data cannot make a card (the job is rejected); otherwise the template or
+    /// the renderer is at fault (the job fails, for staff, and can be retried once fixed).
+    pub bad_data: bool,
+    /// The job's authorization cannot be printed on (expired, or no longer checks out): the job
+    /// goes back to central for a new one instead of failing.
+    pub reauthorize: bool,
+}
+
+/// What dispatch needs from rendering: a template's pool, and a job's card as PDF.
+pub trait CardRenderer: Send + Sync + 'static {
+    /// The printer pool a template prints to, `None` for an unknown template.
+    fn pool(&self, template: &str) -> Option<String>;
+
+    /// Renders a job's card from its event (`payload`, as received) and its record.
+    ///
+    /// # Errors
+    /// [`RenderFailure`] saying whether the data or the template is at fault.
+    fn render(&self, job: &JobRecord, payload: &[u8], at: DateTime<Utc>) -> Result<Vec<u8>, RenderFailure>;
+
+    /// A test card for a printer of `pool`: a made-up holder on the pool's layout, so staff
+    /// see what a real card would look like on that printer. `None` when no template prints
+    /// to the pool.
+    fn test_card(&self, pool: &str, at: DateTime<Utc>) -> Option<Result<Vec<u8>, RenderFailure>>;
+}
+
+pub use crate::printer::test_card::{TestCardError, TestCardSent, TestCards};
+
+mod print;
+mod reconcile;
+mod render;
+mod test_card;
+
+/// The dispatch worker. Cheap to clone: every part is shared.
+#[derive(Clone)]
+pub struct Dispatch {
+    journal: Journal,
+    printers: Printers,
+    spool: Spool,
+    renderer: Arc<dyn CardRenderer>,
+    config: Arc<PrintingConfig>,
+    clock: Clock,
+    /// Jobs a task of this process is working on, so a pass over the queue skips them.
+    in_hand: Arc<Mutex<HashSet<JobId>>>,
+    /// Rung when a printer slot frees up or a pass left work behind: the next pass over the
+    /// queue runs now rather than at the next `queue_poll_ms` tick, so a printer is not left
+    /// idle between cards.
+    more_work: Arc<tokio::sync::Notify>,
+    /// This instance's name in the journal's leases, and how long a lease lasts unrenewed.
+    instance: Arc<str>,
+    lease: Duration,
+}
+
+/// How a job on a printer ended, as far as dispatch can tell.
+enum Settlement {
+    Finished(RemoteJobStatus),
+    /// The printer does not know the job (never got it, or forgot it).
+    CannotSay(String),
+    /// The printer did not answer for the whole in-doubt timeout.
+    Unreachable(String),
+    /// Shutdown: the job stays `printing`, to be reconciled at the next start.
+    Interrupted,
+}
+
+/// Removes a job from the in-hand set when its task ends, however it ends.
+struct InHand {
+    set: Arc<Mutex<HashSet<JobId>>>,
+    job_id: JobId,
+}
+
+impl Drop for InHand {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.job_id);
+    }
+}
+
+impl Dispatch {
+    pub fn new(
+        journal: Journal,
+        printers: Printers,
+        spool: Spool,
+        renderer: Arc<dyn CardRenderer>,
+        config: PrintingConfig,
+        clock: Clock,
+    ) -> Dispatch {
+        Dispatch {
+            journal,
+            printers,
+            spool,
+            renderer,
+            config: Arc::new(config),
+            clock,
+            in_hand: Arc::new(Mutex::new(HashSet::new())),
+            more_work: Arc::new(tokio::sync::Notify::new()),
+            instance: crate::config::JournalConfig::default().instance_id().into(),
+            lease: crate::config::JournalConfig::default().lease(),
+        }
+    }
+
+    /// Holds the cards it sends under `instance`'s name for `lease` at a time (renewed while
+    /// it follows them); by default the host name and `[journal] lease_s`'s default.
+    #[must_use]
+    pub fn leased_as(mut self, instance: &str, lease: Duration) -> Dispatch {
+        self.instance = instance.into();
+        self.lease = lease;
+        self
+    }
+
+    fn lease_until(&self) -> DateTime<Utc> {
+        self.clock.now() + chrono::Duration::from_std(self.lease).unwrap_or_default()
+    }
+
+    /// Builds the printers and the spool the configuration names.
+    ///
+    /// # Errors
+    /// [`PrinterError::BadUri`] for an unusable printer URI, [`PrinterError::Io`] when the
+    /// spool directory cannot be created.
+    pub fn from_config(
+        config: &crate::config::Config,
+        journal: Journal,
+        renderer: Arc<dyn CardRenderer>,
+        clock: Clock,
+    ) -> Result<Dispatch, PrinterError> {
+        let printers = Printers::from_config(&config.printers, &config.printing)?;
+        let spool = Spool::open(&config.printing.spool_dir)?;
+        Ok(Dispatch::new(journal, printers, spool, renderer, config.printing.clone(), clock)
+            .leased_as(&config.journal.instance_id(), config.journal.lease()))
+    }
+
+    /// The printers, for staff (pause, resume, status).
+    pub fn printers(&self) -> &Printers {
+        &self.printers
+    }
+
+    fn take(&self, job_id: JobId) -> Option<InHand> {
+        let mut set = self.in_hand.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        set.insert(job_id).then(|| InHand { set: self.in_hand.clone(), job_id })
+    }
+
+    fn follow_policy(&self) -> FollowPolicy {
+        FollowPolicy {
+            poll: Duration::from_millis(self.config.follow_poll_ms.max(10)),
+            unreachable_grace: Duration::from_secs(self.config.in_doubt_timeout_s),
+        }
+    }
+
+    fn card<'a>(&self, job_id: JobId, printer: &'a str, printer_job_id: Option<i64>) -> NewCard<'a> {
+        NewCard {
+            job_id: Some(job_id),
+            printer,
+            printer_job_id,
+            at: self.clock.now(),
+            utc_offset_minutes: self.config.ledger_utc_offset_minutes,
+        }
+    }
+
+    /// Runs until `shutdown`: reconciles, then renders and prints. Jobs being followed when
+    /// shutdown comes stay `printing` and are reconciled at the next start; a card being sent
+    /// is sent to the end first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let tasks = TaskTracker::new();
+        self.printers.poll(self.clock.now()).await;
+        if let Err(error) = self.reconcile(&tasks, &shutdown).await {
+            error!(%error, "cannot read the jobs left printing; retrying before anything is sent");
+            // Nothing may be sent before reconciliation: keep trying until it succeeds.
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => { tasks.close(); tasks.wait().await; return; }
+                    () = tokio::time::sleep(Duration::from_millis(self.config.queue_poll_ms.max(100))) => {}
+                }
+                if self.reconcile(&tasks, &shutdown).await.is_ok() {
+                    break;
+                }
+            }
+        }
+        let mut status_poll = tokio::time::interval(Duration::from_millis(self.config.status_poll_ms.max(10)));
+        let mut queue_poll = tokio::time::interval(Duration::from_millis(self.config.queue_poll_ms.max(10)));
+        let mut spool_sweep = tokio::time::interval(Duration::from_secs(self.config.retention_s.clamp(1, 60)));
+        // A third of a lease: a renewal may fail twice before the lease runs out.
+        let mut lease_tick = tokio::time::interval(self.lease / 3);
+        for interval in [&mut status_poll, &mut queue_poll, &mut spool_sweep, &mut lease_tick] {
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        let wakers = self.journal.wakers();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = status_poll.tick() => self.printers.poll(self.clock.now()).await,
+                _ = queue_poll.tick() => self.pass(&tasks, &shutdown).await,
+                () = self.more_work.notified() => self.pass(&tasks, &shutdown).await,
+                () = wakers.dispatch.notified() => self.pass(&tasks, &shutdown).await,
+                _ = spool_sweep.tick() => {
+                    if let Err(error) = self.sweep_spool().await {
+                        warn!(%error, "spool sweep failed");
+                    }
+                }
+                _ = lease_tick.tick() => {
+                    if let Err(error) = self.renew_leases().await {
+                        warn!(%error, "cannot renew the leases of the cards on printers");
+                    }
+                    // Cards of an instance that stopped renewing (it died, or lost the journal).
+                    if let Err(error) = self.reconcile(&tasks, &shutdown).await {
+                        warn!(%error, "cannot look for cards left by another instance");
+                    }
+                }
+            }
+        }
+        tasks.close();
+        tasks.wait().await;
+        info!("dispatch stopped");
+    }
+
+    /// One pass over the queue: authorized jobs rendered, rendered jobs given to free printers.
+    async fn pass(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
+        match self.render_authorized().await {
+            // A full batch handled means more may be waiting: go on without waiting for the tick.
+            Ok(handled) if handled >= BATCH as usize => self.more_work.notify_one(),
+            Ok(_) => {}
+            Err(error) => warn!(%error, "rendering pass failed"),
+        }
+        if let Err(error) = self.assign_rendered(tasks, shutdown).await {
+            warn!(%error, "dispatch pass failed");
+        }
+    }
+
+    /// Deletes spooled PDFs of jobs that are done with their printer and past the retention
+    /// window (kept that long for a reprint), and of jobs the journal does not know.
+    async fn sweep_spool(&self) -> Result<(), JournalError> {
+        let Ok(spooled) = self.spool.jobs().await else { return Ok(()) };
+        let retention = chrono::Duration::seconds(i64::try_from(self.config.retention_s).unwrap_or(i64::MAX));
+        let now = self.clock.now();
+        for job_id in spooled {
+            let delete = match self.journal.job(job_id).await? {
+                None => true,
+                Some(job) => {
+                    matches!(
+                        job.state,
+                        JobState::Printed | JobState::Spoiled | JobState::Cancelled | JobState::Rejected
+                    ) && job.updated_at + retention <= now
+                }
+            };
+            if delete {
+                if let Err(error) = self.spool.remove(job_id).await {
+                    warn!(%error, %job_id, "cannot delete a spooled card");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Another worker or instance (or staff) moved the job first: nothing left to do here.
+fn ignore_conflict(result: Result<(), JournalError>) -> Result<(), JournalError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(JournalError::Conflict { job_id, actual, .. }) => {
+            info!(%job_id, %actual, "job moved by someone else meanwhile");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}

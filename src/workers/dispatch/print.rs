@@ -1,0 +1,359 @@
+//! The printers' queue: rendered jobs given to free printers, each card journaled `printing`
+//! with its printer before it is sent, then followed on the printer to its end and settled
+//! (printed, aborted and requeued or failed, cancelled, or in doubt for staff).
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, error, info, info_span, warn, Instrument};
+
+use crate::config::AbortPolicy;
+use crate::domain::job::{JobId, JobState};
+use crate::journal::{CardOutcome, JobRecord, JobUpdate, JournalError, Step};
+use crate::printer::pool::Lease;
+use crate::printer::{Fault, Lookup, PrinterError, RemoteJob, RemoteJobState, RemoteJobStatus, Submission};
+
+use super::{ignore_conflict, Dispatch, Settlement, BATCH};
+
+impl Dispatch {
+    /// Gives rendered jobs to free printers of their pools, each in a task of its own.
+    pub(super) async fn assign_rendered(
+        &self,
+        tasks: &TaskTracker,
+        shutdown: &CancellationToken,
+    ) -> Result<(), JournalError> {
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let jobs = self.journal.claim_due(JobState::Rendered, &self.instance, now, self.lease_until(), BATCH).await?;
+        // Claimed but not given to a printer now (no free slot): let another instance have them.
+        let mut left = Vec::new();
+        for job in jobs {
+            let Some(pool) = self.renderer.pool(&job.template) else {
+                let step = Step::system(
+                    JobState::Rendered,
+                    JobState::Failed,
+                    format!("template {:?} is unknown: no printer pool", job.template),
+                    self.clock.now(),
+                );
+                ignore_conflict(self.journal.transition(job.id, &step).await)?;
+                continue;
+            };
+            if !self.printers.has_pool(&pool) {
+                debug!(pool, "no printer configured for the pool");
+                left.push(job.id);
+                continue;
+            }
+            let Some(lease) = self.printers.acquire(&pool) else {
+                left.push(job.id);
+                continue;
+            };
+            let Some(in_hand) = self.take(job.id) else { continue };
+            let this = self.clone();
+            let shutdown = shutdown.clone();
+            let span = info_span!("print", job_id = %job.id, printer = lease.name());
+            tasks.spawn(
+                async move {
+                    if let Err(error) = this.print(&job, lease, &shutdown).await {
+                        error!(%error, "printing the job failed; it is picked up again from the journal");
+                    }
+                    drop(in_hand);
+                    // The lease went with `print`: the printer can take the next card now.
+                    this.more_work.notify_one();
+                }
+                .instrument(span),
+            );
+        }
+        self.journal.release_claims(&self.instance, &left).await
+    }
+
+    /// Check, validate, journal `printing`, submit, follow, settle.
+    pub(super) async fn print(
+        &self,
+        job: &JobRecord,
+        lease: Lease,
+        shutdown: &CancellationToken,
+    ) -> Result<(), JournalError> {
+        let printer = lease.printer();
+        let name = lease.name().to_owned();
+        let job_name = job.id.to_string();
+        let status = printer.status().await;
+        self.printers.observe(&name, &status, self.clock.now());
+        if !self.printers.view(&name).is_some_and(|v| v.health.is_ready()) {
+            return Ok(());
+        }
+        if let Err(error) = printer.validate(&job_name).await {
+            warn!(%error, "the printer would not take the job");
+            if !matches!(error, PrinterError::Busy) {
+                self.printers.fault(&name, vec![Fault::Other(format!("Validate-Job: {error}"))], self.clock.now());
+            }
+            return Ok(());
+        }
+        let pdf = match self.spool.read(job.id).await {
+            Ok(Some(pdf)) => pdf,
+            Ok(None) => {
+                // The PDF went missing (a lost disk, a hand clean-up): render it again.
+                warn!("the rendered card is missing from the spool; rendering it again");
+                match self.render_into_spool(job).await {
+                    Ok(_) => self.spool.read(job.id).await.ok().flatten().unwrap_or_default(),
+                    Err(failure) => {
+                        let step = Step::system(
+                            JobState::Rendered,
+                            JobState::Failed,
+                            format!("cannot render: {}", failure.reason),
+                            self.clock.now(),
+                        );
+                        return ignore_conflict(self.journal.transition(job.id, &step).await);
+                    }
+                }
+            }
+            Err(error) => {
+                warn!(%error, "cannot read the rendered card");
+                return Ok(());
+            }
+        };
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+        let sending = Step::system(JobState::Rendered, JobState::Printing, format!("sent to {name}"), self.clock.now())
+            .with(JobUpdate {
+                printer: Some(Some(name.clone())),
+                printer_job_id: Some(None),
+                lease: Some((self.instance.to_string(), self.lease_until())),
+                ..JobUpdate::default()
+            });
+        match self.journal.transition(job.id, &sending).await {
+            Ok(()) => {}
+            Err(JournalError::Conflict { .. }) => return Ok(()),
+            Err(error) => return Err(error),
+        }
+        // From here the card may be on the printer: only the printer's word settles the job.
+        let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now() };
+        let (remote, look_up) = match printer.submit(&submission).await {
+            Ok(remote) => {
+                self.journal.record_card_sent(job.id, &self.card(job.id, &name, remote.printer_job_id)).await?;
+                info!(printer_job_id = ?remote.printer_job_id, "card sent");
+                (remote, false)
+            }
+            Err(error) if !error.may_have_taken_job() => {
+                warn!(%error, "the printer did not take the card; back to the queue");
+                if !matches!(error, PrinterError::Busy) {
+                    let fault = match &error {
+                        PrinterError::Unreachable(detail) => Fault::Unreachable(detail.clone()),
+                        other => Fault::Other(other.to_string()),
+                    };
+                    self.printers.fault(&name, vec![fault], self.clock.now());
+                }
+                let step = Step::system(
+                    JobState::Printing,
+                    JobState::Rendered,
+                    format!("not taken by {name}: {error}"),
+                    self.clock.now(),
+                )
+                .with(JobUpdate {
+                    printer: Some(None),
+                    next_attempt_at: Some(None),
+                    ..JobUpdate::default()
+                });
+                return ignore_conflict(self.journal.transition(job.id, &step).await);
+            }
+            Err(error) => {
+                warn!(%error, "no clear answer to the submission; asking the printer");
+                (RemoteJob { printer_job_id: None, job_name }, true)
+            }
+        };
+        let settlement = self.settle_on_printer(job.id, &lease, remote, look_up, shutdown).await;
+        self.conclude(job.id, &lease, settlement).await
+    }
+
+    /// Finds what became of a job on its printer and follows it to its end. `look_up` when
+    /// the printer may have the job without us knowing its fate or id (after a crash, or a
+    /// submission whose answer was lost): then the printer is asked first, by id and by name.
+    pub(super) async fn settle_on_printer(
+        &self,
+        job_id: JobId,
+        lease: &Lease,
+        mut remote: RemoteJob,
+        look_up: bool,
+        shutdown: &CancellationToken,
+    ) -> Settlement {
+        let policy = self.follow_policy();
+        let printer = lease.printer();
+        if look_up {
+            let started = tokio::time::Instant::now();
+            loop {
+                let answer = match printer.job_status(&remote).await {
+                    // The id may have been reused after a printer restart: look by name.
+                    Err(PrinterError::NoSuchJob(_)) if remote.printer_job_id.is_some() => {
+                        printer.find_jobs(&remote.job_name).await
+                    }
+                    Err(PrinterError::NoSuchJob(_)) => Ok(Lookup::CannotSay),
+                    Ok(status) => Ok(Lookup::Found(vec![status])),
+                    Err(error) => Err(error),
+                };
+                match answer {
+                    Ok(Lookup::Found(found)) => {
+                        if found.len() > 1 {
+                            error!(copies = found.len(), "the printer holds this job more than once");
+                        }
+                        let status = found.into_iter().last().expect("found is never empty");
+                        remote.printer_job_id = status.printer_job_id;
+                        let card = self.card(job_id, lease.name(), status.printer_job_id);
+                        if let Err(error) = self.journal.record_card_sent(job_id, &card).await {
+                            warn!(%error, "cannot record the printer's job id");
+                        }
+                        if status.state.is_finished() {
+                            return Settlement::Finished(status);
+                        }
+                        break;
+                    }
+                    Ok(Lookup::CannotSay) => {
+                        return Settlement::CannotSay(format!(
+                            "{} has no record of the job (it never got it, or has forgotten it)",
+                            lease.name()
+                        ))
+                    }
+                    Err(error) if error.is_retryable() && started.elapsed() < policy.unreachable_grace => {
+                        debug!(%error, "printer not answering about the job; asking again");
+                    }
+                    Err(error) => return Settlement::Unreachable(error.to_string()),
+                }
+                tokio::select! {
+                    () = shutdown.cancelled() => return Settlement::Interrupted,
+                    () = tokio::time::sleep(policy.poll) => {}
+                }
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => Settlement::Interrupted,
+            result = printer.follow(&remote, policy) => match result {
+                Ok(status) => Settlement::Finished(status),
+                Err(PrinterError::NoSuchJob(detail)) => Settlement::CannotSay(format!(
+                    "{} lost track of the job ({detail})", lease.name()
+                )),
+                Err(error) => Settlement::Unreachable(error.to_string()),
+            },
+        }
+    }
+
+    /// Journals the end of a job on a printer.
+    pub(super) async fn conclude(
+        &self,
+        job_id: JobId,
+        lease: &Lease,
+        settlement: Settlement,
+    ) -> Result<(), JournalError> {
+        let printer = lease.name();
+        match settlement {
+            Settlement::Interrupted => Ok(()),
+            Settlement::CannotSay(reason) => self.to_unknown(job_id, Some(printer), &reason).await,
+            Settlement::Unreachable(detail) => {
+                let reason = format!(
+                    "{printer} did not answer for {} s while printing ({detail}); whether the card printed is unknown",
+                    self.config.in_doubt_timeout_s
+                );
+                self.to_unknown(job_id, Some(printer), &reason).await
+            }
+            Settlement::Finished(status) => match status.state {
+                RemoteJobState::Completed => self.printed(job_id, printer, &status).await,
+                RemoteJobState::Aborted => self.aborted(job_id, lease, &status).await,
+                _ => {
+                    let reason = format!("cancelled at {printer}");
+                    let card = self.card(job_id, printer, status.printer_job_id);
+                    let step = Step::system(JobState::Printing, JobState::Failed, reason.clone(), card.at);
+                    ignore_conflict(
+                        self.journal.settle_card_and_step(job_id, &card, CardOutcome::Cancelled, &reason, &step).await,
+                    )
+                }
+            },
+        }
+    }
+
+    pub(super) async fn printed(
+        &self,
+        job_id: JobId,
+        printer: &str,
+        status: &RemoteJobStatus,
+    ) -> Result<(), JournalError> {
+        let card = self.card(job_id, printer, status.printer_job_id);
+        let step = Step::system(JobState::Printing, JobState::Printed, format!("printed on {printer}"), card.at);
+        ignore_conflict(self.journal.settle_card_and_step(job_id, &card, CardOutcome::Printed, "", &step).await)?;
+        info!("card printed");
+        if self.config.retention_s == 0 {
+            if let Err(error) = self.spool.remove(job_id).await {
+                warn!(%error, "cannot delete the printed card from the spool");
+            }
+        }
+        Ok(())
+    }
+
+    /// The printer aborted the job: it is stopped for what it reports; the blank counts
+    /// spoiled unless the fault stops a printer before it feeds a card; the job goes back to
+    /// the queue or to staff per the policy.
+    pub(super) async fn aborted(
+        &self,
+        job_id: JobId,
+        lease: &Lease,
+        status: &RemoteJobStatus,
+    ) -> Result<(), JournalError> {
+        let printer = lease.name();
+        let now = self.clock.now();
+        let faults = match lease.printer().status().await {
+            Ok(printer_status) => printer_status.faults(&[]),
+            Err(error) => vec![Fault::Unreachable(error.to_string())],
+        };
+        self.printers.fault(printer, faults.clone(), now);
+        let cause = if faults.is_empty() {
+            status.message.clone().unwrap_or_else(|| status.reasons.join(", "))
+        } else {
+            faults.iter().map(Fault::label).collect::<Vec<_>>().join(", ")
+        };
+        let consumed = faults.is_empty() || faults.iter().any(Fault::consumes_blank);
+        let card = self.card(job_id, printer, status.printer_job_id);
+        let outcome = if consumed { CardOutcome::Spoiled } else { CardOutcome::NotFed };
+        // This card counts too, though its line is written with the step below.
+        let spoiled = self.journal.spoiled_cards_of_job(job_id).await? + i64::from(consumed);
+        let give_up =
+            consumed && (self.config.on_abort == AbortPolicy::Fail || spoiled > i64::from(self.config.max_aborts));
+        let step = if give_up {
+            warn!(%cause, spoiled, "printer aborted the job; handing it to staff");
+            Step::system(
+                JobState::Printing,
+                JobState::Failed,
+                format!("aborted by {printer} ({cause}); {spoiled} blank(s) spoiled: staff decide"),
+                now,
+            )
+        } else {
+            warn!(%cause, spoiled, "printer aborted the job; back to the queue");
+            let what = if consumed { "blank spoiled" } else { "no blank used" };
+            Step::system(
+                JobState::Printing,
+                JobState::Rendered,
+                format!("aborted by {printer} ({cause}, {what}): back to the queue"),
+                now,
+            )
+            .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
+        };
+        let reason = format!("aborted by {printer}: {cause}");
+        ignore_conflict(self.journal.settle_card_and_step(job_id, &card, outcome, &reason, &step).await)
+    }
+
+    pub(super) async fn to_unknown(
+        &self,
+        job_id: JobId,
+        printer: Option<&str>,
+        reason: &str,
+    ) -> Result<(), JournalError> {
+        warn!(reason, "whether the card printed is unknown: staff decide");
+        let step = Step::system(JobState::Printing, JobState::Unknown, reason, self.clock.now());
+        match printer {
+            Some(printer) => {
+                let card = self.card(job_id, printer, None);
+                ignore_conflict(
+                    self.journal.settle_card_and_step(job_id, &card, CardOutcome::Unknown, reason, &step).await,
+                )
+            }
+            None => ignore_conflict(self.journal.transition(job_id, &step).await),
+        }
+    }
+}

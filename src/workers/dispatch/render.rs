@@ -1,0 +1,80 @@
+//! Rendering: authorized jobs drawn into the spool as PDF, the authorization checked first.
+
+use futures_util::StreamExt as _;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::domain::job::JobState;
+use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
+
+use super::{ignore_conflict, Dispatch, InHand, RenderFailure, BATCH, RENDERS_PER_CORE};
+
+impl Dispatch {
+    /// Renders the authorized jobs due into the spool, a batch at a time: how many it handled.
+    /// Each card is drawn on a blocking thread, then waits for the spool's flush and the
+    /// journal's commit; with a few cards per core in hand, the cores draw while others wait.
+    pub(super) async fn render_authorized(&self) -> Result<usize, JournalError> {
+        let now = self.clock.now();
+        let jobs = self.journal.claim_due(JobState::Authorized, &self.instance, now, self.lease_until(), BATCH).await?;
+        let parallel = RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let taken: Vec<(JobRecord, InHand)> =
+            jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
+        let handled = taken.len();
+        let results: Vec<Result<(), JournalError>> = futures_util::stream::iter(taken)
+            .map(|(job, in_hand)| async move {
+                let _in_hand = in_hand;
+                let span = info_span!("render", job_id = %job.id);
+                self.render_one(&job).instrument(span).await
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        results.into_iter().collect::<Result<(), _>>()?;
+        Ok(handled)
+    }
+
+    /// Renders one authorized job and journals where it goes next.
+    pub(super) async fn render_one(&self, job: &JobRecord) -> Result<(), JournalError> {
+        let step = match self.render_into_spool(job).await {
+            Ok(bytes) => Step::system(
+                JobState::Authorized,
+                JobState::Rendered,
+                format!("rendered ({bytes} bytes)"),
+                self.clock.now(),
+            )
+            .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() }),
+            Err(failure) if failure.reauthorize => {
+                info!(reason = %failure.reason, "asking central again before printing");
+                Step::system(JobState::Authorized, JobState::AwaitingAuthorization, failure.reason, self.clock.now())
+                    .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
+            }
+            Err(failure) => {
+                let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };
+                warn!(reason = %failure.reason, "cannot render the card");
+                Step::system(JobState::Authorized, to, format!("cannot render: {}", failure.reason), self.clock.now())
+            }
+        };
+        ignore_conflict(self.journal.transition(job.id, &step).await)
+    }
+
+    pub(super) async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
+        let payload = self.journal.payload(job.id).await.map_err(|e| RenderFailure {
+            reason: e.to_string(),
+            bad_data: false,
+            reauthorize: false,
+        })?;
+        let renderer = self.renderer.clone();
+        let record = job.clone();
+        let at = self.clock.now();
+        let pdf =
+            tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at)).await.map_err(|e| {
+                RenderFailure { reason: format!("renderer crashed: {e}"), bad_data: false, reauthorize: false }
+            })??;
+        let bytes = pdf.len();
+        self.spool.write(job.id, pdf).await.map_err(|e| RenderFailure {
+            reason: e.to_string(),
+            bad_data: false,
+            reauthorize: false,
+        })?;
+        Ok(bytes)
+    }
+}
