@@ -18,30 +18,35 @@
 //! before (none at first), so every retry of one request reuses the id (a reply lost on the
 //! way is replayed, not issued twice), while a job asking again after its authorization
 //! expired, or for a reprint, asks under a new id.
+//!
+//! Here: the worker, its loop, pacing and housekeeping. `answers.rs`: one request and what its
+//! answer means for the job. `breaker_state.rs`: the breaker kept in the journal and shared by
+//! the instances on it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rand::Rng as _;
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, info_span, warn, Instrument};
+use tracing::{debug, error, info, warn};
 
-use crate::central::wire::SignedAuthorization;
 use crate::central::{
-    AuthorizationRequest, Breaker, BreakerPolicy, CentralClient, CentralError, CentralMonitor, CentralState,
-    CentralTransport, Gate, HttpTransport, Outcome, Phase, Verdict, Verifier,
+    Breaker, BreakerPolicy, CentralClient, CentralError, CentralMonitor, CentralState, CentralTransport, Gate,
+    HttpTransport, Phase, Verifier,
 };
 use crate::clock::Clock;
 use crate::config::CentralConfig;
 use crate::domain::job::{JobId, JobState};
-use crate::journal::{CentralBreakerRow, JobRecord, JobUpdate, Journal, JournalError, StageWakers, Step};
+use crate::journal::{JobRecord, JobUpdate, Journal, JournalError, StageWakers, Step};
+
+mod answers;
+mod breaker_state;
+
+use breaker_state::{fingerprint, restore};
 
 /// Received jobs moved to waiting per loop turn.
 const PROMOTE_BATCH: u32 = 256;
@@ -91,13 +96,6 @@ struct Shared {
     /// See [`Authorizer::hold_paused_clock`].
     #[cfg(feature = "test-hooks")]
     hold_clock: bool,
-}
-
-/// The event fields central needs; the rest of the payload is not read here.
-#[derive(Deserialize)]
-struct EventForCentral {
-    event_id: String,
-    nik: String,
 }
 
 enum Next {
@@ -388,51 +386,6 @@ impl Shared {
         }
     }
 
-    /// Instances sharing the journal send one probe between them: this one probes only if it
-    /// takes the probe in the journal; otherwise it adopts the breaker the journal holds (another
-    /// instance probed, or found central back). Without a saved breaker (nothing failed in a
-    /// way worth saving yet) it probes on its own say.
-    async fn claim_probe(&self) -> Result<bool, JournalError> {
-        let now = self.clock.now();
-        let breaker = self.monitor.breaker();
-        let interval = match breaker.phase {
-            Phase::CredentialsRefused => self.config.credentials_probe_interval_s,
-            _ => self.config.probe_interval_s,
-        };
-        let next = now + chrono::Duration::seconds(i64::try_from(interval).unwrap_or(i64::MAX));
-        if self.io(self.journal.claim_central_probe(now, next, breaker.probe_requested)).await? {
-            return Ok(true);
-        }
-        let Some(row) = self.io(self.journal.central_breaker()).await? else { return Ok(true) };
-        let policy = BreakerPolicy {
-            threshold: self.config.breaker_threshold,
-            probe_interval: Duration::from_secs(self.config.probe_interval_s),
-            credentials_probe_interval: Duration::from_secs(self.config.credentials_probe_interval_s),
-        };
-        // The saved probe time as it stands: a changed configuration is a restart's business.
-        let saved = restore(&row, policy, &row.config_fingerprint, now);
-        debug!(phase = saved.phase.as_str(), next_probe_at = ?saved.next_probe_at, "another instance probes central");
-        self.monitor.adopt(saved, now);
-        Ok(false)
-    }
-
-    /// While this instance's breaker is open, another instance sharing the journal may have
-    /// found central back (its probe answered): the saved breaker says so, and this one closes
-    /// too rather than wait for a probe of its own.
-    async fn adopt_recovery(&self, now: DateTime<Utc>) -> Result<(), JournalError> {
-        let breaker = self.monitor.breaker();
-        if breaker.phase == Phase::Closed || breaker.probe_in_flight {
-            return Ok(());
-        }
-        let Some(row) = self.io(self.journal.central_breaker()).await? else { return Ok(()) };
-        if Phase::parse(&row.phase) == Some(Phase::Closed) {
-            info!("another instance found central answering again");
-            let saved = restore(&row, breaker.policy, &row.config_fingerprint, now);
-            self.monitor.adopt(saved, now);
-        }
-        Ok(())
-    }
-
     /// A slot to send one request: paced, and within the concurrency bound.
     async fn take_slot(
         &self,
@@ -533,164 +486,6 @@ impl Shared {
         }
         Ok(())
     }
-
-    /// One request for one job, and its outcome journaled.
-    async fn attempt(self: Arc<Self>, job: JobRecord, probe: bool, _permit: OwnedSemaphorePermit) -> JobId {
-        let job_id = job.id;
-        let span = info_span!("authorize", %job_id, probe, attempt = job.attempts + 1);
-        async move {
-            let request = match self.request_for(&job).await {
-                Ok(request) => request,
-                Err(error) => {
-                    if probe {
-                        self.monitor.abandon_probe();
-                    }
-                    self.unreadable(&job, &error).await;
-                    return;
-                }
-            };
-            let outcome = self.client.authorize(&request, self.clock.now()).await;
-            let now = self.clock.now();
-            metrics::counter!("cardspool_central_answers_total", "outcome" => outcome.kind()).increment(1);
-            if self.monitor.record(&Verdict::of(&outcome), probe, now) {
-                self.persist_breaker(now).await;
-            }
-            match &outcome {
-                Outcome::Authorized(_) | Outcome::Pending { .. } => {
-                    debug!(outcome = outcome.kind(), "central answered");
-                }
-                Outcome::Denied { .. } => info!(reason = %outcome.reason(), "central denied the print"),
-                _ => info!(outcome = outcome.kind(), reason = %outcome.reason(), "no authorization"),
-            }
-            self.apply(&job, &outcome, now).await;
-        }
-        .instrument(span)
-        .await;
-        job_id
-    }
-
-    async fn request_for(&self, job: &JobRecord) -> Result<AuthorizationRequest, RequestProblem> {
-        let payload = self.io(self.journal.payload(job.id)).await.map_err(RequestProblem::Journal)?;
-        let event: EventForCentral =
-            serde_json::from_slice(&payload).map_err(|e| RequestProblem::Unreadable(e.to_string()))?;
-        Ok(AuthorizationRequest {
-            request_id: request_id(job),
-            nik: event.nik,
-            enrollment_id: event.event_id,
-            office: self.config.office.clone(),
-        })
-    }
-
-    async fn unreadable(&self, job: &JobRecord, problem: &RequestProblem) {
-        match problem {
-            // The journal will be back; the job stays due and is asked for then.
-            RequestProblem::Journal(error) => warn!(%error, "cannot read the job's event"),
-            RequestProblem::Unreadable(detail) => {
-                let reason = format!("the job's event cannot be read to ask central ({detail}); needs staff");
-                let step = Step::system(job.state, JobState::Failed, reason, self.clock.now());
-                if let Err(error) = self.io(self.journal.transition(job.id, &step)).await {
-                    warn!(%error, "cannot record the failure");
-                }
-            }
-        }
-    }
-
-    /// Journals what central's answer means for the job.
-    async fn apply(&self, job: &JobRecord, outcome: &Outcome, now: DateTime<Utc>) {
-        let attempts = job.attempts + 1;
-        let retry_at = |delay: Duration| now + chrono::Duration::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
-        let waiting = |next: Option<DateTime<Utc>>, authorization: Option<String>| JobUpdate {
-            attempts: Some(attempts),
-            next_attempt_at: next.map(Some),
-            authorization: authorization.map(Some),
-            ..JobUpdate::default()
-        };
-        // While the breaker is open the job's own backoff means nothing (it waits for the
-        // breaker): it is due again at the next probe, so that it drains at once when central
-        // is back instead of sitting out a backoff earned by central's outage.
-        let breaker = self.monitor.snapshot();
-        let backoff = match (breaker.breaker, breaker.next_probe_at) {
-            (Phase::Open | Phase::CredentialsRefused, Some(next_probe)) => next_probe,
-            _ => retry_at(self.backoff(job.attempts)),
-        };
-        let (to, reason, update) = match outcome {
-            Outcome::Authorized(verified) => (
-                JobState::Authorized,
-                outcome.reason(),
-                JobUpdate {
-                    attempts: Some(attempts),
-                    next_attempt_at: Some(None),
-                    authorization: Some(Some(verified.to_json())),
-                    ..JobUpdate::default()
-                },
-            ),
-            Outcome::Denied { .. } => (
-                JobState::Rejected,
-                outcome.reason(),
-                JobUpdate { attempts: Some(attempts), next_attempt_at: Some(None), ..JobUpdate::default() },
-            ),
-            Outcome::Expired { authorization, .. } => {
-                // Kept so that the next request goes under a new request id.
-                let kept = serde_json::to_string(authorization).expect("plain strings serialise");
-                (
-                    JobState::AwaitingAuthorization,
-                    self.waiting_reason(outcome, backoff),
-                    waiting(Some(backoff), Some(kept)),
-                )
-            }
-            Outcome::Pending { retry_after } | Outcome::RateLimited { retry_after } => {
-                let at = retry_at(*retry_after);
-                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at), None))
-            }
-            Outcome::Unavailable { retry_after, .. } => {
-                let at = backoff.max(retry_at(retry_after.unwrap_or_default()));
-                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at), None))
-            }
-            Outcome::Malformed { .. } => {
-                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, backoff), waiting(Some(backoff), None))
-            }
-            // Held with everything else: no next attempt of its own, the breaker decides.
-            Outcome::BadCredentials { .. } => (JobState::AwaitingAuthorization, outcome.reason(), waiting(None, None)),
-        };
-        let step = Step::system(job.state, to, reason, now).with(update);
-        match self.io(self.journal.transition(job.id, &step)).await {
-            Ok(()) => {}
-            Err(JournalError::Conflict { actual, .. }) => {
-                info!(now_in = %actual, outcome = outcome.kind(), "the job was moved meanwhile; central's answer is not applied");
-            }
-            // Not journaled: the job stays due and asks again under the same request id, and
-            // central replays the same answer.
-            Err(error) => warn!(%error, outcome = outcome.kind(), "cannot journal central's answer"),
-        }
-    }
-
-    fn waiting_reason(&self, outcome: &Outcome, next: DateTime<Utc>) -> String {
-        let status = self.monitor.snapshot();
-        match (status.state, status.next_probe_at) {
-            (CentralState::Down, Some(probe)) => format!(
-                "{}; waiting for central (down since {}), next check {}",
-                outcome.reason(),
-                status.since.format("%Y-%m-%d %H:%M UTC"),
-                probe.format("%Y-%m-%d %H:%M:%S UTC")
-            ),
-            _ => format!("{}; asking again at {}", outcome.reason(), next.format("%Y-%m-%d %H:%M:%S UTC")),
-        }
-    }
-
-    /// Full jitter: uniform in `[0, min(cap, base * 2^attempts)]`.
-    fn backoff(&self, attempts: i64) -> Duration {
-        let exponent = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
-        let ceiling = self.config.backoff_base_ms.saturating_mul(1 << exponent).min(self.config.backoff_cap_ms);
-        Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling))
-    }
-
-    async fn persist_breaker(&self, now: DateTime<Utc>) {
-        let _one_at_a_time = self.persist.lock().await;
-        let row = to_row(&self.monitor.breaker(), &self.fingerprint);
-        if let Err(error) = self.io(self.journal.save_central_breaker(&row, now)).await {
-            warn!(%error, "cannot save central's breaker; it is kept in memory");
-        }
-    }
 }
 
 /// Awaits `call` while a blocking task keeps tokio's paused clock from auto-advancing (tokio
@@ -709,79 +504,6 @@ pub async fn hold_paused_clock<T>(call: impl std::future::Future<Output = T>) ->
     output
 }
 
-enum RequestProblem {
-    Journal(JournalError),
-    Unreadable(String),
-}
-
-/// Stable across retries of one request, new once the job held an authorization.
-fn request_id(job: &JobRecord) -> String {
-    let previous = job
-        .authorization
-        .as_deref()
-        .and_then(|json| serde_json::from_str::<SignedAuthorization>(json).ok())
-        .map(|authorization| authorization.authorization_id)
-        .unwrap_or_default();
-    let digest = Sha256::digest(format!("cardspool/{}/{previous}", job.id).as_bytes());
-    hex::encode(&digest[..16])
-}
-
-/// Names the `[central]` configuration the breaker was saved under: after a restart with a
-/// changed one (the fix for refused credentials, say) a held breaker probes at once.
-fn fingerprint(config: &CentralConfig) -> String {
-    let digest = Sha256::digest(format!("{}\n{}\n{}", config.url, config.office, config.public_key).as_bytes());
-    hex::encode(&digest[..8])
-}
-
-fn to_row(breaker: &Breaker, fingerprint: &str) -> CentralBreakerRow {
-    CentralBreakerRow {
-        phase: breaker.phase.as_str().to_owned(),
-        state: breaker.state.as_str().to_owned(),
-        state_since: breaker.state_since,
-        consecutive_failures: i64::from(breaker.consecutive_failures),
-        next_probe_at: breaker.next_probe_at,
-        paused_until: breaker.paused_until,
-        last_error: breaker.last_error.clone(),
-        last_error_at: breaker.last_error_at,
-        last_success_at: breaker.last_success_at,
-        alert: breaker.alert.clone(),
-        config_fingerprint: fingerprint.to_owned(),
-    }
-}
-
-fn restore(row: &CentralBreakerRow, policy: BreakerPolicy, fingerprint: &str, now: DateTime<Utc>) -> Breaker {
-    let mut breaker = Breaker::new(policy, now);
-    let Some(phase) = Phase::parse(&row.phase) else {
-        // Unreadable: be cautious, one probe and then whatever central says.
-        warn!(phase = %row.phase, "central's saved breaker is unreadable; probing before anything else");
-        breaker.phase = Phase::Open;
-        breaker.next_probe_at = Some(now);
-        breaker.probe_requested = true;
-        breaker.refresh_state(now);
-        return breaker;
-    };
-    breaker.phase = phase;
-    breaker.state = CentralState::parse(&row.state).unwrap_or(CentralState::Unknown);
-    breaker.state_since = row.state_since;
-    breaker.consecutive_failures = u32::try_from(row.consecutive_failures).unwrap_or(u32::MAX);
-    breaker.next_probe_at = row.next_probe_at;
-    breaker.paused_until = row.paused_until;
-    breaker.last_error.clone_from(&row.last_error);
-    breaker.last_error_at = row.last_error_at;
-    breaker.last_success_at = row.last_success_at;
-    breaker.alert.clone_from(&row.alert);
-    if phase != Phase::Closed && breaker.next_probe_at.is_none() {
-        breaker.next_probe_at = Some(now);
-    }
-    if phase == Phase::CredentialsRefused && row.config_fingerprint != fingerprint {
-        info!("[central] configuration changed since central refused the credentials: checking at once");
-        breaker.next_probe_at = Some(now);
-        // At once even if other instances (on the old configuration) scheduled it later.
-        breaker.probe_requested = true;
-    }
-    breaker
-}
-
 fn human_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     match seconds {
@@ -795,43 +517,6 @@ fn human_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn job(authorization: Option<&str>) -> JobRecord {
-        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        JobRecord {
-            id: "01936b8e-8f3a-7c00-8000-000000000001".parse().unwrap(),
-            event_id: "e1".into(),
-            state: JobState::AwaitingAuthorization,
-            office: "1502".into(),
-            template: "ektp".into(),
-            urgent: false,
-            nik_masked: "1502**********01".into(),
-            name: "HAMIDAH".into(),
-            warnings: vec![],
-            reason: String::new(),
-            held_from: None,
-            attempts: 3,
-            next_attempt_at: None,
-            authorization: authorization.map(str::to_owned),
-            printer: None,
-            printer_job_id: None,
-            created_at: now,
-            updated_at: now,
-            version: 4,
-            owner: None,
-            lease_until: None,
-        }
-    }
-
-    #[test]
-    fn request_ids_are_stable_until_an_authorization_was_held() {
-        let first = request_id(&job(None));
-        assert_eq!(first, request_id(&job(None)), "retries reuse the id");
-        let held = r#"{"authorization_id":"a1","nik":"x","enrollment_id":"e1","issued_at":"","expires_at":"","key_id":"","signature":""}"#;
-        let second = request_id(&job(Some(held)));
-        assert_ne!(first, second, "asking again after an authorization is a new request");
-        assert_eq!(second, request_id(&job(Some(held))));
-    }
 
     #[test]
     fn durations_read_naturally() {

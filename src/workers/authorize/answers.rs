@@ -1,0 +1,238 @@
+//! Asking central for one job and journaling what its answer means: authorized, rejected, or
+//! back to waiting with its next attempt (full-jitter backoff or central's `Retry-After`); the
+//! request id that makes retries idempotent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng as _;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::central::wire::SignedAuthorization;
+use crate::central::{AuthorizationRequest, CentralState, Outcome, Phase, Verdict};
+use crate::domain::job::{JobId, JobState};
+use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
+
+use super::Shared;
+
+impl Shared {
+    /// One request for one job, and its outcome journaled.
+    pub(super) async fn attempt(self: Arc<Self>, job: JobRecord, probe: bool, _permit: OwnedSemaphorePermit) -> JobId {
+        let job_id = job.id;
+        let span = info_span!("authorize", %job_id, probe, attempt = job.attempts + 1);
+        async move {
+            let request = match self.request_for(&job).await {
+                Ok(request) => request,
+                Err(error) => {
+                    if probe {
+                        self.monitor.abandon_probe();
+                    }
+                    self.unreadable(&job, &error).await;
+                    return;
+                }
+            };
+            let outcome = self.client.authorize(&request, self.clock.now()).await;
+            let now = self.clock.now();
+            metrics::counter!("cardspool_central_answers_total", "outcome" => outcome.kind()).increment(1);
+            if self.monitor.record(&Verdict::of(&outcome), probe, now) {
+                self.persist_breaker(now).await;
+            }
+            match &outcome {
+                Outcome::Authorized(_) | Outcome::Pending { .. } => {
+                    debug!(outcome = outcome.kind(), "central answered");
+                }
+                Outcome::Denied { .. } => info!(reason = %outcome.reason(), "central denied the print"),
+                _ => info!(outcome = outcome.kind(), reason = %outcome.reason(), "no authorization"),
+            }
+            self.apply(&job, &outcome, now).await;
+        }
+        .instrument(span)
+        .await;
+        job_id
+    }
+
+    pub(super) async fn request_for(&self, job: &JobRecord) -> Result<AuthorizationRequest, RequestProblem> {
+        let payload = self.io(self.journal.payload(job.id)).await.map_err(RequestProblem::Journal)?;
+        let event: EventForCentral =
+            serde_json::from_slice(&payload).map_err(|e| RequestProblem::Unreadable(e.to_string()))?;
+        Ok(AuthorizationRequest {
+            request_id: request_id(job),
+            nik: event.nik,
+            enrollment_id: event.event_id,
+            office: self.config.office.clone(),
+        })
+    }
+
+    pub(super) async fn unreadable(&self, job: &JobRecord, problem: &RequestProblem) {
+        match problem {
+            // The journal will be back; the job stays due and is asked for then.
+            RequestProblem::Journal(error) => warn!(%error, "cannot read the job's event"),
+            RequestProblem::Unreadable(detail) => {
+                let reason = format!("the job's event cannot be read to ask central ({detail}); needs staff");
+                let step = Step::system(job.state, JobState::Failed, reason, self.clock.now());
+                if let Err(error) = self.io(self.journal.transition(job.id, &step)).await {
+                    warn!(%error, "cannot record the failure");
+                }
+            }
+        }
+    }
+
+    /// Journals what central's answer means for the job.
+    pub(super) async fn apply(&self, job: &JobRecord, outcome: &Outcome, now: DateTime<Utc>) {
+        let attempts = job.attempts + 1;
+        let retry_at = |delay: Duration| now + chrono::Duration::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
+        let waiting = |next: Option<DateTime<Utc>>, authorization: Option<String>| JobUpdate {
+            attempts: Some(attempts),
+            next_attempt_at: next.map(Some),
+            authorization: authorization.map(Some),
+            ..JobUpdate::default()
+        };
+        // While the breaker is open the job's own backoff means nothing (it waits for the
+        // breaker): it is due again at the next probe, so that it drains at once when central
+        // is back instead of sitting out a backoff earned by central's outage.
+        let breaker = self.monitor.snapshot();
+        let backoff = match (breaker.breaker, breaker.next_probe_at) {
+            (Phase::Open | Phase::CredentialsRefused, Some(next_probe)) => next_probe,
+            _ => retry_at(self.backoff(job.attempts)),
+        };
+        let (to, reason, update) = match outcome {
+            Outcome::Authorized(verified) => (
+                JobState::Authorized,
+                outcome.reason(),
+                JobUpdate {
+                    attempts: Some(attempts),
+                    next_attempt_at: Some(None),
+                    authorization: Some(Some(verified.to_json())),
+                    ..JobUpdate::default()
+                },
+            ),
+            Outcome::Denied { .. } => (
+                JobState::Rejected,
+                outcome.reason(),
+                JobUpdate { attempts: Some(attempts), next_attempt_at: Some(None), ..JobUpdate::default() },
+            ),
+            Outcome::Expired { authorization, .. } => {
+                // Kept so that the next request goes under a new request id.
+                let kept = serde_json::to_string(authorization).expect("plain strings serialise");
+                (
+                    JobState::AwaitingAuthorization,
+                    self.waiting_reason(outcome, backoff),
+                    waiting(Some(backoff), Some(kept)),
+                )
+            }
+            Outcome::Pending { retry_after } | Outcome::RateLimited { retry_after } => {
+                let at = retry_at(*retry_after);
+                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at), None))
+            }
+            Outcome::Unavailable { retry_after, .. } => {
+                let at = backoff.max(retry_at(retry_after.unwrap_or_default()));
+                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at), None))
+            }
+            Outcome::Malformed { .. } => {
+                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, backoff), waiting(Some(backoff), None))
+            }
+            // Held with everything else: no next attempt of its own, the breaker decides.
+            Outcome::BadCredentials { .. } => (JobState::AwaitingAuthorization, outcome.reason(), waiting(None, None)),
+        };
+        let step = Step::system(job.state, to, reason, now).with(update);
+        match self.io(self.journal.transition(job.id, &step)).await {
+            Ok(()) => {}
+            Err(JournalError::Conflict { actual, .. }) => {
+                info!(now_in = %actual, outcome = outcome.kind(), "the job was moved meanwhile; central's answer is not applied");
+            }
+            // Not journaled: the job stays due and asks again under the same request id, and
+            // central replays the same answer.
+            Err(error) => warn!(%error, outcome = outcome.kind(), "cannot journal central's answer"),
+        }
+    }
+
+    pub(super) fn waiting_reason(&self, outcome: &Outcome, next: DateTime<Utc>) -> String {
+        let status = self.monitor.snapshot();
+        match (status.state, status.next_probe_at) {
+            (CentralState::Down, Some(probe)) => format!(
+                "{}; waiting for central (down since {}), next check {}",
+                outcome.reason(),
+                status.since.format("%Y-%m-%d %H:%M UTC"),
+                probe.format("%Y-%m-%d %H:%M:%S UTC")
+            ),
+            _ => format!("{}; asking again at {}", outcome.reason(), next.format("%Y-%m-%d %H:%M:%S UTC")),
+        }
+    }
+
+    /// Full jitter: uniform in `[0, min(cap, base * 2^attempts)]`.
+    pub(super) fn backoff(&self, attempts: i64) -> Duration {
+        let exponent = u32::try_from(attempts.clamp(0, 30)).unwrap_or(30);
+        let ceiling = self.config.backoff_base_ms.saturating_mul(1 << exponent).min(self.config.backoff_cap_ms);
+        Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling))
+    }
+}
+
+pub(super) enum RequestProblem {
+    Journal(JournalError),
+    Unreadable(String),
+}
+
+/// The event fields central needs; the rest of the payload is not read here.
+#[derive(Deserialize)]
+pub(super) struct EventForCentral {
+    event_id: String,
+    nik: String,
+}
+
+/// Stable across retries of one request, new once the job held an authorization.
+pub(super) fn request_id(job: &JobRecord) -> String {
+    let previous = job
+        .authorization
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<SignedAuthorization>(json).ok())
+        .map(|authorization| authorization.authorization_id)
+        .unwrap_or_default();
+    let digest = Sha256::digest(format!("cardspool/{}/{previous}", job.id).as_bytes());
+    hex::encode(&digest[..16])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(authorization: Option<&str>) -> JobRecord {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        JobRecord {
+            id: "01936b8e-8f3a-7c00-8000-000000000001".parse().unwrap(),
+            event_id: "e1".into(),
+            state: JobState::AwaitingAuthorization,
+            office: "1502".into(),
+            template: "ektp".into(),
+            urgent: false,
+            nik_masked: "1502**********01".into(),
+            name: "HAMIDAH".into(),
+            warnings: vec![],
+            reason: String::new(),
+            held_from: None,
+            attempts: 3,
+            next_attempt_at: None,
+            authorization: authorization.map(str::to_owned),
+            printer: None,
+            printer_job_id: None,
+            created_at: now,
+            updated_at: now,
+            version: 4,
+            owner: None,
+            lease_until: None,
+        }
+    }
+
+    #[test]
+    fn request_ids_are_stable_until_an_authorization_was_held() {
+        let first = request_id(&job(None));
+        assert_eq!(first, request_id(&job(None)), "retries reuse the id");
+        let held = r#"{"authorization_id":"a1","nik":"x","enrollment_id":"e1","issued_at":"","expires_at":"","key_id":"","signature":""}"#;
+        let second = request_id(&job(Some(held)));
+        assert_ne!(first, second, "asking again after an authorization is a new request");
+        assert_eq!(second, request_id(&job(Some(held))));
+    }
+}
