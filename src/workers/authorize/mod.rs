@@ -2,8 +2,9 @@
 //! minutes or for weeks, without hammering central and without losing any.
 //!
 //! One loop, one circuit breaker for all jobs:
-//! - jobs `received` are moved to `awaiting_authorization` (staff and upstream see them wait);
-//! - while the breaker is closed, due jobs (`Journal::due`, urgent first) are asked for, paced
+//! - jobs left `received` by an older version are moved to `awaiting_authorization` (new jobs
+//!   are admitted there);
+//! - while the breaker is closed, due jobs (`Journal::claim_due`, urgent first) are asked for, paced
 //!   at `drain_rate_per_s` with at most `drain_concurrency` requests in flight: the same bound
 //!   drains the backlog after an outage;
 //! - while it is open, no per-job request: one probe (a real request for one waiting job) per
