@@ -17,5 +17,9 @@ COPY --from=build /src/target/release/cardspool /usr/local/bin/cardspool
 COPY templates /usr/share/cardspool/templates
 USER cardspool
 WORKDIR /var/lib/cardspool
+# glibc's malloc keeps an arena per thread that decoded images; two keep the spooler's memory
+# near flat however long the backlog (docs/performance.md: 127 MiB with 100,000 jobs waiting
+# instead of 191).
+ENV MALLOC_ARENA_MAX=2
 ENTRYPOINT ["cardspool"]
 CMD ["run"]

@@ -178,8 +178,10 @@ impl Intake {
         dead_letters: &ConfirmedPublisher,
         shutdown: &CancellationToken,
     ) -> Result<(), IntakeError> {
-        let parsing: Vec<_> = batch
-            .into_iter()
+        // As many at once as there are cores: more would only add threads, each with its own
+        // allocator arena holding decoded images (the spooler's memory grew with the backlog).
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let parsed: Vec<_> = futures_util::stream::iter(batch)
             .map(|delivery| {
                 let limits = self.limits;
                 tokio::task::spawn_blocking(move || {
@@ -187,11 +189,13 @@ impl Intake {
                     (delivery, parsed)
                 })
             })
-            .collect();
+            .buffered(cores)
+            .collect()
+            .await;
         let mut valid = Vec::new();
         let mut invalid = Vec::new();
-        for task in parsing {
-            let (delivery, parsed) = task.await.expect("event validation does not panic");
+        for task in parsed {
+            let (delivery, parsed) = task.expect("event validation does not panic");
             match parsed {
                 Ok(event) => {
                     let template = event.template.clone().unwrap_or_else(|| self.default_template.clone());
