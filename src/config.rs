@@ -193,7 +193,9 @@ pub struct CentralConfig {
     pub max_wait_s: Option<u64>,
     /// An authorization that expires within this margin counts as expired.
     pub expiry_margin_s: u64,
-    /// How often to look for newly received jobs when nothing wakes the worker sooner.
+    /// How often the journal is looked at for due jobs when nothing woke the worker sooner: a
+    /// safety net, since every commit that gives it work wakes it (across instances on
+    /// PostgreSQL too).
     pub poll_interval_ms: u64,
 }
 
@@ -214,7 +216,7 @@ impl Default for CentralConfig {
             drain_concurrency: 4,
             max_wait_s: None,
             expiry_margin_s: 60,
-            poll_interval_ms: 1_000,
+            poll_interval_ms: 5_000,
         }
     }
 }
