@@ -624,6 +624,28 @@ impl Journal {
     }
 }
 
+/// Why a write conditioned on a job's state matched no row: the job is elsewhere than
+/// `expected` (a conflict), or there is no such job.
+async fn why_unmatched(connection: &mut sqlx::AnyConnection, job_id: JobId, expected: JobState) -> JournalError {
+    let actual: Result<Option<String>, sqlx::Error> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+        .bind(job_id.to_string())
+        .fetch_optional(connection)
+        .await;
+    match actual {
+        Err(error) => error.into(),
+        Ok(None) => JournalError::NotFound(job_id),
+        Ok(Some(actual)) => match JobState::from_str(&actual) {
+            Ok(actual) => JournalError::Conflict { job_id, expected, actual },
+            Err(error) => JournalError::Corrupt(error.to_string()),
+        },
+    }
+}
+
+/// `$first, $first+1, ...`: `count` numbered placeholders, for an `IN (...)` list.
+fn numbered_placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
 fn parse_job_id(stored: &str) -> Result<JobId, JournalError> {
     JobId::from_str(stored).map_err(|e| JournalError::Corrupt(format!("job id {stored:?}: {e}")))
 }

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::writer::{Write, Written};
-use super::{from_millis, millis, parse_job_id, Journal, JournalError, Step};
+use super::{from_millis, millis, parse_job_id, why_unmatched, Journal, JournalError, Step};
 use crate::domain::job::{JobId, JobState};
 
 /// What became of a card's blank.
@@ -163,18 +163,6 @@ impl From<&NewCard<'_>> for OwnedCard {
     }
 }
 
-impl OwnedCard {
-    fn borrowed(&self) -> NewCard<'_> {
-        NewCard {
-            job_id: self.job_id,
-            printer: &self.printer,
-            printer_job_id: self.printer_job_id,
-            at: self.at,
-            utc_offset_minutes: self.utc_offset_minutes,
-        }
-    }
-}
-
 /// The ledger line of the card a job has on `printer` that is not settled yet, if any.
 async fn open_card(tx: &mut sqlx::AnyConnection, job_id: JobId, printer: &str) -> Result<Option<String>, JournalError> {
     Ok(sqlx::query_scalar(
@@ -188,7 +176,7 @@ async fn open_card(tx: &mut sqlx::AnyConnection, job_id: JobId, printer: &str) -
 
 async fn insert_card(
     executor: &mut sqlx::AnyConnection,
-    card: &NewCard<'_>,
+    card: &OwnedCard,
     outcome: CardOutcome,
     reason: &str,
 ) -> Result<String, JournalError> {
@@ -200,7 +188,7 @@ async fn insert_card(
     )
     .bind(&id)
     .bind(card.job_id.map(|j| j.to_string()))
-    .bind(card.printer)
+    .bind(&card.printer)
     .bind(card.printer_job_id)
     .bind(millis(card.at))
     .bind(ledger_day(card.at, card.utc_offset_minutes))
@@ -271,7 +259,8 @@ impl Journal {
     pub async fn record_test_card(&self, card: &NewCard<'_>, reason: &str) -> Result<(), JournalError> {
         let _gate = self.write_lock().await;
         let mut connection = self.pool.acquire().await?;
-        insert_card(&mut connection, &NewCard { job_id: None, ..card.clone() }, CardOutcome::Test, reason).await?;
+        let card = OwnedCard { job_id: None, ..card.into() };
+        insert_card(&mut connection, &card, CardOutcome::Test, reason).await?;
         Ok(())
     }
 
@@ -449,14 +438,7 @@ pub(super) async fn apply_card_sent(
     .execute(&mut *connection)
     .await?;
     if updated.rows_affected() == 0 {
-        let actual: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
-            .bind(job_id.to_string())
-            .fetch_optional(&mut *connection)
-            .await?;
-        let actual = actual.ok_or(JournalError::NotFound(job_id))?;
-        let actual =
-            actual.parse().map_err(|e: crate::domain::job::UnknownState| JournalError::Corrupt(e.to_string()))?;
-        return Err(JournalError::Conflict { job_id, expected: JobState::Printing, actual });
+        return Err(why_unmatched(connection, job_id, JobState::Printing).await);
     }
     match open_card(connection, job_id, &card.printer).await? {
         Some(id) => {
@@ -467,7 +449,7 @@ pub(super) async fn apply_card_sent(
                 .await?;
         }
         None => {
-            insert_card(connection, &card.borrowed(), CardOutcome::Sent, "").await?;
+            insert_card(connection, card, CardOutcome::Sent, "").await?;
         }
     }
     Ok(())
@@ -496,7 +478,7 @@ pub(super) async fn apply_settle_card(
             .await?;
         }
         None => {
-            insert_card(connection, &card.borrowed(), outcome, reason).await?;
+            insert_card(connection, card, outcome, reason).await?;
         }
     }
     Ok(())

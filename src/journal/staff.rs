@@ -8,7 +8,6 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::printing::CardOutcome;
 use super::records::{JobRecord, JOB_COLUMNS};
 use super::{from_millis, Journal, JournalError};
 use crate::domain::job::{JobId, JobState};
@@ -289,22 +288,6 @@ impl Journal {
             overview.insert(state, StateOverview { count: row.try_get("n")?, oldest_received_at });
         }
         Ok(overview)
-    }
-
-    /// Staff settled a job in doubt by looking at the printer: its latest unsettled card line
-    /// (`sent` or `unknown`) takes the outcome they found. `false` when the job has no such line
-    /// (it never reached the ledger), in which case the ledger is left as it is.
-    ///
-    /// # Errors
-    /// [`JournalError::Database`] when the ledger cannot be written.
-    pub async fn settle_card_in_doubt(
-        &self,
-        job_id: JobId,
-        outcome: CardOutcome,
-        reason: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, JournalError> {
-        self.settle_latest_card(job_id, &[CardOutcome::Sent, CardOutcome::Unknown], outcome, reason, at).await
     }
 }
 

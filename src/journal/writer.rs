@@ -20,7 +20,10 @@ use tracing::{debug, info, warn};
 
 use super::printing::{apply_card_sent, apply_settle_card, apply_settle_latest, LatestCard, OwnedCard};
 use super::records::OutboxMessage;
-use super::{insert_outbox, insert_transition, millis, outbox_body, parse_job_id, Admission, JournalError, Step};
+use super::{
+    insert_outbox, insert_transition, millis, numbered_placeholders, outbox_body, parse_job_id, why_unmatched,
+    Admission, JournalError, Step,
+};
 use crate::domain::job::{Actor, JobId, JobState};
 use crate::domain::status::StatusEvent;
 
@@ -319,12 +322,16 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
             }
         }
         Write::Published { ids, at } => {
-            for id in ids {
-                sqlx::query("UPDATE outbox SET published_at = $1 WHERE id = $2")
-                    .bind(millis(*at))
-                    .bind(id)
-                    .execute(&mut *connection)
-                    .await?;
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+                let sql = format!(
+                    "UPDATE outbox SET published_at = $1 WHERE id IN ({})",
+                    numbered_placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(&sql).bind(millis(*at));
+                for id in chunk {
+                    query = query.bind(id.as_str());
+                }
+                query.execute(&mut *connection).await?;
             }
             Ok(Written::Done)
         }
@@ -354,11 +361,10 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
             Ok(Written::Jobs(jobs))
         }
         Write::Release { owner, ids } => {
-            for chunk in ids.chunks(500) {
-                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
                     "UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = $1 AND state <> 'printing' AND id IN ({})",
-                    placeholders.join(", ")
+                    numbered_placeholders(2, chunk.len())
                 );
                 let mut query = sqlx::query(&sql).bind(owner.as_str());
                 for id in chunk {
@@ -375,11 +381,10 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
             apply_settle_latest(connection, *job_id, settle).await.map(Written::Settled)
         }
         Write::RenewLeases { owner, ids, until } => {
-            for chunk in ids.chunks(500) {
-                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
+            for chunk in ids.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
                     "UPDATE jobs SET lease_until = $1 WHERE owner = $2 AND state = $3 AND id IN ({})",
-                    placeholders.join(", ")
+                    numbered_placeholders(4, chunk.len())
                 );
                 let mut query =
                     sqlx::query(&sql).bind(millis(*until)).bind(owner.as_str()).bind(JobState::Printing.as_str());
@@ -535,8 +540,8 @@ async fn admit(
     let mut existing = std::collections::HashMap::new();
     let duplicates: Vec<&AdmitRow> = jobs.iter().filter(|job| !inserted.contains(&job.job_id)).collect();
     for chunk in duplicates.chunks(ROWS_PER_STATEMENT) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT id, event_id FROM jobs WHERE event_id IN ({})", placeholders.join(", "));
+        let sql =
+            format!("SELECT id, event_id FROM jobs WHERE event_id IN ({})", numbered_placeholders(1, chunk.len()));
         let mut query = sqlx::query(&sql);
         for job in chunk {
             query = query.bind(&job.event_id);
@@ -643,22 +648,7 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
     .bind(update.lease.as_ref().map(|(_, until)| millis(*until)))
     .fetch_optional(&mut *connection)
     .await?;
-    let Some(row) = row else {
-        let actual: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
-            .bind(job_id.to_string())
-            .fetch_optional(&mut *connection)
-            .await?;
-        return match actual {
-            None => Err(JournalError::NotFound(job_id)),
-            Some(actual) => Err(JournalError::Conflict {
-                job_id,
-                expected: step.from,
-                actual: actual
-                    .parse()
-                    .map_err(|e: crate::domain::job::UnknownState| JournalError::Corrupt(e.to_string()))?,
-            }),
-        };
-    };
+    let Some(row) = row else { return Err(why_unmatched(connection, job_id, step.from).await) };
     let version: i64 = row.try_get("version")?;
     let event_id: String = row.try_get("event_id")?;
     insert_transition(connection, job_id, version, Some(step.from), step.to, &step.reason, &step.actor, step.at)

@@ -2,8 +2,6 @@
 //! caution), and shared by the instances on one journal (one probe between them, a recovery
 //! seen by one adopted by all).
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
@@ -23,21 +21,16 @@ impl Shared {
         let now = self.clock.now();
         let breaker = self.monitor.breaker();
         let interval = match breaker.phase {
-            Phase::CredentialsRefused => self.config.credentials_probe_interval_s,
-            _ => self.config.probe_interval_s,
+            Phase::CredentialsRefused => breaker.policy.credentials_probe_interval,
+            _ => breaker.policy.probe_interval,
         };
-        let next = now + chrono::Duration::seconds(i64::try_from(interval).unwrap_or(i64::MAX));
+        let next = now + chrono::Duration::from_std(interval).unwrap_or(chrono::TimeDelta::MAX);
         if self.io(self.journal.claim_central_probe(now, next, breaker.probe_requested)).await? {
             return Ok(true);
         }
         let Some(row) = self.io(self.journal.central_breaker()).await? else { return Ok(true) };
-        let policy = BreakerPolicy {
-            threshold: self.config.breaker_threshold,
-            probe_interval: Duration::from_secs(self.config.probe_interval_s),
-            credentials_probe_interval: Duration::from_secs(self.config.credentials_probe_interval_s),
-        };
         // The saved probe time as it stands: a changed configuration is a restart's business.
-        let saved = restore(&row, policy, &row.config_fingerprint, now);
+        let saved = restore(&row, breaker.policy, &row.config_fingerprint, now);
         debug!(phase = saved.phase.as_str(), next_probe_at = ?saved.next_probe_at, "another instance probes central");
         self.monitor.adopt(saved, now);
         Ok(false)
