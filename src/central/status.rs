@@ -4,6 +4,7 @@
 //! [`CentralStatus`] snapshot or subscribe to changes. Staff's one action on central, "check
 //! now", goes through here too ([`CentralMonitor::probe_now`]).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -52,6 +53,8 @@ struct Inner {
     shared: Mutex<Shared>,
     status: watch::Sender<CentralStatus>,
     wake: Notify,
+    /// Central's answers to this process, by kind (`Outcome::kind`), for `/metrics`.
+    answers: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// The handle on central's state. Cheap to clone; all clones see the same state.
@@ -70,7 +73,15 @@ impl CentralMonitor {
     pub fn new(central: String, breaker: Breaker) -> CentralMonitor {
         let shared = Shared { breaker, jobs_waiting: 0, oldest_waiting_since: None };
         let status = watch::Sender::new(render(&central, &shared));
-        CentralMonitor { inner: Arc::new(Inner { central, shared: Mutex::new(shared), status, wake: Notify::new() }) }
+        CentralMonitor {
+            inner: Arc::new(Inner {
+                central,
+                shared: Mutex::new(shared),
+                status,
+                wake: Notify::new(),
+                answers: Mutex::new(BTreeMap::new()),
+            }),
+        }
     }
 
     /// Central's state now.
@@ -124,6 +135,17 @@ impl CentralMonitor {
     /// Takes in one exchange's verdict; returns whether the breaker should be persisted.
     pub fn record(&self, verdict: &Verdict, was_probe: bool, now: DateTime<Utc>) -> bool {
         self.update(|breaker| breaker.record(verdict, was_probe, now))
+    }
+
+    /// Counts one answer from central (or one exchange that got none), by its kind.
+    pub fn count_answer(&self, kind: &'static str) {
+        *self.inner.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(kind).or_default() += 1;
+    }
+
+    /// Central's answers to this process so far, by kind.
+    pub fn answer_counts(&self) -> Vec<(&'static str, u64)> {
+        let answers = self.inner.answers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        answers.iter().map(|(kind, count)| (*kind, *count)).collect()
     }
 
     /// The backlog's size and age, refreshed by the worker.

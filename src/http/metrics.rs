@@ -69,6 +69,10 @@ impl Metrics {
                 "How long central has been in its current state"
             );
             describe_gauge!("cardspool_central_consecutive_failures", "Failed exchanges with central in a row");
+            describe_counter!(
+                "cardspool_central_answers_total",
+                "Central's answers to this process by outcome (authorized, pending, denied, unavailable, ...)"
+            );
             describe_gauge!(
                 "cardspool_central_alert",
                 "1 when central needs staff (credentials refused, answers that do not verify)"
@@ -133,6 +137,9 @@ impl Metrics {
                 gauge!("cardspool_central_state_since_seconds").set(since);
                 gauge!("cardspool_central_consecutive_failures").set(f64::from(status.consecutive_failures));
                 gauge!("cardspool_central_alert").set(if status.alert.is_some() { 1.0 } else { 0.0 });
+                for (outcome, count) in monitor.answer_counts() {
+                    counter!("cardspool_central_answers_total", "outcome" => outcome).absolute(count);
+                }
             }
         });
         self.handle.render()

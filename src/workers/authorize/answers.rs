@@ -37,7 +37,7 @@ impl Shared {
             };
             let outcome = self.client.authorize(&request, self.clock.now()).await;
             let now = self.clock.now();
-            metrics::counter!("cardspool_central_answers_total", "outcome" => outcome.kind()).increment(1);
+            self.monitor.count_answer(outcome.kind());
             if self.monitor.record(&Verdict::of(&outcome), probe, now) {
                 self.persist_breaker(now).await;
             }

@@ -475,14 +475,6 @@ impl Shared {
             self.adopt_recovery(now).await?;
             let (waiting, oldest) = self.io(self.journal.authorization_backlog()).await?;
             self.monitor.set_waiting(u64::try_from(waiting).unwrap_or(0), oldest, now);
-            metrics::gauge!("cardspool_central_jobs_waiting").set(waiting as f64);
-            let status = self.monitor.snapshot();
-            for state in
-                [CentralState::Up, CentralState::Degraded, CentralState::Down, CentralState::CredentialsRefused]
-            {
-                let value = if status.state == state { 1.0 } else { 0.0 };
-                metrics::gauge!("cardspool_central_state", "state" => state.as_str()).set(value);
-            }
             housekeeping.next_backlog_refresh = Some(instant + BACKLOG_REFRESH);
         }
         Ok(())

@@ -525,8 +525,10 @@ async fn central_s_state_is_shown_and_a_check_can_be_asked_for() {
 
     // Central stops answering: the breaker opens after two failures.
     let failed = Verdict::Failed { detail: "connection refused".into(), retry_after: None, alert: None };
-    monitor.record(&failed, false, now);
-    monitor.record(&failed, false, now);
+    for _ in 0..2 {
+        monitor.record(&failed, false, now);
+        monitor.count_answer("unavailable");
+    }
     let central = api.get_ok("/api/v1/central").await;
     assert_eq!(central["state"], "down", "{central}");
     assert_eq!(central["breaker"], "open");
@@ -549,6 +551,7 @@ async fn central_s_state_is_shown_and_a_check_can_be_asked_for() {
         "cardspool_central_state{state=\"down\"} 1",
         "cardspool_central_state{state=\"up\"} 0",
         "cardspool_central_consecutive_failures 2",
+        "cardspool_central_answers_total{outcome=\"unavailable\"} 2",
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
     }
