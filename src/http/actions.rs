@@ -310,6 +310,8 @@ mod tests {
             attempts: 3,
             next_attempt_at: None,
             authorization: None,
+            authorization_id: None,
+            authorization_expires_at: None,
             printer: Some("card-1".into()),
             printer_job_id: Some(4),
             created_at: Utc::now(),

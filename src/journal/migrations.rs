@@ -9,6 +9,9 @@ use std::borrow::Cow;
 
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, Row as _};
+
+use super::{JournalError, StoredAuthorization};
 
 /// `(file name, SQL)`, in order; the file name gives the version and description as sqlx's
 /// file convention does (`0001_journal.sql`: version 1, "journal").
@@ -19,7 +22,13 @@ const FILES: &[(&str, &str)] = &[
     ("0004_staff_indexes.sql", include_str!("../../migrations/0004_staff_indexes.sql")),
     ("0005_job_payloads.sql", include_str!("../../migrations/0005_job_payloads.sql")),
     ("0006_leases.sql", include_str!("../../migrations/0006_leases.sql")),
+    ("0007_typed_columns.sql", include_str!("../../migrations/0007_typed_columns.sql")),
 ];
+
+/// The migration whose columns [`backfill_typed_columns`] fills for older jobs.
+const TYPED_COLUMNS: i64 = 7;
+/// Jobs read per statement by the backfill.
+const BACKFILL_BATCH: i64 = 500;
 
 /// Embedded migrations: all of them, or (tests) the first few, to build an older journal.
 #[derive(Debug)]
@@ -45,6 +54,59 @@ pub(super) async fn migrator() -> Result<Migrator, sqlx::migrate::MigrateError> 
     Migrator::new(Embedded(FILES)).await
 }
 
+/// Brings the schema up to date, and fills the typed columns of jobs journaled before they
+/// existed when this run added them.
+pub(super) async fn migrate(pool: &AnyPool) -> Result<(), JournalError> {
+    // No table yet (a new journal) reads as "not applied": the backfill then finds no job.
+    let had_typed_columns = sqlx::query_scalar::<_, i64>("SELECT version FROM _sqlx_migrations WHERE version = $1")
+        .bind(TYPED_COLUMNS)
+        .fetch_optional(pool)
+        .await
+        .is_ok_and(|version| version.is_some());
+    migrator().await?.run(pool).await?;
+    if !had_typed_columns {
+        backfill_typed_columns(pool).await?;
+    }
+    Ok(())
+}
+
+/// The full NIK from each older job's event, and the id and expiry from its stored
+/// authorization. A job whose event cannot be read keeps no NIK: asking central for it then
+/// fails it for staff, as reading its event did before.
+async fn backfill_typed_columns(pool: &AnyPool) -> Result<(), JournalError> {
+    #[derive(serde::Deserialize)]
+    struct NikOnly {
+        nik: String,
+    }
+    let mut after = String::new();
+    loop {
+        let rows = sqlx::query(
+            "SELECT jobs.id, job_payloads.payload, jobs.authorization_json FROM jobs
+             JOIN job_payloads ON job_payloads.job_id = jobs.id
+             WHERE jobs.nik IS NULL AND jobs.id > $1 ORDER BY jobs.id LIMIT $2",
+        )
+        .bind(&after)
+        .bind(BACKFILL_BATCH)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else { return Ok(()) };
+        after = last.try_get("id")?;
+        for row in &rows {
+            let payload: String = row.try_get("payload")?;
+            let authorization: Option<String> = row.try_get("authorization_json")?;
+            let nik = serde_json::from_str::<NikOnly>(&payload).ok().map(|event| event.nik);
+            let stored = authorization.as_deref().and_then(StoredAuthorization::from_json);
+            sqlx::query("UPDATE jobs SET nik = $1, authorization_id = $2, authorization_expires_at = $3 WHERE id = $4")
+                .bind(nik)
+                .bind(stored.as_ref().map(|a| a.id.clone()))
+                .bind(stored.as_ref().map(|a| a.expires_at.timestamp_millis()))
+                .bind(row.try_get::<String, _>("id")?)
+                .execute(pool)
+                .await?;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,7 +124,7 @@ mod tests {
         let embedded: Vec<&str> = FILES.iter().map(|(file, _)| *file).collect();
         assert_eq!(embedded, on_disk);
         let versions: Vec<i64> = FILES.iter().map(|(file, sql)| migration(file, sql).expect("valid").version).collect();
-        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7]);
     }
 
     #[tokio::test]
@@ -91,6 +153,57 @@ mod tests {
         let name: String = sqlx::query_scalar("SELECT name FROM jobs WHERE id = 'j1'").fetch_one(&pool).await.unwrap();
         assert_eq!(name, "HAMIDAH");
         assert!(sqlx::query("SELECT payload FROM jobs").fetch_all(&pool).await.is_err(), "no payload left in jobs");
+    }
+
+    #[tokio::test]
+    async fn older_jobs_get_their_typed_columns_from_their_event_and_answer() {
+        type Typed = (String, Option<String>, Option<String>, Option<i64>);
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("journal.db").display());
+        let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+        Migrator::new(Embedded(&FILES[..6])).await.expect("migrator").run(&pool).await.expect("up to 0006");
+        let authorization = r#"{"authorization_id":"a-7","nik":"1502015203850001","enrollment_id":"e1","issued_at":"2026-12-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z","key_id":"k","signature":"s"}"#;
+        for (id, event, stored) in [
+            ("j1", r#"{"event_id":"e1","nik":"1502015203850001"}"#, Some(authorization)),
+            ("j2", r#"{"event_id":"e2","nik":"1502015203850002"}"#, None),
+            ("j3", "not an event", None),
+        ] {
+            sqlx::query(
+                "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
+                                   reason, attempts, created_at, updated_at, version, authorization_json)
+                 VALUES ($1, $2, 'authorized', '1502', 'ektp', 0, 'm', 'n', '', 'r', 0, 1, 1, 1, $3)",
+            )
+            .bind(id)
+            .bind(format!("{id}-event"))
+            .bind(stored)
+            .execute(&pool)
+            .await
+            .expect("a job of the older schema");
+            sqlx::query("INSERT INTO job_payloads (job_id, payload) VALUES ($1, $2)")
+                .bind(id)
+                .bind(event)
+                .execute(&pool)
+                .await
+                .expect("its event");
+        }
+
+        migrate(&pool).await.expect("all migrations and the backfill");
+        let rows: Vec<Typed> =
+            sqlx::query_as("SELECT id, nik, authorization_id, authorization_expires_at FROM jobs ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let expires = chrono::DateTime::parse_from_rfc3339("2026-12-02T00:00:00Z").unwrap().timestamp_millis();
+        assert_eq!(
+            rows,
+            vec![
+                ("j1".into(), Some("1502015203850001".into()), Some("a-7".into()), Some(expires)),
+                ("j2".into(), Some("1502015203850002".into()), None, None),
+                ("j3".into(), None, None, None),
+            ]
+        );
+        migrate(&pool).await.expect("a second open changes nothing");
     }
 
     #[test]

@@ -35,7 +35,7 @@ use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 pub use crate::domain::status::StatusEvent;
 pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
-pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, TransitionRecord};
+pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StoredAuthorization, TransitionRecord};
 pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
 pub use writer::{StageWakers, WriterStats};
 
@@ -229,7 +229,7 @@ impl Journal {
             // delivery it came from) and a busy timeout.
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await.map_err(open_error)?;
         }
-        migrations::migrator().await?.run(&pool).await?;
+        migrations::migrate(&pool).await?;
         let write_gate = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let wakers = Arc::new(StageWakers::default());
         let writer_stats = Arc::new(WriterStats::default());
@@ -307,6 +307,7 @@ impl Journal {
                     template: (*template).to_owned(),
                     urgent: event.priority == Priority::Urgent,
                     nik_masked: event.nik.masked(),
+                    nik: event.nik.as_str().to_owned(),
                     name: event.name.clone(),
                     warnings: event.warnings.join("\n"),
                     payload: payload.to_owned(),
@@ -378,6 +379,19 @@ impl Journal {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(JobRecord::from_row).transpose()
+    }
+
+    /// A job's full NIK, for central's request (`None` when the journal holds none for it: an
+    /// older job whose event could not be read).
+    ///
+    /// # Errors
+    /// [`JournalError::NotFound`] for an unknown job; [`JournalError::Database`] on a read failure.
+    pub async fn nik(&self, job_id: JobId) -> Result<Option<String>, JournalError> {
+        let nik: Option<Option<String>> = sqlx::query_scalar("SELECT nik FROM jobs WHERE id = $1")
+            .bind(job_id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        nik.ok_or(JournalError::NotFound(job_id))
     }
 
     /// The event as it arrived: the renderer and central need the full record.

@@ -11,7 +11,7 @@ use crate::domain::job::{Actor, JobId, JobState};
 
 pub(super) const JOB_COLUMNS: &str = "id, event_id, state, office, template, priority, nik_masked, name, warnings,
      reason, held_from, attempts, next_attempt_at, authorization_json, printer, printer_job_id, created_at,
-     updated_at, version, owner, lease_until";
+     updated_at, version, owner, lease_until, authorization_id, authorization_expires_at";
 
 /// A job as the journal holds it (without the event payload, which [`super::Journal::payload`]
 /// reads on demand).
@@ -33,8 +33,12 @@ pub struct JobRecord {
     pub held_from: Option<JobState>,
     pub attempts: i64,
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// Central's signed authorization, as stored by the authorize stage.
+    /// Central's signed authorization (its JSON, as central sent it), as stored by the
+    /// authorize stage: checked again before the card is made.
     pub authorization: Option<String>,
+    /// The stored authorization's id and expiry, read without parsing it.
+    pub authorization_id: Option<String>,
+    pub authorization_expires_at: Option<DateTime<Utc>>,
     pub printer: Option<String>,
     pub printer_job_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -74,6 +78,8 @@ impl JobRecord {
             attempts: row.try_get("attempts")?,
             next_attempt_at: row.try_get::<Option<i64>, _>("next_attempt_at")?.map(from_millis),
             authorization: row.try_get("authorization_json")?,
+            authorization_id: row.try_get("authorization_id")?,
+            authorization_expires_at: row.try_get::<Option<i64>, _>("authorization_expires_at")?.map(from_millis),
             printer: row.try_get("printer")?,
             printer_job_id: row.try_get("printer_job_id")?,
             created_at: from_millis(row.try_get("created_at")?),
@@ -91,13 +97,36 @@ impl JobRecord {
 pub struct JobUpdate {
     pub attempts: Option<i64>,
     pub next_attempt_at: Option<Option<DateTime<Utc>>>,
-    pub authorization: Option<Option<String>>,
+    pub authorization: Option<Option<StoredAuthorization>>,
     pub printer: Option<Option<String>>,
     pub printer_job_id: Option<Option<i64>>,
     pub held_from: Option<Option<JobState>>,
     /// The instance and the time a `printing` job is held until. Leaving `printing` always
     /// clears both (the journal does it), whatever this says.
     pub lease: Option<(String, DateTime<Utc>)>,
+}
+
+/// Central's authorization as a job keeps it: the JSON central sent (signed; checked again
+/// before printing) and the fields the stages read without parsing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAuthorization {
+    pub json: String,
+    pub id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl StoredAuthorization {
+    /// The id and expiry read from a stored JSON answer (journals written before the typed
+    /// columns); `None` when it has neither.
+    pub(super) fn from_json(json: &str) -> Option<StoredAuthorization> {
+        let value: serde_json::Value = serde_json::from_str(json).ok()?;
+        let expires_at = DateTime::parse_from_rfc3339(value.get("expires_at")?.as_str()?).ok()?;
+        Some(StoredAuthorization {
+            json: json.to_owned(),
+            id: value.get("authorization_id")?.as_str()?.to_owned(),
+            expires_at: expires_at.with_timezone(&Utc),
+        })
+    }
 }
 
 /// One entry of a job's audit trail.

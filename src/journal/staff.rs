@@ -15,17 +15,12 @@ use crate::domain::job::{JobId, JobState};
 /// The most jobs one page may hold.
 pub const MAX_PAGE: u32 = 500;
 
-/// Candidate rows looked at per request by a full-NIK search: the search reads payloads, so it
-/// is bounded, and a page may come back short with a cursor to go on from.
-const NIK_SCAN_LIMIT: u32 = 5_000;
-const NIK_SCAN_BATCH: u32 = 200;
-
 /// What a staff search (`q`) looks for, read from its shape.
 #[derive(Clone, PartialEq, Eq)]
 pub enum JobSearch {
     /// A UUID: a job id or an event id.
     Id(String),
-    /// Sixteen digits: the citizen's NIK. Matched against the payload, never returned.
+    /// Sixteen digits: the citizen's NIK. Matched against the jobs' `nik` column, never returned.
     Nik(String),
     /// A masked NIK as staff lists show it (`1502**********01`).
     MaskedNik(String),
@@ -151,7 +146,7 @@ fn filtered(filter: &JobFilter, columns: &str, limit: u32) -> Query {
             conditions.push(format!("(id = {a} OR event_id = {b})"));
         }
         Some(JobSearch::MaskedNik(masked)) => conditions.push(format!("nik_masked = {}", query.bind(masked.as_str()))),
-        Some(JobSearch::Nik(nik)) => conditions.push(format!("nik_masked = {}", query.bind(mask_nik(nik)))),
+        Some(JobSearch::Nik(nik)) => conditions.push(format!("nik = {}", query.bind(nik.as_str()))),
         Some(JobSearch::Text(text)) => {
             let contains = query.bind(format!("%{}%", like_pattern(text)));
             let starts = query.bind(format!("{}%", like_pattern(text)));
@@ -173,11 +168,6 @@ fn filtered(filter: &JobFilter, columns: &str, limit: u32) -> Query {
     query
 }
 
-#[derive(serde::Deserialize)]
-struct NikOnly {
-    nik: String,
-}
-
 impl Journal {
     /// Jobs for a staff list: filtered, ordered by id (which is creation order), one page.
     ///
@@ -185,9 +175,6 @@ impl Journal {
     /// [`JournalError::Database`] on a read failure.
     pub async fn staff_jobs(&self, filter: &JobFilter) -> Result<JobPage, JournalError> {
         let limit = filter.limit.clamp(1, MAX_PAGE);
-        if let Some(JobSearch::Nik(nik)) = &filter.search {
-            return self.jobs_by_full_nik(filter, nik, limit).await;
-        }
         let mut jobs = Vec::new();
         if filter.states.len() > 1 {
             // One query per state, each walking the (state, id) index, merged here: a single
@@ -217,41 +204,6 @@ impl Journal {
             None
         };
         Ok(JobPage { jobs, next })
-    }
-
-    /// The search by full NIK: candidates by their masked NIK, then each one's payload checked.
-    async fn jobs_by_full_nik(&self, filter: &JobFilter, nik: &str, limit: u32) -> Result<JobPage, JournalError> {
-        let masked = JobFilter { search: Some(JobSearch::MaskedNik(mask_nik(nik))), ..filter.clone() };
-        let mut after = filter.after;
-        let mut jobs = Vec::new();
-        let mut scanned = 0;
-        loop {
-            let batch = JobFilter { after, ..masked.clone() };
-            let columns = format!(
-                "{JOB_COLUMNS}, (SELECT payload FROM job_payloads WHERE job_payloads.job_id = jobs.id) AS payload"
-            );
-            let query = filtered(&batch, &columns, NIK_SCAN_BATCH);
-            let rows = self.fetch(&query).await?;
-            for row in &rows {
-                scanned += 1;
-                let job = JobRecord::from_row(row)?;
-                after = Some(job.id);
-                let payload: String = row.try_get("payload")?;
-                if serde_json::from_str::<NikOnly>(&payload).is_ok_and(|event| event.nik == nik) {
-                    jobs.push(job);
-                    if jobs.len() == limit as usize {
-                        return Ok(JobPage { jobs, next: after });
-                    }
-                }
-            }
-            if rows.len() < NIK_SCAN_BATCH as usize {
-                return Ok(JobPage { jobs, next: None });
-            }
-            if scanned >= NIK_SCAN_LIMIT {
-                // Enough work for one request: staff page on from here.
-                return Ok(JobPage { jobs, next: after });
-            }
-        }
     }
 
     async fn fetch(&self, query: &Query) -> Result<Vec<sqlx::any::AnyRow>, JournalError> {

@@ -137,6 +137,7 @@ pub(super) struct AdmitRow {
     pub template: String,
     pub urgent: bool,
     pub nik_masked: String,
+    pub nik: String,
     pub name: String,
     pub warnings: String,
     pub payload: String,
@@ -506,12 +507,12 @@ async fn admit(
     let mut inserted = std::collections::HashSet::new();
     for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
+            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, nik, name, warnings,
                                reason, created_at, updated_at, attempts, version)
              VALUES {}
              ON CONFLICT (event_id) DO NOTHING
              RETURNING id",
-            value_groups(chunk.len(), 14)
+            value_groups(chunk.len(), 15)
         );
         let mut query = sqlx::query(&sql);
         for job in chunk {
@@ -523,6 +524,7 @@ async fn admit(
                 .bind(&job.template)
                 .bind(i64::from(job.urgent))
                 .bind(&job.nik_masked)
+                .bind(&job.nik)
                 .bind(&job.name)
                 .bind(&job.warnings)
                 .bind(&job.reason)
@@ -617,6 +619,8 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
             attempts = COALESCE($4, attempts),
             next_attempt_at = CASE WHEN $5 <> 0 THEN $6 ELSE next_attempt_at END,
             authorization_json = CASE WHEN $7 <> 0 THEN $8 ELSE authorization_json END,
+            authorization_id = CASE WHEN $7 <> 0 THEN $21 ELSE authorization_id END,
+            authorization_expires_at = CASE WHEN $7 <> 0 THEN $22 ELSE authorization_expires_at END,
             printer = CASE WHEN $9 <> 0 THEN $10 ELSE printer END,
             printer_job_id = CASE WHEN $11 <> 0 THEN $12 ELSE printer_job_id END,
             held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END,
@@ -632,7 +636,7 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
     .bind(i64::from(update.next_attempt_at.is_some()))
     .bind(update.next_attempt_at.flatten().map(millis))
     .bind(i64::from(update.authorization.is_some()))
-    .bind(update.authorization.clone().flatten())
+    .bind(update.authorization.iter().flatten().next().map(|a| a.json.as_str()))
     .bind(i64::from(update.printer.is_some()))
     .bind(update.printer.clone().flatten())
     .bind(i64::from(update.printer_job_id.is_some()))
@@ -646,6 +650,8 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
     .bind(i64::from(update.lease.is_some()))
     .bind(update.lease.as_ref().map(|(owner, _)| owner.as_str()))
     .bind(update.lease.as_ref().map(|(_, until)| millis(*until)))
+    .bind(update.authorization.iter().flatten().next().map(|a| a.id.as_str()))
+    .bind(update.authorization.iter().flatten().next().map(|a| millis(a.expires_at)))
     .fetch_optional(&mut *connection)
     .await?;
     let Some(row) = row else { return Err(why_unmatched(connection, job_id, step.from).await) };

@@ -39,13 +39,6 @@ impl TemplateCards {
     }
 }
 
-/// The `authorization_id` of central's stored authorization (a JSON object), if any.
-fn authorization_id(job: &JobRecord) -> Option<String> {
-    let stored = job.authorization.as_deref()?;
-    let value: serde_json::Value = serde_json::from_str(stored).ok()?;
-    value.get("authorization_id")?.as_str().map(str::to_owned)
-}
-
 impl CardRenderer for TemplateCards {
     fn pool(&self, template: &str) -> Option<String> {
         self.templates.get(template).map(|prepared| prepared.pool().to_owned())
@@ -71,7 +64,7 @@ impl CardRenderer for TemplateCards {
         }
         let context = CardContext {
             job_id: job.id,
-            authorization_id: authorization_id(job),
+            authorization_id: job.authorization_id.clone(),
             issue_place: self.issue_place.clone(),
             issue_date: at.with_timezone(&self.office_offset).date_naive(),
         };

@@ -7,15 +7,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use crate::central::wire::SignedAuthorization;
 use crate::central::{AuthorizationRequest, CentralState, Outcome, Phase, Verdict};
 use crate::domain::job::{JobId, JobState};
-use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
+use crate::journal::{JobRecord, JobUpdate, JournalError, Step, StoredAuthorization};
 
 use super::Shared;
 
@@ -56,13 +54,12 @@ impl Shared {
     }
 
     pub(super) async fn request_for(&self, job: &JobRecord) -> Result<AuthorizationRequest, RequestProblem> {
-        let payload = self.io(self.journal.payload(job.id)).await.map_err(RequestProblem::Journal)?;
-        let event: EventForCentral =
-            serde_json::from_slice(&payload).map_err(|e| RequestProblem::Unreadable(e.to_string()))?;
+        let nik = self.io(self.journal.nik(job.id)).await.map_err(RequestProblem::Journal)?;
+        let nik = nik.ok_or_else(|| RequestProblem::Unreadable("the journal holds no NIK for it".into()))?;
         Ok(AuthorizationRequest {
             request_id: request_id(job),
-            nik: event.nik,
-            enrollment_id: event.event_id,
+            nik,
+            enrollment_id: job.event_id.clone(),
             office: self.config.office.clone(),
         })
     }
@@ -85,7 +82,7 @@ impl Shared {
     pub(super) async fn apply(&self, job: &JobRecord, outcome: &Outcome, now: DateTime<Utc>) {
         let attempts = job.attempts + 1;
         let retry_at = |delay: Duration| now + chrono::Duration::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
-        let waiting = |next: Option<DateTime<Utc>>, authorization: Option<String>| JobUpdate {
+        let waiting = |next: Option<DateTime<Utc>>, authorization: Option<StoredAuthorization>| JobUpdate {
             attempts: Some(attempts),
             next_attempt_at: next.map(Some),
             authorization: authorization.map(Some),
@@ -106,7 +103,11 @@ impl Shared {
                 JobUpdate {
                     attempts: Some(attempts),
                     next_attempt_at: Some(None),
-                    authorization: Some(Some(verified.to_json())),
+                    authorization: Some(Some(StoredAuthorization {
+                        json: verified.to_json(),
+                        id: verified.authorization.authorization_id.clone(),
+                        expires_at: verified.expires_at,
+                    })),
                     ..JobUpdate::default()
                 },
             ),
@@ -115,9 +116,13 @@ impl Shared {
                 outcome.reason(),
                 JobUpdate { attempts: Some(attempts), next_attempt_at: Some(None), ..JobUpdate::default() },
             ),
-            Outcome::Expired { authorization, .. } => {
+            Outcome::Expired { authorization, expires_at } => {
                 // Kept so that the next request goes under a new request id.
-                let kept = serde_json::to_string(authorization).expect("plain strings serialise");
+                let kept = StoredAuthorization {
+                    json: serde_json::to_string(authorization).expect("plain strings serialise"),
+                    id: authorization.authorization_id.clone(),
+                    expires_at: *expires_at,
+                };
                 (
                     JobState::AwaitingAuthorization,
                     self.waiting_reason(outcome, backoff),
@@ -176,21 +181,9 @@ pub(super) enum RequestProblem {
     Unreadable(String),
 }
 
-/// The event fields central needs; the rest of the payload is not read here.
-#[derive(Deserialize)]
-pub(super) struct EventForCentral {
-    event_id: String,
-    nik: String,
-}
-
 /// Stable across retries of one request, new once the job held an authorization.
 pub(super) fn request_id(job: &JobRecord) -> String {
-    let previous = job
-        .authorization
-        .as_deref()
-        .and_then(|json| serde_json::from_str::<SignedAuthorization>(json).ok())
-        .map(|authorization| authorization.authorization_id)
-        .unwrap_or_default();
+    let previous = job.authorization_id.as_deref().unwrap_or_default();
     let digest = Sha256::digest(format!("cardspool/{}/{previous}", job.id).as_bytes());
     hex::encode(&digest[..16])
 }
@@ -199,7 +192,7 @@ pub(super) fn request_id(job: &JobRecord) -> String {
 mod tests {
     use super::*;
 
-    fn job(authorization: Option<&str>) -> JobRecord {
+    fn job(authorization_id: Option<&str>) -> JobRecord {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         JobRecord {
             id: "01936b8e-8f3a-7c00-8000-000000000001".parse().unwrap(),
@@ -215,7 +208,9 @@ mod tests {
             held_from: None,
             attempts: 3,
             next_attempt_at: None,
-            authorization: authorization.map(str::to_owned),
+            authorization: authorization_id.map(|_| "{}".to_owned()),
+            authorization_id: authorization_id.map(str::to_owned),
+            authorization_expires_at: None,
             printer: None,
             printer_job_id: None,
             created_at: now,
@@ -230,7 +225,7 @@ mod tests {
     fn request_ids_are_stable_until_an_authorization_was_held() {
         let first = request_id(&job(None));
         assert_eq!(first, request_id(&job(None)), "retries reuse the id");
-        let held = r#"{"authorization_id":"a1","nik":"x","enrollment_id":"e1","issued_at":"","expires_at":"","key_id":"","signature":""}"#;
+        let held = "a1";
         let second = request_id(&job(Some(held)));
         assert_ne!(first, second, "asking again after an authorization is a new request");
         assert_eq!(second, request_id(&job(Some(held))));

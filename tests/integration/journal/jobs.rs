@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::support::fixtures::{self, parsed, synthetic_payload};
 use crate::support::on_both_backends;
 use cardspool::domain::job::{Actor, JobState};
-use cardspool::journal::{Admission, JobUpdate, Journal, JournalError, NewRejection, Step};
+use cardspool::journal::{Admission, JobUpdate, Journal, JournalError, NewRejection, Step, StoredAuthorization};
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 2, 12, 0).unwrap()
@@ -149,13 +149,23 @@ async fn updates_set_keep_and_clear_columns(journal: Journal) {
 
     let authorized = Step::system(JobState::AwaitingAuthorization, JobState::Authorized, "ok", t0()).with(JobUpdate {
         next_attempt_at: Some(None),
-        authorization: Some(Some("{\"authorization_id\":\"a-1\"}".into())),
+        authorization: Some(Some(StoredAuthorization {
+            json: "{\"authorization_id\":\"a-1\"}".into(),
+            id: "a-1".into(),
+            expires_at: t0() + Duration::hours(24),
+        })),
         ..JobUpdate::default()
     });
     journal.transition(job_id, &authorized).await.unwrap();
     let job = journal.job(job_id).await.unwrap().unwrap();
     assert_eq!(job.next_attempt_at, None);
     assert_eq!(job.authorization.as_deref(), Some("{\"authorization_id\":\"a-1\"}"));
+    assert_eq!(
+        (job.authorization_id.as_deref(), job.authorization_expires_at),
+        (Some("a-1"), Some(t0() + Duration::hours(24))),
+        "the id and expiry in their own columns"
+    );
+    assert_eq!(journal.nik(job_id).await.unwrap().map(|nik| nik.len()), Some(16), "the full NIK stored at admission");
     assert_eq!(job.reason, "ok");
 }
 

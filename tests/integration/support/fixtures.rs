@@ -9,7 +9,7 @@ use image::{ImageBuffer, Rgb, Rgba};
 
 use cardspool::domain::event::{parse_event, EnrollmentEvent, ImageLimits};
 use cardspool::domain::job::{Actor, JobId, JobState};
-use cardspool::journal::{Admission, CardOutcome, JobUpdate, Journal, NewCard, Step};
+use cardspool::journal::{Admission, CardOutcome, JobUpdate, Journal, NewCard, Step, StoredAuthorization};
 
 fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
     let image: ImageBuffer<Rgb<u8>, Vec<u8>> =
@@ -154,6 +154,11 @@ pub async fn job_in(journal: &Journal, n: u32, state: JobState, at: DateTime<Utc
         "key_id": "k", "signature": "c2lnbmF0dXJl"
     })
     .to_string();
+    let authorization = StoredAuthorization {
+        json: authorization,
+        id: format!("auth-{n}"),
+        expires_at: DateTime::parse_from_rfc3339("2026-11-28T02:00:00Z").expect("a time").with_timezone(&Utc),
+    };
     let card = NewCard { job_id: Some(job), printer: "card-1", printer_job_id: Some(7), at, utc_offset_minutes: 420 };
     let mut from = JobState::AwaitingAuthorization;
     for &to in path_to(state) {
