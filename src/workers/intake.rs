@@ -1,12 +1,12 @@
 //! Intake: enrollment events from RabbitMQ into the journal, each exactly once.
 //!
 //! The supervisor loop connects, declares the topology and consumes; on any error it drops the
-//! connection and reconnects with jittered backoff, forever. Each delivery is handled to the end
-//! before the next is looked at, and before shutdown is: validated, committed to the journal
-//! (or recorded as a rejection and copied to the dead-letter exchange with its reason), and
-//! only then acked; what arrived together is committed in one transaction and acked with one
-//! `multiple` ack. A delivery whose ack was lost with the connection comes back and is
-//! recognised by its `event_id`.
+//! connection and reconnects with jittered backoff, forever. Deliveries are taken in batches of
+//! what has arrived; each is handled to the end, also when shutdown comes: validated, committed
+//! to the journal (or recorded as a rejection and copied to the dead-letter exchange with its
+//! reason), and only then acked, with one `multiple` ack per batch, the batches in the order they
+//! arrived. A batch is validated while the one before it is being committed. A delivery whose
+//! ack was lost with the connection comes back and is recognised by its `event_id`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,13 +17,14 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{Connection, Consumer, Event};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::amqp::{self, AmqpError, ConfirmedPublisher, Publication, PublishError, REJECTION_HEADER};
 use crate::clock::Clock;
 use crate::config::{AmqpConfig, IntakeConfig};
-use crate::domain::event::{self, EventError, ImageLimits};
+use crate::domain::event::{self, EnrollmentEvent, EventError, ImageLimits};
 use crate::journal::{Admission, Journal, JournalError, NewJob, NewRejection};
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,12 @@ impl IntakeError {
 }
 
 pub use crate::telemetry::IntakeStats;
+
+/// A batch of deliveries, validated, on its way to the journal.
+struct Validated {
+    valid: Vec<(Delivery, EnrollmentEvent, String)>,
+    invalid: Vec<(Delivery, EventError)>,
+}
 
 pub struct Intake {
     pub amqp: AmqpConfig,
@@ -119,20 +126,43 @@ impl Intake {
             .map_err(AmqpError::from)?;
         connected.store(true, Ordering::Relaxed);
         info!(endpoint = %amqp::endpoint(&self.amqp.url), queue = %self.amqp.intake_queue, prefetch = self.amqp.prefetch, "intake consuming");
+        // One batch is committed while the next is validated: validation is CPU work on the
+        // cores, a commit mostly waits for the disk. The committer takes batches in order and
+        // acks each only after every earlier one, so one `multiple` ack covers exactly its batch.
+        let (to_commit, committing) = mpsc::channel::<Validated>(1);
+        let (received, committed) = tokio::join!(
+            self.receive(&mut consumer, &mut events, shutdown, to_commit),
+            self.commit_in_order(committing, &dead_letters, shutdown),
+        );
+        if shutdown.is_cancelled() {
+            let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+            // Channels closed before their connection: lapin reports a connection closed under
+            // open channels as an error.
+            let _ = channel.close(200, "cardspool intake stopping".into()).await;
+            let _ = dead_letters.channel().close(200, "cardspool intake stopping".into()).await;
+            info!("intake stopped consuming");
+        }
+        committed.and(received)
+    }
+
+    /// Takes deliveries as they come, in batches of what has already arrived, validates each
+    /// batch and hands it to the committer, until shutdown or an error of the channel. A batch
+    /// holds at most half the prefetch, so that the next can arrive and be validated while it
+    /// is being committed.
+    async fn receive(
+        &self,
+        consumer: &mut Consumer,
+        events: &mut (impl futures_util::Stream<Item = Event> + Unpin),
+        shutdown: &CancellationToken,
+        to_commit: mpsc::Sender<Validated>,
+    ) -> Result<(), IntakeError> {
+        let batch_limit = usize::from(self.amqp.prefetch / 2).max(1);
         loop {
-            // Only the wait for the next delivery is raced against shutdown; a delivery in hand
-            // is handled to its ack first.
+            // Only the wait for the next delivery is raced against shutdown; deliveries in
+            // hand are handled to their ack first (the committer drains what it was given).
             let delivery = tokio::select! {
                 biased;
-                () = shutdown.cancelled() => {
-                    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
-                    // Channels closed before their connection: lapin reports a connection
-                    // closed under open channels as an error.
-                    let _ = channel.close(200, "cardspool intake stopping".into()).await;
-                    let _ = dead_letters.channel().close(200, "cardspool intake stopping".into()).await;
-                    info!("intake stopped consuming");
-                    return Ok(());
-                }
+                () = shutdown.cancelled() => return Ok(()),
                 event = events.next() => match event {
                     Some(Event::Error(error)) => return Err(AmqpError::Channel(error).into()),
                     Some(other) => { debug!(event = ?other, "connection event"); continue; }
@@ -148,7 +178,7 @@ impl Intake {
             // disk flush) for all of it. Never waits for more, so a lone event is not delayed.
             let mut batch = vec![delivery];
             let mut stream_error = None;
-            while batch.len() < usize::from(self.amqp.prefetch) {
+            while batch.len() < batch_limit {
                 match consumer.next().now_or_never() {
                     Some(Some(Ok(delivery))) => batch.push(delivery),
                     Some(Some(Err(error))) => {
@@ -162,22 +192,20 @@ impl Intake {
                     None => break,
                 }
             }
-            self.handle_batch(batch, &dead_letters, shutdown).await?;
+            let validated = self.validate(batch).await;
+            if to_commit.send(validated).await.is_err() {
+                // The committer stopped on an error of its own, which it reports.
+                return Ok(());
+            }
             if let Some(error) = stream_error {
                 return Err(error.into());
             }
         }
     }
 
-    /// Handles deliveries to their acks: validates them (in parallel, off the async threads:
-    /// image decoding is CPU work), admits the valid ones in one transaction, dead-letters the
-    /// bad ones, then acks each.
-    async fn handle_batch(
-        &self,
-        batch: Vec<Delivery>,
-        dead_letters: &ConfirmedPublisher,
-        shutdown: &CancellationToken,
-    ) -> Result<(), IntakeError> {
+    /// Validates a batch's deliveries in parallel, off the async threads (image decoding is CPU
+    /// work).
+    async fn validate(&self, batch: Vec<Delivery>) -> Validated {
         // As many at once as there are cores: more would only add threads, each with its own
         // allocator arena holding decoded images (the spooler's memory grew with the backlog).
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
@@ -192,19 +220,46 @@ impl Intake {
             .buffered(cores)
             .collect()
             .await;
-        let mut valid = Vec::new();
-        let mut invalid = Vec::new();
+        let mut validated = Validated { valid: Vec::new(), invalid: Vec::new() };
         for task in parsed {
             let (delivery, parsed) = task.expect("event validation does not panic");
             match parsed {
                 Ok(event) => {
                     let template = event.template.clone().unwrap_or_else(|| self.default_template.clone());
-                    valid.push((delivery, event, template));
+                    validated.valid.push((delivery, event, template));
                 }
-                Err(error) => invalid.push((delivery, error)),
+                Err(error) => validated.invalid.push((delivery, error)),
             }
         }
+        validated
+    }
 
+    /// Commits validated batches in the order they were received, each to its ack, until the
+    /// receiver stops and every batch it handed over is done.
+    async fn commit_in_order(
+        &self,
+        mut committing: mpsc::Receiver<Validated>,
+        dead_letters: &ConfirmedPublisher,
+        shutdown: &CancellationToken,
+    ) -> Result<(), IntakeError> {
+        while let Some(batch) = committing.recv().await {
+            if !self.commit(batch, dead_letters, shutdown).await? {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Admits a batch's valid events in one transaction, dead-letters the bad ones, then acks
+    /// them all. `false` when shutting down with the journal unreachable: the batch is left
+    /// unacked, and the broker gives it back when the channel closes.
+    async fn commit(
+        &self,
+        batch: Validated,
+        dead_letters: &ConfirmedPublisher,
+        shutdown: &CancellationToken,
+    ) -> Result<bool, IntakeError> {
+        let Validated { valid, invalid } = batch;
         if !valid.is_empty() {
             let jobs: Vec<NewJob<'_>> = valid
                 .iter()
@@ -213,9 +268,7 @@ impl Intake {
             let Some(admissions) =
                 self.retry_journal("admit events", shutdown, || self.journal.admit_all(&jobs, self.clock.now())).await
             else {
-                // Shutting down with the journal unreachable: leave the deliveries unacked, the
-                // broker gives them back when the channel closes.
-                return Ok(());
+                return Ok(false);
             };
             for ((delivery, event, template), admission) in valid.iter().zip(admissions) {
                 let _span = info_span!("intake", event_id = %event.event_id, job_id = %admission.job_id()).entered();
@@ -241,13 +294,13 @@ impl Intake {
                 .await?;
         }
         // Every delivery of the batch is now committed or dead-lettered, and every earlier
-        // batch was acked before this one was taken: one `multiple` ack of the newest delivery
-        // acks exactly this batch.
+        // batch was acked before this one: one `multiple` ack of the newest delivery acks
+        // exactly this batch.
         let newest = valid.iter().map(|(delivery, ..)| delivery).chain(invalid.iter().map(|(delivery, _)| delivery));
         if let Some(newest) = newest.max_by_key(|delivery| delivery.delivery_tag) {
             self.ack(newest, valid.len() + invalid.len()).await;
         }
-        Ok(())
+        Ok(true)
     }
 
     async fn reject(
