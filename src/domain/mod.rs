@@ -1,5 +1,6 @@
-//! The domain: enrollment events and their validation, the NIK, the job state machine, card
-//! layouts and fit-to-box.
+//! The domain: enrollment events and their validation, the NIK, the job state machine, staff
+//! actions on jobs, the blank-card ledger's outcomes, status events, card layouts and
+//! fit-to-box.
 //!
 //! Architecture invariant: nothing here does I/O, spawns tasks or reads a clock. Adapters
 //! translate wire formats into these types at the edge; workers combine both.
@@ -7,5 +8,7 @@
 pub mod event;
 pub mod job;
 pub mod layout;
+pub mod ledger;
 pub mod nik;
+pub mod staff;
 pub mod status;

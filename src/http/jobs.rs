@@ -109,7 +109,7 @@ pub async fn act(
     let action = JobAction::parse(&action).ok_or_else(|| {
         ApiError::NotFound(format!("no job action {action:?}: {}", JobAction::ALL.map(JobAction::as_str).join(", ")))
     })?;
-    staff.require(action.role(), action.as_str())?;
+    staff.require(actions::required_role(action), action.as_str())?;
     let request: ActionRequest = optional_json(&body)?;
     let job_id = job_id(&id)?;
     let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;

@@ -139,7 +139,11 @@ impl From<&JobRecord> for JobView {
             created_at: job.created_at,
             updated_at: job.updated_at,
             version: job.version,
-            actions: JobAction::ALL.into_iter().filter(|action| action.available(job)).map(JobAction::as_str).collect(),
+            actions: JobAction::ALL
+                .into_iter()
+                .filter(|action| action.available(job.state, job.held_from))
+                .map(JobAction::as_str)
+                .collect(),
         }
     }
 }

@@ -63,6 +63,12 @@ pub enum JournalError {
     WriterStopped,
 }
 
+impl From<crate::domain::ledger::UnknownOutcome> for JournalError {
+    fn from(unknown: crate::domain::ledger::UnknownOutcome) -> Self {
+        JournalError::Corrupt(unknown.to_string())
+    }
+}
+
 impl JournalError {
     /// Whether trying the same operation again later may succeed (a lost connection, a busy
     /// database, a pool timeout), as opposed to a final answer about the data.

@@ -3,7 +3,6 @@
 //! printer and per day.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::any::AnyRow;
@@ -12,64 +11,7 @@ use sqlx::Row;
 use super::writer::{Write, Written};
 use super::{from_millis, millis, parse_job_id, why_unmatched, Journal, JournalError, Step};
 use crate::domain::job::{JobId, JobState};
-
-/// What became of a card's blank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum CardOutcome {
-    /// On the printer; not settled yet.
-    Sent,
-    Printed,
-    /// The blank is used up and the card unusable (a jam, or marked spoiled by staff).
-    Spoiled,
-    /// The printer stopped before it took a blank (empty hopper or ribbon, open cover).
-    NotFed,
-    /// Cancelled at the printer.
-    Cancelled,
-    /// The printer cannot say whether the card printed.
-    Unknown,
-    /// A test card.
-    Test,
-}
-
-impl CardOutcome {
-    pub const ALL: [CardOutcome; 7] = [
-        CardOutcome::Sent,
-        CardOutcome::Printed,
-        CardOutcome::Spoiled,
-        CardOutcome::NotFed,
-        CardOutcome::Cancelled,
-        CardOutcome::Unknown,
-        CardOutcome::Test,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CardOutcome::Sent => "sent",
-            CardOutcome::Printed => "printed",
-            CardOutcome::Spoiled => "spoiled",
-            CardOutcome::NotFed => "not_fed",
-            CardOutcome::Cancelled => "cancelled",
-            CardOutcome::Unknown => "unknown",
-            CardOutcome::Test => "test",
-        }
-    }
-
-    /// Whether the outcome used up a blank for certain.
-    pub fn used_a_blank(self) -> bool {
-        matches!(self, CardOutcome::Printed | CardOutcome::Spoiled | CardOutcome::Test)
-    }
-}
-
-impl FromStr for CardOutcome {
-    type Err = JournalError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CardOutcome::ALL
-            .into_iter()
-            .find(|outcome| outcome.as_str() == s)
-            .ok_or_else(|| JournalError::Corrupt(format!("card outcome {s:?}")))
-    }
-}
+pub use crate::domain::ledger::CardOutcome;
 
 /// A card as it enters the ledger.
 #[derive(Debug, Clone)]
@@ -494,13 +436,5 @@ mod tests {
         let late_evening_utc = Utc.with_ymd_and_hms(2026, 11, 27, 18, 30, 0).unwrap();
         assert_eq!(ledger_day(late_evening_utc, 0), "2026-11-27");
         assert_eq!(ledger_day(late_evening_utc, 7 * 60), "2026-11-28", "01:30 WIB the next day");
-    }
-
-    #[test]
-    fn outcome_names_round_trip() {
-        for outcome in CardOutcome::ALL {
-            assert_eq!(outcome.as_str().parse::<CardOutcome>().unwrap(), outcome);
-        }
-        assert!("burnt".parse::<CardOutcome>().is_err());
     }
 }

@@ -310,7 +310,7 @@ impl Dispatch {
         };
         let consumed = faults.is_empty() || faults.iter().any(Fault::consumes_blank);
         let card = self.card(job_id, printer, status.printer_job_id);
-        let outcome = if consumed { CardOutcome::Spoiled } else { CardOutcome::NotFed };
+        let outcome = CardOutcome::of_aborted_card(consumed);
         // This card counts too, though its line is written with the step below.
         let spoiled = self.journal.spoiled_cards_of_job(job_id).await? + i64::from(consumed);
         let give_up =
