@@ -77,6 +77,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         config.render.issue_place.clone(),
         config.printing.ledger_utc_offset_minutes,
         config.intake.image_limits(),
+        config.central.office.clone(),
         verifier,
     ));
     let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;

@@ -64,6 +64,11 @@ enum Command {
         /// How long each authorization is valid, in seconds.
         #[arg(long, default_value_t = 7 * 24 * 3600)]
         validity_s: u64,
+        /// Central's records: JSON lines, each an enrollment event standing for its NIK's
+        /// record. A request for a NIK without a record, or for a card whose data differs from
+        /// the record's, is denied. Default: every card asked for is authorized.
+        #[arg(long)]
+        registry: Option<PathBuf>,
     },
     #[command(flatten)]
     Staff(cardspool::cli::staff::StaffCommand),
@@ -107,12 +112,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{} of {} events confirmed", outcomes.len() - failed, outcomes.len());
                 Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
-            Command::CentralSim { listen, key, fault, validity_s } => {
+            Command::CentralSim { listen, key, fault, validity_s, registry } => {
                 let options = cardspool::cli::central_sim::CentralSimOptions {
                     listen,
                     key,
                     fault,
                     validity: std::time::Duration::from_secs(validity_s),
+                    registry,
                 };
                 cardspool::cli::central_sim::run(options, shutdown_signal()).await?;
                 Ok(ExitCode::SUCCESS)

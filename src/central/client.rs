@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::verify::{AuthorizationProblem, VerifiedAuthorization, Verifier};
+use super::verify::{AuthorizationProblem, CardFacts, VerifiedAuthorization, Verifier};
 use super::wire::{AuthorizationRequest, PendingAnswer, RefusalAnswer, SignedAuthorization};
 
 /// When central says "later" without saying when.
@@ -172,7 +172,13 @@ pub fn interpret(
                 Ok(authorization) => authorization,
                 Err(error) => return malformed(format!("HTTP {} without an authorization: {error}", answer.status)),
             };
-            match verifier.check(&authorization, &request.nik, &request.enrollment_id, now) {
+            let card = CardFacts {
+                nik: &request.nik,
+                enrollment_id: &request.enrollment_id,
+                office: &request.office,
+                card_digest: &request.card_digest,
+            };
+            match verifier.check(&authorization, &card, now) {
                 Ok(checked) => Outcome::Authorized(checked),
                 Err(AuthorizationProblem::Expired { expires_at }) => Outcome::Expired { authorization, expires_at },
                 Err(problem) => Outcome::Malformed {
@@ -261,6 +267,7 @@ mod tests {
             nik: "1502015203850001".into(),
             enrollment_id: "e1".into(),
             office: "1502".into(),
+            card_digest: "d".repeat(64),
         }
     }
 
@@ -275,8 +282,11 @@ mod tests {
     fn authorization(expires_at: &str) -> String {
         let mut authorization = SignedAuthorization {
             authorization_id: "a1".into(),
+            request_id: "r1".into(),
+            office: "1502".into(),
             nik: "1502015203850001".into(),
             enrollment_id: "e1".into(),
+            card_digest: "d".repeat(64),
             issued_at: "2026-11-27T00:00:00Z".into(),
             expires_at: expires_at.into(),
             key_id: key_id(&key().verifying_key()),

@@ -20,7 +20,7 @@ pub use breaker::{Breaker, BreakerPolicy, CentralState, Gate, Phase, Verdict};
 pub use client::{CentralClient, CentralTransport, Outcome, RawAnswer, TransportError};
 pub use http::{fetch_public_key, HttpTransport};
 pub use status::{CentralMonitor, CentralStatus};
-pub use verify::{AuthorizationProblem, VerifiedAuthorization, Verifier};
+pub use verify::{AuthorizationProblem, CardFacts, VerifiedAuthorization, Verifier};
 pub use wire::{AuthorizationRequest, SignedAuthorization};
 
 #[derive(Debug, thiserror::Error)]

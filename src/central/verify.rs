@@ -40,6 +40,10 @@ pub enum AuthorizationProblem {
     WrongNik,
     #[error("the authorization is for another enrollment ({got})")]
     WrongEnrollment { got: String },
+    #[error("the authorization is for another card: its data (name, photo, signature, ...) differs from what central authorized")]
+    WrongCard,
+    #[error("the authorization was issued to office {got:?}, not this one")]
+    WrongOffice { got: String },
     #[error("the authorization expired at {expires_at}")]
     Expired { expires_at: DateTime<Utc> },
 }
@@ -50,6 +54,28 @@ impl AuthorizationProblem {
     pub fn is_expiry(&self) -> bool {
         matches!(self, AuthorizationProblem::Expired { .. })
     }
+
+    /// A genuine authorization for another card, person or office: asking central again for
+    /// the same card would not make it this card's. Staff must look.
+    pub fn names_another_card(&self) -> bool {
+        matches!(
+            self,
+            AuthorizationProblem::WrongNik
+                | AuthorizationProblem::WrongEnrollment { .. }
+                | AuthorizationProblem::WrongOffice { .. }
+                | AuthorizationProblem::WrongCard
+        )
+    }
+}
+
+/// The card an authorization must name: what the spooler is about to print.
+#[derive(Debug, Clone, Copy)]
+pub struct CardFacts<'a> {
+    pub nik: &'a str,
+    pub enrollment_id: &'a str,
+    pub office: &'a str,
+    /// `domain::card_digest` of the card.
+    pub card_digest: &'a str,
 }
 
 /// Checks authorizations against central's public key.
@@ -86,7 +112,7 @@ impl Verifier {
         &self.key_id
     }
 
-    /// Checks an authorization for the card with this NIK and enrollment at time `now`.
+    /// Checks an authorization for `card` at time `now`.
     ///
     /// The signature is checked first: an unsigned claim says nothing, not even "expired".
     ///
@@ -95,16 +121,21 @@ impl Verifier {
     pub fn check(
         &self,
         authorization: &SignedAuthorization,
-        nik: &str,
-        enrollment_id: &str,
+        card: &CardFacts<'_>,
         now: DateTime<Utc>,
     ) -> Result<VerifiedAuthorization, AuthorizationProblem> {
         let verified = self.check_signature(authorization)?;
-        if authorization.nik != nik {
+        if authorization.nik != card.nik {
             return Err(AuthorizationProblem::WrongNik);
         }
-        if authorization.enrollment_id != enrollment_id {
+        if authorization.enrollment_id != card.enrollment_id {
             return Err(AuthorizationProblem::WrongEnrollment { got: authorization.enrollment_id.clone() });
+        }
+        if authorization.office != card.office {
+            return Err(AuthorizationProblem::WrongOffice { got: authorization.office.clone() });
+        }
+        if authorization.card_digest != card.card_digest {
+            return Err(AuthorizationProblem::WrongCard);
         }
         if verified.expires_at <= now + self.margin {
             return Err(AuthorizationProblem::Expired { expires_at: verified.expires_at });
@@ -119,13 +150,12 @@ impl Verifier {
     pub fn check_stored(
         &self,
         stored_json: &str,
-        nik: &str,
-        enrollment_id: &str,
+        card: &CardFacts<'_>,
         now: DateTime<Utc>,
     ) -> Result<VerifiedAuthorization, AuthorizationProblem> {
         let authorization: SignedAuthorization =
             serde_json::from_str(stored_json).map_err(|e| AuthorizationProblem::Unreadable(e.to_string()))?;
-        self.check(&authorization, nik, enrollment_id, now)
+        self.check(&authorization, card, now)
     }
 
     /// The signature and the times only, whatever card it names.
@@ -190,8 +220,11 @@ mod tests {
     fn signed(expires_at: &str) -> SignedAuthorization {
         let mut authorization = SignedAuthorization {
             authorization_id: "a1".into(),
+            request_id: "r1".into(),
+            office: "1502".into(),
             nik: NIK.into(),
             enrollment_id: "e1".into(),
+            card_digest: DIGEST.into(),
             issued_at: "2026-11-27T02:12:00Z".into(),
             expires_at: expires_at.into(),
             key_id: key_id(&key().verifying_key()),
@@ -201,6 +234,12 @@ mod tests {
         authorization
     }
 
+    const DIGEST: &str = "5d2b0f7d6b3b2a0c5e9f1d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a";
+
+    fn card<'a>(nik: &'a str, enrollment_id: &'a str) -> CardFacts<'a> {
+        CardFacts { nik, enrollment_id, office: "1502", card_digest: DIGEST }
+    }
+
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
     }
@@ -208,9 +247,9 @@ mod tests {
     #[test]
     fn a_genuine_authorization_for_this_card_passes() {
         let verified =
-            verifier().check(&signed("2026-12-04T02:12:00Z"), NIK, "e1", at("2026-11-28T00:00:00Z")).unwrap();
+            verifier().check(&signed("2026-12-04T02:12:00Z"), &card(NIK, "e1"), at("2026-11-28T00:00:00Z")).unwrap();
         assert_eq!(verified.expires_at, at("2026-12-04T02:12:00Z"));
-        let again = verifier().check_stored(&verified.to_json(), NIK, "e1", at("2026-11-28T00:00:00Z")).unwrap();
+        let again = verifier().check_stored(&verified.to_json(), &card(NIK, "e1"), at("2026-11-28T00:00:00Z")).unwrap();
         assert_eq!(again, verified);
     }
 
@@ -220,31 +259,41 @@ mod tests {
         let genuine = signed("2026-12-04T02:12:00Z");
         let mut later = genuine.clone();
         later.expires_at = "2027-12-04T02:12:00Z".into();
-        assert_eq!(verifier().check(&later, NIK, "e1", now), Err(AuthorizationProblem::BadSignature));
+        assert_eq!(verifier().check(&later, &card(NIK, "e1"), now), Err(AuthorizationProblem::BadSignature));
         let mut other_card = genuine.clone();
         other_card.nik = "1502015203850002".into();
         assert_eq!(
-            verifier().check(&other_card, "1502015203850002", "e1", now),
+            verifier().check(&other_card, &card("1502015203850002", "e1"), now),
             Err(AuthorizationProblem::BadSignature)
         );
         let mut garbage = genuine.clone();
         garbage.signature = "not base64!".into();
-        assert_eq!(verifier().check(&garbage, NIK, "e1", now), Err(AuthorizationProblem::BadSignature));
+        assert_eq!(verifier().check(&garbage, &card(NIK, "e1"), now), Err(AuthorizationProblem::BadSignature));
         let mut foreign = genuine.clone();
         foreign.key_id = "ffffffffffffffff".into();
-        assert!(matches!(verifier().check(&foreign, NIK, "e1", now), Err(AuthorizationProblem::UnknownKey { .. })));
+        assert!(matches!(
+            verifier().check(&foreign, &card(NIK, "e1"), now),
+            Err(AuthorizationProblem::UnknownKey { .. })
+        ));
     }
 
     #[test]
     fn a_genuine_authorization_for_another_card_or_expired_is_refused() {
         let genuine = signed("2026-12-04T02:12:00Z");
         let now = at("2026-11-28T00:00:00Z");
-        assert_eq!(verifier().check(&genuine, "1502015203850002", "e1", now), Err(AuthorizationProblem::WrongNik));
+        assert_eq!(
+            verifier().check(&genuine, &card("1502015203850002", "e1"), now),
+            Err(AuthorizationProblem::WrongNik)
+        );
         assert!(matches!(
-            verifier().check(&genuine, NIK, "e2", now),
+            verifier().check(&genuine, &card(NIK, "e2"), now),
             Err(AuthorizationProblem::WrongEnrollment { .. })
         ));
-        let problem = verifier().check(&genuine, NIK, "e1", at("2026-12-04T02:11:30Z")).unwrap_err();
+        let elsewhere = CardFacts { office: "1503", ..card(NIK, "e1") };
+        assert!(matches!(verifier().check(&genuine, &elsewhere, now), Err(AuthorizationProblem::WrongOffice { .. })));
+        let other_photo = CardFacts { card_digest: &"6".repeat(64), ..card(NIK, "e1") };
+        assert_eq!(verifier().check(&genuine, &other_photo, now), Err(AuthorizationProblem::WrongCard));
+        let problem = verifier().check(&genuine, &card(NIK, "e1"), at("2026-12-04T02:11:30Z")).unwrap_err();
         assert!(problem.is_expiry(), "within the margin counts as expired: {problem}");
     }
 

@@ -5,6 +5,8 @@
 //! escapes, number formats), and re-serialising on one side would break signatures made on the
 //! other. The canonical text is a fixed label and the signed fields, exactly as sent, one per
 //! line; a field containing a line break is refused, so no two authorizations share a text.
+//! The signed fields bind the authorization to one request of one office and to one card (the
+//! digest of its canonical data, `domain::card_digest`).
 
 use std::fmt;
 
@@ -18,7 +20,7 @@ pub const AUTHORIZATIONS_PATH: &str = "/v1/print-authorizations";
 pub const PUBLIC_KEY_PATH: &str = "/v1/public-key";
 
 /// The first line of every signed text: names the format and its version.
-const CANONICAL_LABEL: &str = "cardspool.central.print-authorization.v1";
+const CANONICAL_LABEL: &str = "cardspool.central.print-authorization.v2";
 
 /// `POST /v1/print-authorizations`. Idempotent on `request_id`: asking again with the same id
 /// returns the same answer, so a reply lost on the way never yields a second authorization.
@@ -30,6 +32,9 @@ pub struct AuthorizationRequest {
     /// The enrollment event's id.
     pub enrollment_id: String,
     pub office: String,
+    /// The SHA-256 of the card's canonical data (`domain::card_digest`), 64 hex digits: the
+    /// authorization is for this card and no other.
+    pub card_digest: String,
 }
 
 impl fmt::Debug for AuthorizationRequest {
@@ -39,6 +44,7 @@ impl fmt::Debug for AuthorizationRequest {
             .field("nik", &mask(&self.nik))
             .field("enrollment_id", &self.enrollment_id)
             .field("office", &self.office)
+            .field("card_digest", &self.card_digest)
             .finish()
     }
 }
@@ -47,8 +53,18 @@ impl fmt::Debug for AuthorizationRequest {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedAuthorization {
     pub authorization_id: String,
+    /// The request it answers (an authorization stored before v2 has none, and no longer
+    /// verifies: its job asks again).
+    #[serde(default)]
+    pub request_id: String,
+    /// The office it was issued to.
+    #[serde(default)]
+    pub office: String,
     pub nik: String,
     pub enrollment_id: String,
+    /// The card it authorizes: the request's `card_digest`, signed.
+    #[serde(default)]
+    pub card_digest: String,
     /// RFC 3339, signed as sent.
     pub issued_at: String,
     /// RFC 3339, signed as sent.
@@ -63,8 +79,11 @@ impl fmt::Debug for SignedAuthorization {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SignedAuthorization")
             .field("authorization_id", &self.authorization_id)
+            .field("request_id", &self.request_id)
+            .field("office", &self.office)
             .field("nik", &mask(&self.nik))
             .field("enrollment_id", &self.enrollment_id)
+            .field("card_digest", &self.card_digest)
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
             .field("key_id", &self.key_id)
@@ -78,8 +97,11 @@ impl SignedAuthorization {
     pub fn canonical_text(&self) -> Option<Vec<u8>> {
         let fields = [
             self.authorization_id.as_str(),
+            self.request_id.as_str(),
+            self.office.as_str(),
             self.nik.as_str(),
             self.enrollment_id.as_str(),
+            self.card_digest.as_str(),
             self.issued_at.as_str(),
             self.expires_at.as_str(),
             self.key_id.as_str(),
@@ -140,8 +162,11 @@ mod tests {
     fn sample() -> SignedAuthorization {
         SignedAuthorization {
             authorization_id: "a1".into(),
+            request_id: "r1".into(),
+            office: "1502".into(),
             nik: "1502015203850001".into(),
             enrollment_id: "e1".into(),
+            card_digest: "c".repeat(64),
             issued_at: "2026-11-27T02:12:00Z".into(),
             expires_at: "2026-12-04T02:12:00Z".into(),
             key_id: "0011223344556677".into(),
@@ -154,8 +179,11 @@ mod tests {
         let text = String::from_utf8(sample().canonical_text().unwrap()).unwrap();
         assert_eq!(
             text,
-            "cardspool.central.print-authorization.v1\na1\n1502015203850001\ne1\n2026-11-27T02:12:00Z\n\
-             2026-12-04T02:12:00Z\n0011223344556677"
+            format!(
+                "cardspool.central.print-authorization.v2\na1\nr1\n1502\n1502015203850001\ne1\n{}\n\
+                 2026-11-27T02:12:00Z\n2026-12-04T02:12:00Z\n0011223344556677",
+                "c".repeat(64)
+            )
         );
     }
 
@@ -173,6 +201,7 @@ mod tests {
             nik: "1502015203850001".into(),
             enrollment_id: "e".into(),
             office: "1502".into(),
+            card_digest: "c".repeat(64),
         };
         let shown = format!("{request:?} {:?}", sample());
         assert!(!shown.contains("1502015203850001"), "{shown}");

@@ -19,6 +19,9 @@ pub struct CentralSimOptions {
     pub fault: Option<String>,
     /// How long each authorization is valid.
     pub validity: Duration,
+    /// `--registry`: central's records (JSON lines of enrollment events); a request unlike its
+    /// NIK's record, or for a NIK without one, is denied.
+    pub registry: Option<PathBuf>,
 }
 
 /// Serves until `shutdown` completes. Prints where it listens and its public key (the value
@@ -39,7 +42,13 @@ pub async fn run(options: CentralSimOptions, shutdown: impl Future<Output = ()>)
         }
         None => CentralSimCore::generate(clock),
     };
-    let core = Arc::new(core.with_validity(options.validity));
+    let mut core = core.with_validity(options.validity);
+    if let Some(path) = &options.registry {
+        let registry = crate::sim::central::load_registry(path)?;
+        tracing::info!(path = %path.display(), records = registry.len(), "central-sim checks requests against a registry");
+        core = core.with_registry(registry);
+    }
+    let core = Arc::new(core);
     if let Some(fault) = fault {
         core.set_fault(fault);
     }

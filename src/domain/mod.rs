@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here does I/O, spawns tasks or reads a clock. Adapters
 //! translate wire formats into these types at the edge; workers combine both.
 
+pub mod card_digest;
 pub mod event;
 pub mod job;
 pub mod layout;

@@ -56,6 +56,7 @@ pub fn plan(
     if effects.ask_central_afresh {
         update.attempts = Some(0);
         update.authorization = Some(None);
+        update.new_authorization_round = true;
     }
     if effects.forget_printer {
         update.printer = Some(None);
@@ -95,6 +96,7 @@ mod tests {
             authorization: None,
             authorization_id: None,
             authorization_expires_at: None,
+            authorization_round: 0,
             printer: Some("card-1".into()),
             printer_job_id: Some(4),
             created_at: Utc::now(),

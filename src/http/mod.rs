@@ -45,7 +45,7 @@ use crate::printer::test_card::TestCards;
 use crate::render::TemplateStore;
 use crate::telemetry::IntakeStats;
 
-pub use actions::{ActionRequest, JobAction, ResolveOutcome};
+pub use actions::{plan as plan_staff_action, ActionRequest, JobAction, ResolveOutcome};
 pub use auth::Staff;
 pub use error::ApiError;
 

@@ -12,6 +12,8 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Row as _};
 
 use super::{JournalError, StoredAuthorization};
+use crate::domain::card_digest::card_digest;
+use crate::domain::event::{parse_admitted_event, ImageLimits};
 
 /// `(file name, SQL)`, in order; the file name gives the version and description as sqlx's
 /// file convention does (`0001_journal.sql`: version 1, "journal").
@@ -70,18 +72,21 @@ pub(super) async fn migrate(pool: &AnyPool) -> Result<(), JournalError> {
     Ok(())
 }
 
-/// The full NIK from each older job's event, and the id and expiry from its stored
-/// authorization. A job whose event cannot be read keeps no NIK: asking central for it then
-/// fails it for staff, as reading its event did before.
+/// The full NIK and the card's digest from each older job's event, and the id and expiry from
+/// its stored authorization. A job whose event cannot be read keeps neither: asking central for
+/// it then fails it for staff, as reading its event did before.
 async fn backfill_typed_columns(pool: &AnyPool) -> Result<(), JournalError> {
-    #[derive(serde::Deserialize)]
-    struct NikOnly {
-        nik: String,
-    }
+    // The event was validated when it was admitted: only its fields are read again.
+    let admitted = ImageLimits {
+        photo_max_bytes: usize::MAX / 8,
+        photo_max_pixels: u64::MAX,
+        signature_max_bytes: usize::MAX / 8,
+        signature_max_pixels: u64::MAX,
+    };
     let mut after = String::new();
     loop {
         let rows = sqlx::query(
-            "SELECT jobs.id, job_payloads.payload, jobs.authorization_json FROM jobs
+            "SELECT jobs.id, jobs.template, job_payloads.payload, jobs.authorization_json FROM jobs
              JOIN job_payloads ON job_payloads.job_id = jobs.id
              WHERE jobs.nik IS NULL AND jobs.id > $1 ORDER BY jobs.id LIMIT $2",
         )
@@ -94,15 +99,22 @@ async fn backfill_typed_columns(pool: &AnyPool) -> Result<(), JournalError> {
         for row in &rows {
             let payload: String = row.try_get("payload")?;
             let authorization: Option<String> = row.try_get("authorization_json")?;
-            let nik = serde_json::from_str::<NikOnly>(&payload).ok().map(|event| event.nik);
+            let template: String = row.try_get("template")?;
+            let event = parse_admitted_event(payload.as_bytes(), &admitted).ok();
+            let nik = event.as_ref().map(|event| event.nik.as_str().to_owned());
+            let digest = event.as_ref().map(|event| card_digest(event, &template));
             let stored = authorization.as_deref().and_then(StoredAuthorization::from_json);
-            sqlx::query("UPDATE jobs SET nik = $1, authorization_id = $2, authorization_expires_at = $3 WHERE id = $4")
-                .bind(nik)
-                .bind(stored.as_ref().map(|a| a.id.clone()))
-                .bind(stored.as_ref().map(|a| a.expires_at.timestamp_millis()))
-                .bind(row.try_get::<String, _>("id")?)
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "UPDATE jobs SET nik = $1, card_digest = $2, authorization_id = $3, authorization_expires_at = $4
+                 WHERE id = $5",
+            )
+            .bind(nik)
+            .bind(digest)
+            .bind(stored.as_ref().map(|a| a.id.clone()))
+            .bind(stored.as_ref().map(|a| a.expires_at.timestamp_millis()))
+            .bind(row.try_get::<String, _>("id")?)
+            .execute(pool)
+            .await?;
         }
     }
 }
@@ -157,16 +169,23 @@ mod tests {
 
     #[tokio::test]
     async fn older_jobs_get_their_typed_columns_from_their_event_and_answer() {
-        type Typed = (String, Option<String>, Option<String>, Option<i64>);
+        type Typed = (String, Option<String>, Option<String>, Option<i64>, Option<String>);
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("journal.db").display());
         let pool = sqlx::AnyPool::connect(&url).await.expect("open");
         Migrator::new(Embedded(&FILES[..6])).await.expect("migrator").run(&pool).await.expect("up to 0006");
         let authorization = r#"{"authorization_id":"a-7","nik":"1502015203850001","enrollment_id":"e1","issued_at":"2026-12-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z","key_id":"k","signature":"s"}"#;
+        let sample = |file: &str| {
+            std::fs::read_to_string(format!("{}/samples/events/{file}", env!("CARGO_MANIFEST_DIR"))).expect("a sample")
+        };
+        let (hamidah, sutrisno) = (sample("01-merangin-hamidah.json"), sample("02-merangin-sutrisno.json"));
+        let nik_of = |event: &str| parse_admitted_event(event.as_bytes(), &ImageLimits::default()).unwrap().nik;
+        let (nik1, nik2) = (nik_of(&hamidah).as_str().to_owned(), nik_of(&sutrisno).as_str().to_owned());
+        let authorization = authorization.replace("1502015203850001", &nik1);
         for (id, event, stored) in [
-            ("j1", r#"{"event_id":"e1","nik":"1502015203850001"}"#, Some(authorization)),
-            ("j2", r#"{"event_id":"e2","nik":"1502015203850002"}"#, None),
+            ("j1", hamidah.as_str(), Some(authorization.as_str())),
+            ("j2", sutrisno.as_str(), None),
             ("j3", "not an event", None),
         ] {
             sqlx::query(
@@ -189,18 +208,22 @@ mod tests {
         }
 
         migrate(&pool).await.expect("all migrations and the backfill");
-        let rows: Vec<Typed> =
-            sqlx::query_as("SELECT id, nik, authorization_id, authorization_expires_at FROM jobs ORDER BY id")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
+        let rows: Vec<Typed> = sqlx::query_as(
+            "SELECT id, nik, authorization_id, authorization_expires_at, card_digest FROM jobs ORDER BY id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
         let expires = chrono::DateTime::parse_from_rfc3339("2026-12-02T00:00:00Z").unwrap().timestamp_millis();
+        let digest = |event: &str| {
+            Some(card_digest(&parse_admitted_event(event.as_bytes(), &ImageLimits::default()).unwrap(), "ektp"))
+        };
         assert_eq!(
             rows,
             vec![
-                ("j1".into(), Some("1502015203850001".into()), Some("a-7".into()), Some(expires)),
-                ("j2".into(), Some("1502015203850002".into()), None, None),
-                ("j3".into(), None, None, None),
+                ("j1".into(), Some(nik1), Some("a-7".into()), Some(expires), digest(&hamidah)),
+                ("j2".into(), Some(nik2), None, None, digest(&sutrisno)),
+                ("j3".into(), None, None, None, None),
             ]
         );
         migrate(&pool).await.expect("a second open changes nothing");

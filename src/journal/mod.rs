@@ -29,6 +29,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 use tokio::sync::Mutex;
 
+use crate::domain::card_digest::card_digest;
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
 
@@ -114,6 +115,15 @@ pub struct NewJob<'a> {
     /// The event as it arrived, kept for the later stages.
     pub payload: &'a [u8],
     pub template: &'a str,
+}
+
+/// What central's request names of a job's card.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CardForCentral {
+    /// The full NIK. Never logged (no `Debug`).
+    pub nik: String,
+    /// `domain::card_digest` of the card, computed at admission.
+    pub card_digest: String,
 }
 
 /// A refused event, as recorded for staff: never the payload itself, only its hash and size.
@@ -314,6 +324,7 @@ impl Journal {
                     urgent: event.priority == Priority::Urgent,
                     nik_masked: event.nik.masked(),
                     nik: event.nik.as_str().to_owned(),
+                    card_digest: card_digest(event, template),
                     name: event.name.clone(),
                     warnings: event.warnings.join("\n"),
                     payload: payload.to_owned(),
@@ -387,17 +398,20 @@ impl Journal {
         row.as_ref().map(JobRecord::from_row).transpose()
     }
 
-    /// A job's full NIK, for central's request (`None` when the journal holds none for it: an
-    /// older job whose event could not be read).
+    /// What central's request names of a job's card: its full NIK and the card's digest
+    /// (`None` when the journal holds none: an older job whose event could not be read).
     ///
     /// # Errors
     /// [`JournalError::NotFound`] for an unknown job; [`JournalError::Database`] on a read failure.
-    pub async fn nik(&self, job_id: JobId) -> Result<Option<String>, JournalError> {
-        let nik: Option<Option<String>> = sqlx::query_scalar("SELECT nik FROM jobs WHERE id = $1")
+    pub async fn card_for_central(&self, job_id: JobId) -> Result<Option<CardForCentral>, JournalError> {
+        let row = sqlx::query("SELECT nik, card_digest FROM jobs WHERE id = $1")
             .bind(job_id.to_string())
             .fetch_optional(&self.pool)
-            .await?;
-        nik.ok_or(JournalError::NotFound(job_id))
+            .await?
+            .ok_or(JournalError::NotFound(job_id))?;
+        let nik: Option<String> = row.try_get("nik")?;
+        let card_digest: Option<String> = row.try_get("card_digest")?;
+        Ok(nik.zip(card_digest).map(|(nik, card_digest)| CardForCentral { nik, card_digest }))
     }
 
     /// The event as it arrived: the renderer and central need the full record.

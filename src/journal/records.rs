@@ -11,7 +11,7 @@ use crate::domain::job::{Actor, JobId, JobState};
 
 pub(super) const JOB_COLUMNS: &str = "id, event_id, state, office, template, priority, nik_masked, name, warnings,
      reason, held_from, attempts, next_attempt_at, authorization_json, printer, printer_job_id, created_at,
-     updated_at, version, owner, lease_until, authorization_id, authorization_expires_at";
+     updated_at, version, owner, lease_until, authorization_id, authorization_expires_at, authorization_round";
 
 /// A job as the journal holds it (without the event payload, which [`super::Journal::payload`]
 /// reads on demand).
@@ -39,6 +39,9 @@ pub struct JobRecord {
     /// The stored authorization's id and expiry, read without parsing it.
     pub authorization_id: Option<String>,
     pub authorization_expires_at: Option<DateTime<Utc>>,
+    /// How many times the job started asking central for a new authorization (a reprint, a
+    /// retry, an expiry): part of the request id, so no print reuses an earlier answer.
+    pub authorization_round: i64,
     pub printer: Option<String>,
     pub printer_job_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -80,6 +83,7 @@ impl JobRecord {
             authorization: row.try_get("authorization_json")?,
             authorization_id: row.try_get("authorization_id")?,
             authorization_expires_at: row.try_get::<Option<i64>, _>("authorization_expires_at")?.map(from_millis),
+            authorization_round: row.try_get("authorization_round")?,
             printer: row.try_get("printer")?,
             printer_job_id: row.try_get("printer_job_id")?,
             created_at: from_millis(row.try_get("created_at")?),
@@ -98,6 +102,8 @@ pub struct JobUpdate {
     pub attempts: Option<i64>,
     pub next_attempt_at: Option<Option<DateTime<Utc>>>,
     pub authorization: Option<Option<StoredAuthorization>>,
+    /// The job asks central for a new authorization from now on (under a new request id).
+    pub new_authorization_round: bool,
     pub printer: Option<Option<String>>,
     pub printer_job_id: Option<Option<i64>>,
     pub held_from: Option<Option<JobState>>,

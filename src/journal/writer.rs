@@ -138,6 +138,7 @@ pub(super) struct AdmitRow {
     pub urgent: bool,
     pub nik_masked: String,
     pub nik: String,
+    pub card_digest: String,
     pub name: String,
     pub warnings: String,
     pub payload: String,
@@ -507,12 +508,12 @@ async fn admit(
     let mut inserted = std::collections::HashSet::new();
     for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, nik, name, warnings,
-                               reason, created_at, updated_at, attempts, version)
+            "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, nik, card_digest, name,
+                               warnings, reason, created_at, updated_at, attempts, version)
              VALUES {}
              ON CONFLICT (event_id) DO NOTHING
              RETURNING id",
-            value_groups(chunk.len(), 15)
+            value_groups(chunk.len(), 16)
         );
         let mut query = sqlx::query(&sql);
         for job in chunk {
@@ -525,6 +526,7 @@ async fn admit(
                 .bind(i64::from(job.urgent))
                 .bind(&job.nik_masked)
                 .bind(&job.nik)
+                .bind(&job.card_digest)
                 .bind(&job.name)
                 .bind(&job.warnings)
                 .bind(&job.reason)
@@ -621,6 +623,7 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
             authorization_json = CASE WHEN $7 <> 0 THEN $8 ELSE authorization_json END,
             authorization_id = CASE WHEN $7 <> 0 THEN $21 ELSE authorization_id END,
             authorization_expires_at = CASE WHEN $7 <> 0 THEN $22 ELSE authorization_expires_at END,
+            authorization_round = authorization_round + $23,
             printer = CASE WHEN $9 <> 0 THEN $10 ELSE printer END,
             printer_job_id = CASE WHEN $11 <> 0 THEN $12 ELSE printer_job_id END,
             held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END,
@@ -652,6 +655,7 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
     .bind(update.lease.as_ref().map(|(_, until)| millis(*until)))
     .bind(update.authorization.iter().flatten().next().map(|a| a.id.as_str()))
     .bind(update.authorization.iter().flatten().next().map(|a| millis(a.expires_at)))
+    .bind(i64::from(update.new_authorization_round))
     .fetch_optional(&mut *connection)
     .await?;
     let Some(row) = row else { return Err(why_unmatched(connection, job_id, step.from).await) };

@@ -42,6 +42,8 @@ use crate::central::wire::{
     key_id, AuthorizationRequest, PublicKeyAnswer, SignedAuthorization, AUTHORIZATIONS_PATH, PUBLIC_KEY_PATH,
 };
 use crate::clock::Clock;
+use crate::domain::card_digest::card_digest;
+use crate::domain::event::{parse_event, ImageLimits};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -53,6 +55,10 @@ pub enum SimError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("invalid fault {0}")]
     BadFault(String),
+    #[error("cannot read the registry {path}: {source}")]
+    RegistryFile { path: String, source: std::io::Error },
+    #[error("the registry {path}, line {line}: {reason}")]
+    BadRecord { path: String, line: usize, reason: String },
 }
 
 impl SimError {
@@ -222,7 +228,7 @@ impl SimReply {
 
 #[derive(Debug, Clone)]
 enum Answer {
-    Authorized(SignedAuthorization),
+    Authorized(Box<SignedAuthorization>),
     Denied { status: u16, reason: String },
 }
 
@@ -246,6 +252,9 @@ pub struct CentralSimCore {
     key_id: String,
     clock: Clock,
     validity: chrono::Duration,
+    /// `--registry`: central's records, as the card digest of each NIK's record. Without it,
+    /// the simulator signs whatever card it is asked for.
+    registry: Option<HashMap<String, String>>,
     // A std mutex: every decision is a few map operations, never held across an await.
     state: Mutex<SimState>,
 }
@@ -265,6 +274,7 @@ impl CentralSimCore {
             signing,
             clock,
             validity: chrono::Duration::days(7),
+            registry: None,
             state: Mutex::new(SimState {
                 fault: Fault::None,
                 rng: StdRng::from_entropy(),
@@ -283,6 +293,14 @@ impl CentralSimCore {
     #[must_use]
     pub fn with_validity(mut self, validity: Duration) -> CentralSimCore {
         self.validity = chrono::Duration::from_std(validity).unwrap_or(chrono::TimeDelta::MAX);
+        self
+    }
+
+    /// Answers as central with these records would: a request for a NIK it has no record of,
+    /// or for a card whose digest differs from its record's, is denied.
+    #[must_use]
+    pub fn with_registry(mut self, registry: HashMap<String, String>) -> CentralSimCore {
+        self.registry = Some(registry);
         self
     }
 
@@ -393,19 +411,30 @@ impl CentralSimCore {
                     return SimReply { retry_after_s: Some(*retry_after_s), ..SimReply::json(202, &body) };
                 }
             }
-            let answer = match fault {
-                Fault::Deny { reason, status } => {
+            let unlike_the_record = self.registry.as_ref().and_then(|registry| match registry.get(&request.nik) {
+                None => Some((403, "no record of this NIK in the registry")),
+                Some(digest) if *digest != request.card_digest => {
+                    Some((409, "the card's data differs from the registry's record for this NIK"))
+                }
+                Some(_) => None,
+            });
+            let answer = match (fault, unlike_the_record) {
+                (_, Some((status, reason))) => {
+                    state.stats.denied += 1;
+                    Answer::Denied { status, reason: reason.to_owned() }
+                }
+                (Fault::Deny { reason, status }, None) => {
                     state.stats.denied += 1;
                     Answer::Denied { status: *status, reason: reason.clone() }
                 }
-                Fault::Expired => {
+                (Fault::Expired, None) => {
                     state.stats.expired_issued += 1;
                     let issued_at = self.clock.now() - self.validity - chrono::Duration::hours(1);
-                    Answer::Authorized(self.issue(&request, issued_at))
+                    Answer::Authorized(Box::new(self.issue(&request, issued_at)))
                 }
                 _ => {
                     state.stats.authorized += 1;
-                    Answer::Authorized(self.issue(&request, self.clock.now()))
+                    Answer::Authorized(Box::new(self.issue(&request, self.clock.now())))
                 }
             };
             let issued = Issued { request: request.clone(), answer: answer.clone() };
@@ -433,8 +462,11 @@ impl CentralSimCore {
     fn issue(&self, request: &AuthorizationRequest, issued_at: chrono::DateTime<chrono::Utc>) -> SignedAuthorization {
         let mut authorization = SignedAuthorization {
             authorization_id: uuid::Uuid::new_v4().to_string(),
+            request_id: request.request_id.clone(),
+            office: request.office.clone(),
             nik: request.nik.clone(),
             enrollment_id: request.enrollment_id.clone(),
+            card_digest: request.card_digest.clone(),
             issued_at: issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             expires_at: (issued_at + self.validity).to_rfc3339_opts(SecondsFormat::Secs, true),
             key_id: self.key_id.clone(),
@@ -450,6 +482,9 @@ fn parse_request(body: &[u8]) -> Result<AuthorizationRequest, String> {
     if request.nik.len() != 16 || !request.nik.bytes().all(|b| b.is_ascii_digit()) {
         return Err("nik must be 16 digits".into());
     }
+    if request.card_digest.len() != 64 || !request.card_digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err("card_digest must be 64 lowercase hex digits".into());
+    }
     for (field, value) in
         [("request_id", &request.request_id), ("enrollment_id", &request.enrollment_id), ("office", &request.office)]
     {
@@ -458,6 +493,29 @@ fn parse_request(body: &[u8]) -> Result<AuthorizationRequest, String> {
         }
     }
     Ok(request)
+}
+
+/// Reads `--registry`: JSON lines, each an enrollment event in the event contract's form
+/// standing for central's record of its NIK; the card digest of each, with its template (or
+/// `ektp`, the spooler's default).
+///
+/// # Errors
+/// [`SimError::RegistryFile`] when the file cannot be read, [`SimError::BadRecord`] for a line
+/// that is not a valid event.
+pub fn load_registry(path: &Path) -> Result<HashMap<String, String>, SimError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| SimError::RegistryFile { path: path.display().to_string(), source })?;
+    let mut registry = HashMap::new();
+    for (index, line) in text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()) {
+        let event = parse_event(line.as_bytes(), &ImageLimits::default()).map_err(|error| SimError::BadRecord {
+            path: path.display().to_string(),
+            line: index + 1,
+            reason: error.to_string(),
+        })?;
+        let template = event.template.clone().unwrap_or_else(|| "ektp".to_owned());
+        registry.insert(event.nik.as_str().to_owned(), card_digest(&event, &template));
+    }
+    Ok(registry)
 }
 
 /// A signature that still decodes but does not verify.
@@ -685,7 +743,8 @@ mod tests {
 
     fn body(request_id: &str) -> Vec<u8> {
         serde_json::to_vec(&json!({
-            "request_id": request_id, "nik": "1502015203850001", "enrollment_id": "e1", "office": "1502"
+            "request_id": request_id, "nik": "1502015203850001", "enrollment_id": "e1", "office": "1502",
+            "card_digest": "d".repeat(64)
         }))
         .unwrap()
     }

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::central::Verifier;
+use crate::central::{CardFacts, Verifier};
+use crate::domain::card_digest::card_digest;
 use crate::domain::event::{parse_admitted_event, ImageLimits};
 use crate::domain::layout::card::CardContext;
 use crate::journal::JobRecord;
@@ -19,6 +20,8 @@ pub struct TemplateCards {
     /// The office's offset from UTC: the issue date printed on the card is the office's date.
     office_offset: FixedOffset,
     limits: ImageLimits,
+    /// This office's code: an authorization must have been issued to it.
+    office: String,
     /// Checks each job's stored authorization (signature, NIK, enrollment, expiry) before its
     /// card is made. `None` only when central's key is not configured, and then no job is
     /// ever authorized.
@@ -31,11 +34,12 @@ impl TemplateCards {
         issue_place: String,
         office_utc_offset_minutes: i32,
         limits: ImageLimits,
+        office: String,
         verifier: Option<Verifier>,
     ) -> Self {
         let office_offset = FixedOffset::east_opt(office_utc_offset_minutes * 60)
             .unwrap_or_else(|| FixedOffset::east_opt(0).expect("UTC is a valid offset"));
-        TemplateCards { templates, issue_place, office_offset, limits, verifier }
+        TemplateCards { templates, issue_place, office_offset, limits, office, verifier }
     }
 }
 
@@ -54,11 +58,20 @@ impl CardRenderer for TemplateCards {
         })?;
         if let Some(verifier) = &self.verifier {
             let stored = job.authorization.as_deref().unwrap_or_default();
-            if let Err(problem) = verifier.check_stored(stored, event.nik.as_str(), event.event_id.as_str(), at) {
+            // The digest of the card about to be drawn, from the event itself: an event changed
+            // since central authorized it is not printed under that authorization.
+            let digest = card_digest(&event, &job.template);
+            let card = CardFacts {
+                nik: event.nik.as_str(),
+                enrollment_id: event.event_id.as_str(),
+                office: &self.office,
+                card_digest: &digest,
+            };
+            if let Err(problem) = verifier.check_stored(stored, &card, at) {
                 return Err(RenderFailure {
                     reason: format!("the authorization cannot be printed on: {problem}"),
                     bad_data: false,
-                    reauthorize: true,
+                    reauthorize: !problem.names_another_card(),
                 });
             }
         }

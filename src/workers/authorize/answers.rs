@@ -54,13 +54,15 @@ impl Shared {
     }
 
     pub(super) async fn request_for(&self, job: &JobRecord) -> Result<AuthorizationRequest, RequestProblem> {
-        let nik = self.io(self.journal.nik(job.id)).await.map_err(RequestProblem::Journal)?;
-        let nik = nik.ok_or_else(|| RequestProblem::Unreadable("the journal holds no NIK for it".into()))?;
+        let card = self.io(self.journal.card_for_central(job.id)).await.map_err(RequestProblem::Journal)?;
+        let card =
+            card.ok_or_else(|| RequestProblem::Unreadable("the journal holds no NIK or card digest for it".into()))?;
         Ok(AuthorizationRequest {
             request_id: request_id(job),
-            nik,
+            nik: card.nik,
             enrollment_id: job.event_id.clone(),
             office: self.config.office.clone(),
+            card_digest: card.card_digest,
         })
     }
 
@@ -82,10 +84,9 @@ impl Shared {
     pub(super) async fn apply(&self, job: &JobRecord, outcome: &Outcome, now: DateTime<Utc>) {
         let attempts = job.attempts + 1;
         let retry_at = |delay: Duration| now + chrono::Duration::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
-        let waiting = |next: Option<DateTime<Utc>>, authorization: Option<StoredAuthorization>| JobUpdate {
+        let waiting = |next: Option<DateTime<Utc>>| JobUpdate {
             attempts: Some(attempts),
             next_attempt_at: next.map(Some),
-            authorization: authorization.map(Some),
             ..JobUpdate::default()
         };
         // While the breaker is open the job's own backoff means nothing (it waits for the
@@ -116,32 +117,25 @@ impl Shared {
                 outcome.reason(),
                 JobUpdate { attempts: Some(attempts), next_attempt_at: Some(None), ..JobUpdate::default() },
             ),
-            Outcome::Expired { authorization, expires_at } => {
-                // Kept so that the next request goes under a new request id.
-                let kept = StoredAuthorization {
-                    json: serde_json::to_string(authorization).expect("plain strings serialise"),
-                    id: authorization.authorization_id.clone(),
-                    expires_at: *expires_at,
-                };
-                (
-                    JobState::AwaitingAuthorization,
-                    self.waiting_reason(outcome, backoff),
-                    waiting(Some(backoff), Some(kept)),
-                )
-            }
+            Outcome::Expired { .. } => (
+                JobState::AwaitingAuthorization,
+                self.waiting_reason(outcome, backoff),
+                // The next request is a new one: asking under this id again replays this answer.
+                JobUpdate { new_authorization_round: true, ..waiting(Some(backoff)) },
+            ),
             Outcome::Pending { retry_after } | Outcome::RateLimited { retry_after } => {
                 let at = retry_at(*retry_after);
-                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at), None))
+                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at)))
             }
             Outcome::Unavailable { retry_after, .. } => {
                 let at = backoff.max(retry_at(retry_after.unwrap_or_default()));
-                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at), None))
+                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, at), waiting(Some(at)))
             }
             Outcome::Malformed { .. } => {
-                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, backoff), waiting(Some(backoff), None))
+                (JobState::AwaitingAuthorization, self.waiting_reason(outcome, backoff), waiting(Some(backoff)))
             }
             // Held with everything else: no next attempt of its own, the breaker decides.
-            Outcome::BadCredentials { .. } => (JobState::AwaitingAuthorization, outcome.reason(), waiting(None, None)),
+            Outcome::BadCredentials { .. } => (JobState::AwaitingAuthorization, outcome.reason(), waiting(None)),
         };
         let step = Step::system(job.state, to, reason, now).with(update);
         match self.io(self.journal.transition(job.id, &step)).await {
@@ -181,10 +175,11 @@ pub(super) enum RequestProblem {
     Unreadable(String),
 }
 
-/// Stable across retries of one request, new once the job held an authorization.
+/// Stable across retries of one request (central answers a retry with the same answer), new
+/// for each round of asking: a reprint, a retry by staff or an expired authorization asks for a
+/// new authorization, never a replay of an earlier one.
 pub(super) fn request_id(job: &JobRecord) -> String {
-    let previous = job.authorization_id.as_deref().unwrap_or_default();
-    let digest = Sha256::digest(format!("cardspool/{}/{previous}", job.id).as_bytes());
+    let digest = Sha256::digest(format!("cardspool/{}/{}", job.id, job.authorization_round).as_bytes());
     hex::encode(&digest[..16])
 }
 
@@ -192,7 +187,7 @@ pub(super) fn request_id(job: &JobRecord) -> String {
 mod tests {
     use super::*;
 
-    fn job(authorization_id: Option<&str>) -> JobRecord {
+    fn job(round: i64) -> JobRecord {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         JobRecord {
             id: "01936b8e-8f3a-7c00-8000-000000000001".parse().unwrap(),
@@ -208,9 +203,10 @@ mod tests {
             held_from: None,
             attempts: 3,
             next_attempt_at: None,
-            authorization: authorization_id.map(|_| "{}".to_owned()),
-            authorization_id: authorization_id.map(str::to_owned),
+            authorization: None,
+            authorization_id: None,
             authorization_expires_at: None,
+            authorization_round: round,
             printer: None,
             printer_job_id: None,
             created_at: now,
@@ -222,12 +218,11 @@ mod tests {
     }
 
     #[test]
-    fn request_ids_are_stable_until_an_authorization_was_held() {
-        let first = request_id(&job(None));
-        assert_eq!(first, request_id(&job(None)), "retries reuse the id");
-        let held = "a1";
-        let second = request_id(&job(Some(held)));
-        assert_ne!(first, second, "asking again after an authorization is a new request");
-        assert_eq!(second, request_id(&job(Some(held))));
+    fn request_ids_are_stable_within_a_round_and_new_for_each() {
+        let first = request_id(&job(0));
+        assert_eq!(first, request_id(&job(0)), "retries reuse the id");
+        let second = request_id(&job(1));
+        assert_ne!(first, second, "a new round of asking is a new request");
+        assert_eq!(second, request_id(&job(1)));
     }
 }

@@ -45,7 +45,12 @@ impl Dispatch {
             Err(failure) if failure.reauthorize => {
                 info!(reason = %failure.reason, "asking central again before printing");
                 Step::system(JobState::Authorized, JobState::AwaitingAuthorization, failure.reason, self.clock.now())
-                    .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
+                    .with(JobUpdate {
+                        next_attempt_at: Some(None),
+                        authorization: Some(None),
+                        new_authorization_round: true,
+                        ..JobUpdate::default()
+                    })
             }
             Err(failure) => {
                 let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };

@@ -3,12 +3,18 @@
 
 use std::time::Duration;
 
-use cardspool::central::{CentralState, Phase, SignedAuthorization, Verifier};
+use cardspool::central::{CardFacts, CentralState, Phase, SignedAuthorization, Verifier};
 use cardspool::config::CentralConfig;
+use cardspool::config::StaffRole;
+use cardspool::domain::card_digest::card_digest;
+use cardspool::domain::event::{parse_admitted_event, ImageLimits};
 use cardspool::domain::job::JobState;
-use cardspool::sim::central::{DownHow, Fault};
+use cardspool::http::{plan_staff_action, ActionRequest, JobAction, Staff};
+use cardspool::journal::Step;
+use cardspool::sim::central::{CentralSimCore, DownHow, Fault};
 
 use crate::support::central::{central_config, held, Rig};
+use crate::support::fixtures;
 use crate::support::wait::eventually_simulated;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -48,12 +54,14 @@ async fn without_a_fault_every_job_is_authorized_with_a_verified_authorization()
     all_in(&rig, JobState::Authorized, 5, MINUTE).await;
     let verifier = Verifier::from_base64(&rig.sim.public_key_base64(), Duration::from_secs(60)).unwrap();
     for job in rig.jobs(JobState::Authorized).await {
-        let payload: serde_json::Value =
-            serde_json::from_slice(&held(rig.journal.payload(job.id)).await.unwrap()).unwrap();
+        let payload = held(rig.journal.payload(job.id)).await.unwrap();
+        let event = parse_admitted_event(&payload, &ImageLimits::default()).unwrap();
+        let digest = card_digest(&event, &job.template);
+        let office = config(&rig).office;
+        let card =
+            CardFacts { nik: event.nik.as_str(), enrollment_id: &job.event_id, office: &office, card_digest: &digest };
         let stored = job.authorization.as_deref().expect("the authorization is stored with the job");
-        verifier
-            .check_stored(stored, payload["nik"].as_str().unwrap(), &job.event_id, rig.clock.now())
-            .expect("a genuine authorization for this card");
+        verifier.check_stored(stored, &card, rig.clock.now()).expect("a genuine authorization for this card");
         let history = held(rig.journal.history(job.id)).await.unwrap();
         let states: Vec<_> = history.iter().map(|step| step.to).collect();
         assert_eq!(states, [JobState::AwaitingAuthorization, JobState::Authorized]);
@@ -257,13 +265,13 @@ async fn an_expired_authorization_is_asked_for_again_under_a_new_request_id() {
     let rig = paused_rig(2, Fault::Expired).await;
     let worker = rig.start(&config(&rig)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut expired_ids = Vec::new();
-    for job in rig.jobs(JobState::AwaitingAuthorization).await {
+    let waiting = rig.jobs(JobState::AwaitingAuthorization).await;
+    assert_eq!(waiting.len(), 2);
+    for job in &waiting {
         assert!(job.reason.contains("had already expired"), "{}", job.reason);
-        let kept: SignedAuthorization = serde_json::from_str(job.authorization.as_deref().unwrap()).unwrap();
-        expired_ids.push(kept.authorization_id);
+        assert_eq!(job.authorization, None, "an expired answer is not kept");
+        assert!(job.authorization_round >= 1, "a new round of asking after each expired answer");
     }
-    assert_eq!(expired_ids.len(), 2);
     tokio::time::sleep(5 * MINUTE).await;
     let stats = rig.sim.stats();
     assert!(stats.expired_issued >= 4 && stats.replayed == 0, "every new ask has a new request id: {stats:?}");
@@ -271,7 +279,8 @@ async fn an_expired_authorization_is_asked_for_again_under_a_new_request_id() {
     all_in(&rig, JobState::Authorized, 2, 3 * MINUTE).await;
     for job in rig.jobs(JobState::Authorized).await {
         let authorization: SignedAuthorization = serde_json::from_str(job.authorization.as_deref().unwrap()).unwrap();
-        assert!(!expired_ids.contains(&authorization.authorization_id));
+        assert!(job.authorization_round >= 2, "asked again after each expired answer");
+        assert_eq!(authorization.card_digest.len(), 64, "bound to the card");
     }
     worker.stop().await;
 }
@@ -306,5 +315,80 @@ async fn a_job_waiting_past_the_maximum_wait_fails_with_the_reason() {
     for job in rig.jobs(JobState::Failed).await {
         assert!(job.reason.starts_with("waited more than 1 h for central's authorization"), "{}", job.reason);
     }
+    worker.stop().await;
+}
+
+/// Central (the simulator with `--registry`) knows each NIK's record: a card whose printed data
+/// differs from the record (another name or photo under a real NIK), or a NIK it has no record
+/// of, is denied, and the job rejected; genuine cards are authorized for their own digest.
+#[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
+async fn a_tampered_event_is_denied_by_central_s_registry() {
+    let mut rig = Rig::new(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry.jsonl");
+    let records: Vec<String> =
+        (1..=2).map(|n| fixtures::synthetic_event(&format!("record-{n}"), n).to_string()).collect();
+    std::fs::write(&registry, records.join("\n")).unwrap();
+    let records = cardspool::sim::central::load_registry(&registry).expect("the registry");
+    rig.sim = std::sync::Arc::new(CentralSimCore::generate(rig.clock).with_registry(records));
+
+    let genuine = rig.admit(1..3).await;
+    // A real NIK (record 1's) with another person's name and photo.
+    let mut tampered = fixtures::synthetic_event("tampered", 1);
+    tampered["name"] = "SOMEONE ELSE".into();
+    tampered["photo"] = fixtures::synthetic_event("x", 77)["photo"].clone();
+    let payload = serde_json::to_vec(&tampered).unwrap();
+    let tampered =
+        held(rig.journal.admit(&fixtures::parsed(&payload), &payload, "ektp", rig.clock.now())).await.unwrap().job_id();
+    let unknown = rig.admit(3..4).await[0];
+    tokio::time::pause();
+
+    let worker = rig.start(&config(&rig)).await;
+    all_in(&rig, JobState::Authorized, 2, MINUTE).await;
+    all_in(&rig, JobState::Rejected, 2, MINUTE).await;
+    for job in rig.jobs(JobState::Authorized).await {
+        assert!(genuine.contains(&job.id));
+        let authorization: SignedAuthorization = serde_json::from_str(job.authorization.as_deref().unwrap()).unwrap();
+        let card = held(rig.journal.card_for_central(job.id)).await.unwrap().unwrap();
+        assert_eq!(authorization.card_digest, card.card_digest, "signed for this card's digest");
+    }
+    let rejected = held(rig.journal.job(tampered)).await.unwrap().unwrap();
+    assert!(rejected.reason.contains("differs from the registry's record"), "{}", rejected.reason);
+    let rejected = held(rig.journal.job(unknown)).await.unwrap().unwrap();
+    assert!(rejected.reason.contains("no record of this NIK"), "{}", rejected.reason);
+    worker.stop().await;
+}
+
+/// A reprint asks central again under a new request id: central authorizes it anew instead of
+/// replaying the answer that printed the first card.
+#[tokio::test]
+#[cfg_attr(not(feature = "test-hooks"), ignore = "needs the test hooks: cargo test --features test-hooks")]
+async fn a_reprint_is_a_new_request_to_central_never_a_replay() {
+    let rig = paused_rig(1, Fault::None).await;
+    let worker = rig.start(&config(&rig)).await;
+    all_in(&rig, JobState::Authorized, 1, MINUTE).await;
+    let first = rig.jobs(JobState::Authorized).await.remove(0);
+    // Printed, then reprinted by a supervisor: the plan the API carries out.
+    for (from, to) in [(JobState::Authorized, JobState::Rendered), (JobState::Rendered, JobState::Printing)] {
+        held(rig.journal.transition(first.id, &Step::system(from, to, "test", rig.clock.now()))).await.unwrap();
+    }
+    held(
+        rig.journal.transition(first.id, &Step::system(JobState::Printing, JobState::Printed, "test", rig.clock.now())),
+    )
+    .await
+    .unwrap();
+    let printed = held(rig.journal.job(first.id)).await.unwrap().unwrap();
+    let supervisor = Staff { name: "rina".into(), role: StaffRole::Supervisor };
+    let request = ActionRequest { reason: Some("card lost".into()), outcome: None };
+    let reprint = plan_staff_action(JobAction::Reprint, &printed, &request, &supervisor, rig.clock.now()).unwrap();
+    held(rig.journal.transition(first.id, &reprint)).await.unwrap();
+
+    all_in(&rig, JobState::Authorized, 1, MINUTE).await;
+    let again = held(rig.journal.job(first.id)).await.unwrap().unwrap();
+    assert_eq!(again.authorization_round, 1);
+    assert_ne!(again.authorization_id, first.authorization_id, "a new authorization");
+    let stats = rig.sim.stats();
+    assert_eq!((stats.authorized, stats.replayed), (2, 0), "asked twice, answered twice: {stats:?}");
     worker.stop().await;
 }

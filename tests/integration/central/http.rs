@@ -37,6 +37,7 @@ fn request(n: u32) -> AuthorizationRequest {
         nik: "1502015203850001".into(),
         enrollment_id: format!("event-{n}"),
         office: "1502".into(),
+        card_digest: "d".repeat(64),
     }
 }
 

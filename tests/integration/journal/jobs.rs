@@ -165,7 +165,8 @@ async fn updates_set_keep_and_clear_columns(journal: Journal) {
         (Some("a-1"), Some(t0() + Duration::hours(24))),
         "the id and expiry in their own columns"
     );
-    assert_eq!(journal.nik(job_id).await.unwrap().map(|nik| nik.len()), Some(16), "the full NIK stored at admission");
+    let card = journal.card_for_central(job_id).await.unwrap().expect("stored at admission");
+    assert_eq!((card.nik.len(), card.card_digest.len()), (16, 64), "the full NIK and the card's digest");
     assert_eq!(job.reason, "ok");
 }
 
