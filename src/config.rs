@@ -139,6 +139,8 @@ pub struct IntakeConfig {
     pub signature_max_pixels: u64,
     /// Template used when an event names none.
     pub default_template: String,
+    /// An event larger than this is dead-lettered without being parsed.
+    pub max_event_bytes: usize,
 }
 
 impl Default for IntakeConfig {
@@ -150,6 +152,7 @@ impl Default for IntakeConfig {
             signature_max_bytes: limits.signature_max_bytes,
             signature_max_pixels: limits.signature_max_pixels,
             default_template: "ektp".into(),
+            max_event_bytes: 2 * 1024 * 1024,
         }
     }
 }

@@ -167,8 +167,12 @@ pub struct Breaker {
     pub probe_requested: bool,
 }
 
-fn after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(delay).unwrap_or(chrono::TimeDelta::MAX)
+/// `now + delay`, saturating: a delay beyond what a date can hold is "never", not a panic.
+pub(crate) fn after(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| now.checked_add_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 impl Breaker {
@@ -362,6 +366,13 @@ impl Breaker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delay_beyond_any_date_saturates() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        assert_eq!(after(now, Duration::from_secs(u64::MAX)), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(after(now, Duration::from_secs(60)), now + chrono::Duration::seconds(60));
+    }
 
     fn policy() -> BreakerPolicy {
         BreakerPolicy {

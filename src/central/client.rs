@@ -17,6 +17,8 @@ use super::wire::{AuthorizationRequest, PendingAnswer, RefusalAnswer, SignedAuth
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Answers longer than this are not central's.
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// The longest `Retry-After` honoured; a longer one is cut to this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 /// Central's answer as the transport received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,11 +238,15 @@ fn truncate(text: &str, max_chars: usize) -> String {
 /// Reads a `Retry-After` value: delay-seconds, or an HTTP date (judged against `now`).
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
-    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+    let asked = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+        (at - now).to_std().unwrap_or(Duration::ZERO)
+    };
+    // A proxy's or a broken central's "come back in 10^19 seconds" must neither overflow the
+    // time arithmetic nor park the office's work for years.
+    Some(asked.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -298,6 +304,13 @@ mod tests {
 
     fn check(status: u16, body: &str, retry_after: Option<u64>) -> Outcome {
         interpret(&verifier(), &request(), &answer(status, body, retry_after), now())
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_clamped_not_a_panic() {
+        assert_eq!(parse_retry_after("18446744073709551615", now()), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now()), Some(MAX_RETRY_AFTER));
+        assert_eq!(parse_retry_after("120", now()), Some(Duration::from_secs(120)));
     }
 
     #[test]

@@ -27,6 +27,9 @@ impl HttpTransport {
             .connect_timeout(connect_timeout)
             .timeout(timeout)
             .user_agent(concat!("cardspool/", env!("CARGO_PKG_VERSION")))
+            // A redirect is an answer to read, not an address to follow: central does not
+            // redirect, and a proxy that does must not send the NIK elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CentralError::Client(e.to_string()))?;
         Ok(HttpTransport { client, base_url: base_url.trim_end_matches('/').to_owned(), timeout })
@@ -42,11 +45,17 @@ impl HttpTransport {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| parse_retry_after(value, chrono::Utc::now()));
-        if response.content_length().is_some_and(|length| length > MAX_ANSWER_BYTES as u64) {
-            return Ok(RawAnswer { status, retry_after, body: vec![0; MAX_ANSWER_BYTES + 1] });
+        // Capped while it streams (a body without Content-Length, or lying about it, is not read
+        // to its end): one byte over the cap is enough to call it oversize.
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e, self.timeout))? {
+            body.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER_BYTES + 1 - body.len())]);
+            if body.len() > MAX_ANSWER_BYTES {
+                break;
+            }
         }
-        let body = response.bytes().await.map_err(|e| transport_error(&e, self.timeout))?;
-        Ok(RawAnswer { status, retry_after, body: body.to_vec() })
+        Ok(RawAnswer { status, retry_after, body })
     }
 }
 

@@ -216,6 +216,13 @@ pub enum EventError {
     NotJson(String),
     #[error("payload is not a JSON object")]
     NotAnObject,
+    /// Refused before it is parsed at all.
+    #[error("payload is {bytes} bytes, more than the limit of {limit}")]
+    TooLarge { bytes: usize, limit: usize },
+    /// Two values for one key: which one a reader takes differs between JSON parsers, so the
+    /// event could mean one card here and another upstream.
+    #[error("payload has the key {0:?} twice in one object")]
+    DuplicateKey(String),
     #[error("{}", join_errors(.0))]
     Invalid(Vec<FieldError>),
 }
@@ -288,6 +295,18 @@ pub fn parse_admitted_event(payload: &[u8], limits: &ImageLimits) -> Result<Enro
 
 fn parse(payload: &[u8], limits: &ImageLimits, decode_images: bool) -> Result<EnrollmentEvent, EventError> {
     let value: Value = serde_json::from_slice(payload).map_err(|e| EventError::NotJson(e.to_string()))?;
+    if decode_images {
+        // Only at intake: an admitted event was checked then.
+        if let Err(error) = serde_json::from_slice::<NoDuplicateKeys>(payload) {
+            let message = error.to_string();
+            let key = message.strip_prefix(DUPLICATE_KEY).and_then(|rest| rest.split('\u{0}').next());
+            // Named only when it is one of the contract's: a reason never quotes the payload.
+            let key = key
+                .filter(|key| KNOWN_FIELDS.contains(key) || ADDRESS_FIELDS.contains(key))
+                .unwrap_or("(not a field of the contract)");
+            return Err(EventError::DuplicateKey(key.to_owned()));
+        }
+    }
     let Value::Object(object) = value else {
         return Err(EventError::NotAnObject);
     };
@@ -296,6 +315,69 @@ fn parse(payload: &[u8], limits: &ImageLimits, decode_images: bool) -> Result<En
     match event {
         Some(event) if checker.errors.is_empty() => Ok(event),
         _ => Err(EventError::Invalid(checker.errors)),
+    }
+}
+
+/// The start of the error [`NoDuplicateKeys`] raises, followed by the key and a NUL.
+const DUPLICATE_KEY: &str = "duplicate key: ";
+
+/// Walks a JSON document, keeping nothing, and fails on an object with a key twice
+/// (`serde_json::Value` silently keeps the last).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoDuplicateKeysVisitor)
+    }
+}
+
+struct NoDuplicateKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeysVisitor {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(NoDuplicateKeys)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            map.next_value::<NoDuplicateKeys>()?;
+            if !keys.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format_args!("{DUPLICATE_KEY}{key}\u{0}")));
+            }
+        }
+        Ok(NoDuplicateKeys)
     }
 }
 
@@ -1033,6 +1115,23 @@ mod tests {
         assert!(reasons.contains("(100000 characters)"), "{}", &reasons[..200]);
         assert!(reasons.contains("nor are 1989 more"), "unknown fields summarised");
         assert_eq!(error.field_errors().iter().filter(|e| e.field.starts_with('X')).count(), 11);
+    }
+
+    #[test]
+    fn a_key_twice_in_one_object_is_refused() {
+        let valid = serde_json::to_string(&valid_event()).unwrap();
+        let twice = valid.replacen('{', "{\"name\":\"SOMEONE ELSE\",", 1);
+        assert_eq!(
+            parse_event(twice.as_bytes(), &ImageLimits::default()).unwrap_err(),
+            EventError::DuplicateKey("name".into())
+        );
+        let nested = valid.replacen("\"street\":", "\"rt_rw\":\"009/009\",\"street\":", 1);
+        assert!(nested.contains("\"rt_rw\":\"009/009\""));
+        assert_eq!(
+            parse_event(nested.as_bytes(), &ImageLimits::default()).unwrap_err(),
+            EventError::DuplicateKey("rt_rw".into())
+        );
+        assert!(parse_event(valid.as_bytes(), &ImageLimits::default()).is_ok());
     }
 
     #[test]

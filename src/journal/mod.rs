@@ -46,7 +46,7 @@ use writer::{AdmitRow, Write, Writer, Written};
 pub enum JournalError {
     #[error("cannot open the journal at {url}: {source}")]
     Open { url: String, source: sqlx::Error },
-    #[error("cannot prepare the journal's directory {path}: {source}")]
+    #[error("cannot prepare the journal's directory or file {path}: {source}")]
     Directory { path: String, source: std::io::Error },
     #[error("journal migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -193,6 +193,38 @@ impl std::fmt::Debug for Journal {
     }
 }
 
+/// The SQLite journal holds people's data: its directory is created 0700 (one that exists is
+/// left as it is: it may be shared), the file 0600, created here before SQLite opens it so that
+/// its `-wal` and `-shm` files, which SQLite creates with the database's mode, are 0600 too. An
+/// existing journal is made 0600.
+fn private_journal_file(path: &std::path::Path) -> Result<(), JournalError> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+    if path.as_os_str().is_empty() || path.to_str().is_some_and(|p| p.starts_with(':')) {
+        return Ok(()); // in memory
+    }
+    let directory_error = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| JournalError::Directory { path, source }
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty() && !p.exists()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(directory_error(parent))?;
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            let with_suffix = |suffix: &str| std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            for file in [path.to_path_buf(), with_suffix("-wal"), with_suffix("-shm")] {
+                if file.exists() {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(directory_error(&file))?;
+                }
+            }
+        }
+        Err(source) => return Err(directory_error(path)(source)),
+    }
+    Ok(())
+}
+
 fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
@@ -215,10 +247,7 @@ impl Journal {
         if backend == Backend::Sqlite {
             let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
             let path = path.split('?').next().unwrap_or_default();
-            if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|source| JournalError::Directory { path: parent.display().to_string(), source })?;
-            }
+            private_journal_file(std::path::Path::new(path))?;
             if !connect_url.contains('?') {
                 connect_url.push_str("?mode=rwc");
             }

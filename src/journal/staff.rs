@@ -52,10 +52,13 @@ impl JobSearch {
         if q.is_empty() {
             return None;
         }
-        let is_masked = q.len() == 16
-            && q[..4].bytes().all(|b| b.is_ascii_digit())
-            && q[4..14].bytes().all(|b| b == b'*')
-            && q[14..].bytes().all(|b| b.is_ascii_digit());
+        // Bytes, not string slices: a multibyte character (an accented name) must not land a
+        // slice inside a character.
+        let bytes = q.as_bytes();
+        let is_masked = bytes.len() == 16
+            && bytes[..4].iter().all(u8::is_ascii_digit)
+            && bytes[4..14].iter().all(|b| *b == b'*')
+            && bytes[14..].iter().all(u8::is_ascii_digit);
         Some(if q.len() == 16 && q.bytes().all(|b| b.is_ascii_digit()) {
             JobSearch::Nik(q.to_owned())
         } else if is_masked {
@@ -252,6 +255,9 @@ mod tests {
         assert_eq!(JobSearch::parse("  "), None);
         assert_eq!(JobSearch::parse("1502015203850001"), Some(JobSearch::Nik("1502015203850001".into())));
         assert_eq!(JobSearch::parse("1502**********01"), Some(JobSearch::MaskedNik("1502**********01".into())));
+        // 16 bytes with a two-byte character across the fourth: a name search, not a panic.
+        assert_eq!(JobSearch::parse("123é45678901234"), Some(JobSearch::Text("123é45678901234".into())));
+        assert_eq!(JobSearch::parse("NUR'AÏNI"), Some(JobSearch::Text("NUR'AÏNI".into())));
         assert_eq!(
             JobSearch::parse("7A38B07E-1F59-444A-A430-BE5B7F885CD9"),
             Some(JobSearch::Id("7a38b07e-1f59-444a-a430-be5b7f885cd9".into()))

@@ -24,16 +24,15 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrinterError + '_ {
 }
 
 impl Spool {
-    /// Opens the spool directory, creating it (mode 0700) when missing.
+    /// Opens the spool directory, creating it when missing, and makes it mode 0700 even when it
+    /// existed: the PDFs in it carry people's data.
     ///
     /// # Errors
-    /// [`PrinterError::Io`] when it cannot be created.
+    /// [`PrinterError::Io`] when it cannot be created or its mode set.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Spool, PrinterError> {
         let dir = dir.into();
-        if !dir.exists() {
-            std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(DIR_MODE)).map_err(io_error(&dir))?;
-        }
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(DIR_MODE)).map_err(io_error(&dir))?;
         Ok(Spool { dir })
     }
 
@@ -120,5 +119,15 @@ mod tests {
         assert!(spool.remove(job).await.unwrap());
         assert!(!spool.remove(job).await.unwrap());
         assert_eq!(spool.read(job).await.unwrap(), None);
+    }
+
+    #[test]
+    fn an_existing_spool_directory_is_made_private_too() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("spool");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Spool::open(&dir).unwrap();
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     }
 }

@@ -56,6 +56,8 @@ struct Validated {
 pub struct Intake {
     pub amqp: AmqpConfig,
     pub limits: ImageLimits,
+    /// Larger events are refused unparsed.
+    pub max_event_bytes: usize,
     pub default_template: String,
     pub journal: Journal,
     pub clock: Clock,
@@ -67,6 +69,7 @@ impl Intake {
         Intake {
             amqp,
             limits: intake.image_limits(),
+            max_event_bytes: intake.max_event_bytes,
             default_template: intake.default_template.clone(),
             journal,
             clock,
@@ -212,8 +215,14 @@ impl Intake {
         let parsed: Vec<_> = futures_util::stream::iter(batch)
             .map(|delivery| {
                 let limits = self.limits;
+                let max_bytes = self.max_event_bytes;
                 tokio::task::spawn_blocking(move || {
-                    let parsed = event::parse_event(&delivery.data, &limits);
+                    let bytes = delivery.data.len();
+                    let parsed = if bytes > max_bytes {
+                        Err(EventError::TooLarge { bytes, limit: max_bytes })
+                    } else {
+                        event::parse_event(&delivery.data, &limits)
+                    };
                     (delivery, parsed)
                 })
             })
@@ -288,7 +297,12 @@ impl Intake {
             }
         }
         for (delivery, error) in &invalid {
-            let event_id = event::peek_event_id(&delivery.data).unwrap_or_default();
+            // An oversize event is not parsed at all, not even for its id.
+            let event_id = if matches!(error, EventError::TooLarge { .. }) {
+                String::new()
+            } else {
+                event::peek_event_id(&delivery.data).unwrap_or_default()
+            };
             self.reject(delivery, &event_id, error, dead_letters, shutdown)
                 .instrument(info_span!("intake", event_id = %event_id))
                 .await?;

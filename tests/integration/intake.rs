@@ -16,11 +16,11 @@ use crate::support::services::{self, sqlite_url, Vhost};
 use crate::support::spooler::{assert_recovered_exactly_once, publish_all, Spooler};
 use crate::support::wait::eventually;
 
-/// A bad event of one of ten kinds, distinct for every `i`.
+/// A bad event of one of twelve kinds, distinct for every `i`.
 fn invalid_payload(i: usize) -> Vec<u8> {
     let mut event = synthetic_event(&format!("bad-{i}"), 5000 + i as u32);
     let b64 = base64::engine::general_purpose::STANDARD;
-    match i % 10 {
+    match i % 12 {
         0 => return format!("this is not JSON at all #{i}").into_bytes(),
         1 => return format!("[{i}, \"an array\"]").into_bytes(),
         2 => event["nik"] = "15020152038500".into(),
@@ -32,7 +32,14 @@ fn invalid_payload(i: usize) -> Vec<u8> {
             event.as_object_mut().unwrap().remove("birth_date");
         }
         8 => event["birthdate"] = "1985-03-12".into(),
-        _ => event["signature"] = b64.encode(b"\xFF\xD8\xFF\xE0 a JPEG is not a signature").into(),
+        9 => event["signature"] = b64.encode(b"\xFF\xD8\xFF\xE0 a JPEG is not a signature").into(),
+        // The same key twice: one reader takes the first name, another the last.
+        10 => {
+            let json = serde_json::to_string(&event).unwrap();
+            return json.replacen('{', "{\"name\":\"SOMEONE ELSE\",", 1).into_bytes();
+        }
+        // Over the 2 MiB default: refused unparsed.
+        _ => event["padding"] = "x".repeat(2_200_000).into(),
     }
     serde_json::to_vec(&event).unwrap()
 }
@@ -133,7 +140,7 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
     assert_eq!(rejections.len(), 50);
     assert!(rejections.iter().all(|r| r.times == 1 && !r.reason.is_empty()));
     let named: HashSet<_> = rejections.iter().filter_map(|r| r.event_id.clone()).collect();
-    assert_eq!(named.len(), 40, "all but the non-JSON and array payloads carry a readable event id");
+    assert_eq!(named.len(), 36, "all but the non-JSON, array and oversize payloads carry a readable event id");
     // ...and waits in the dead-letter queue with the reasons in its header.
     let dead = drain_dead_letters(&vhost, 50).await;
     assert_eq!(dead.len(), 50);
@@ -143,14 +150,16 @@ async fn a_thousand_events_with_duplicates_and_bad_ones_make_exactly_the_expecte
             Err(_) => "not JSON",
             Ok(value) if !value.is_object() => "not a JSON object",
             Ok(value) => {
-                match value["event_id"].as_str().unwrap().trim_start_matches("bad-").parse::<usize>().unwrap() % 10 {
+                match value["event_id"].as_str().unwrap().trim_start_matches("bad-").parse::<usize>().unwrap() % 12 {
                     2 | 3 => "nik:",
                     4 => "name:",
                     5 => "sex:",
                     6 => "photo:",
                     7 => "birth_date: is required",
                     8 => "birthdate: is not a field",
-                    _ => "signature: must be Png",
+                    9 => "signature: must be Png",
+                    10 => "has the key \"name\" twice",
+                    _ => "bytes, more than the limit of 2097152",
                 }
             }
         };

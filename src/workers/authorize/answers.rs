@@ -83,7 +83,7 @@ impl Shared {
     /// Journals what central's answer means for the job.
     pub(super) async fn apply(&self, job: &JobRecord, outcome: &Outcome, now: DateTime<Utc>) {
         let attempts = job.attempts + 1;
-        let retry_at = |delay: Duration| now + chrono::Duration::from_std(delay).unwrap_or(chrono::TimeDelta::MAX);
+        let retry_at = |delay: Duration| crate::central::breaker::after(now, delay);
         let waiting = |next: Option<DateTime<Utc>>| JobUpdate {
             attempts: Some(attempts),
             next_attempt_at: next.map(Some),

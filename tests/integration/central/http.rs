@@ -218,3 +218,80 @@ async fn the_central_sim_command_serves_with_its_key_file_and_starting_fault() {
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+/// Serves one connection with `answer`: reads the request (headers and its Content-Length
+/// body), then hands the socket over. Returns the address.
+async fn raw_server<F, Fut>(answer: F) -> std::net::SocketAddr
+where
+    F: FnOnce(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind(LOCALHOST).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buffer = [0; 4096];
+        loop {
+            let n = socket.read(&mut buffer).await.unwrap();
+            request.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&request);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text
+                    .lines()
+                    .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(str::to_owned))
+                    .and_then(|value| value.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if request.len() >= end + 4 + length || n == 0 {
+                    break;
+                }
+            }
+        }
+        answer(socket).await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_the_nik_goes_nowhere_else() {
+    use tokio::io::AsyncWriteExt as _;
+    let sim = server().await;
+    let elsewhere = sim.url();
+    let addr = raw_server(move |mut socket| async move {
+        let answer = format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}/v1/print-authorizations\r\nContent-Length: 0\r\n\r\n"
+        );
+        socket.write_all(answer.as_bytes()).await.unwrap();
+    })
+    .await;
+    let client = client(&format!("http://{addr}"), &sim.public_key(), Duration::from_secs(5));
+    let outcome = client.authorize(&request(1), Utc::now()).await;
+    assert!(matches!(outcome, Outcome::Malformed { .. }), "{outcome:?}");
+    assert_eq!(sim.stats().requests, 0, "the request was not sent on to where the redirect pointed");
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_cut_off_while_it_streams() {
+    use tokio::io::AsyncWriteExt as _;
+    let (sent_tx, sent_rx) = tokio::sync::oneshot::channel();
+    let addr = raw_server(move |mut socket| async move {
+        // No Content-Length: chunks for as long as the client reads.
+        socket.write_all(b"HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n").await.unwrap();
+        let chunk = format!("2000\r\n{}\r\n", "x".repeat(0x2000));
+        let mut sent = 0_usize;
+        while sent < 256 * 1024 * 1024 && socket.write_all(chunk.as_bytes()).await.is_ok() {
+            sent += 0x2000;
+        }
+        let _ = sent_tx.send(sent);
+    })
+    .await;
+    let key = CentralSimCore::generate(Clock::system()).public_key_base64();
+    let client = client(&format!("http://{addr}"), &key, Duration::from_secs(10));
+    let outcome = client.authorize(&request(1), Utc::now()).await;
+    assert!(matches!(&outcome, Outcome::Malformed { detail, .. } if detail.contains("-byte body")), "{outcome:?}");
+    drop(client);
+    let sent = tokio::time::timeout(Duration::from_secs(10), sent_rx).await.expect("the server stops").unwrap();
+    assert!(sent < 64 * 1024 * 1024, "the client stopped reading early: {sent} bytes sent");
+}

@@ -233,3 +233,25 @@ async fn status_events_go_to_the_outbox_with_the_change(journal: Journal) {
     journal.mark_published(&[pending[0].id.clone()], t0()).await.unwrap();
     assert_eq!(journal.unpublished(10).await.unwrap().len(), 2);
 }
+
+/// The SQLite journal holds people's data: its new directory is 0700, its file and the WAL
+/// beside it 0600, and an existing journal readable by others is made 0600 when opened.
+#[tokio::test]
+async fn the_sqlite_journal_is_private_to_the_spooler() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let root = tempfile::tempdir().unwrap();
+    let file = root.path().join("data").join("journal.db");
+    let journal = Journal::open(&format!("sqlite://{}", file.display()), 2).await.unwrap();
+    admit(&journal, "private", 1).await;
+    assert_eq!(mode(file.parent().unwrap()), 0o700);
+    assert_eq!(mode(&file), 0o600);
+    let wal = root.path().join("data").join("journal.db-wal");
+    assert_eq!(mode(&wal), 0o600, "SQLite gives its WAL the database's mode");
+    journal.close().await;
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let journal = Journal::open(&format!("sqlite://{}", file.display()), 2).await.unwrap();
+    assert_eq!(mode(&file), 0o600, "made private again");
+    journal.close().await;
+}
