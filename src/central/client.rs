@@ -175,7 +175,7 @@ pub fn interpret(
                 Err(error) => return malformed(format!("HTTP {} without an authorization: {error}", answer.status)),
             };
             let card = CardFacts {
-                nik: &request.nik,
+                nik: Some(&request.nik),
                 enrollment_id: &request.enrollment_id,
                 office: &request.office,
                 card_digest: &request.card_digest,

@@ -97,6 +97,7 @@ mod tests {
             authorization_id: None,
             authorization_expires_at: None,
             authorization_round: 0,
+            card_digest: None,
             printer: Some("card-1".into()),
             printer_job_id: Some(4),
             created_at: Utc::now(),

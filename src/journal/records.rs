@@ -11,7 +11,8 @@ use crate::domain::job::{Actor, JobId, JobState};
 
 pub(super) const JOB_COLUMNS: &str = "id, event_id, state, office, template, priority, nik_masked, name, warnings,
      reason, held_from, attempts, next_attempt_at, authorization_json, printer, printer_job_id, created_at,
-     updated_at, version, owner, lease_until, authorization_id, authorization_expires_at, authorization_round";
+     updated_at, version, owner, lease_until, authorization_id, authorization_expires_at, authorization_round,
+     card_digest";
 
 /// A job as the journal holds it (without the event payload, which [`super::Journal::payload`]
 /// reads on demand).
@@ -42,6 +43,9 @@ pub struct JobRecord {
     /// How many times the job started asking central for a new authorization (a reprint, a
     /// retry, an expiry): part of the request id, so no print reuses an earlier answer.
     pub authorization_round: i64,
+    /// The SHA-256 of the card's canonical data (`domain::card_digest`), from admission:
+    /// what central's authorization must name.
+    pub card_digest: Option<String>,
     pub printer: Option<String>,
     pub printer_job_id: Option<i64>,
     pub created_at: DateTime<Utc>,
@@ -84,6 +88,7 @@ impl JobRecord {
             authorization_id: row.try_get("authorization_id")?,
             authorization_expires_at: row.try_get::<Option<i64>, _>("authorization_expires_at")?.map(from_millis),
             authorization_round: row.try_get("authorization_round")?,
+            card_digest: row.try_get("card_digest")?,
             printer: row.try_get("printer")?,
             printer_job_id: row.try_get("printer_job_id")?,
             created_at: from_millis(row.try_get("created_at")?),

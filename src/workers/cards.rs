@@ -62,7 +62,7 @@ impl CardRenderer for TemplateCards {
             // since central authorized it is not printed under that authorization.
             let digest = card_digest(&event, &job.template);
             let card = CardFacts {
-                nik: event.nik.as_str(),
+                nik: Some(event.nik.as_str()),
                 enrollment_id: event.event_id.as_str(),
                 office: &self.office,
                 card_digest: &digest,
@@ -90,6 +90,23 @@ impl CardRenderer for TemplateCards {
         })
     }
 
+    fn authorization_holds(&self, job: &JobRecord, at: DateTime<Utc>) -> Result<(), RenderFailure> {
+        let Some(verifier) = &self.verifier else { return Ok(()) };
+        let stored = job.authorization.as_deref().unwrap_or_default();
+        // The digest journaled at admission (the card was drawn from an event that matched it).
+        let card = CardFacts {
+            nik: None,
+            enrollment_id: &job.event_id,
+            office: &self.office,
+            card_digest: job.card_digest.as_deref().unwrap_or_default(),
+        };
+        verifier.check_stored(stored, &card, at).map(drop).map_err(|problem| RenderFailure {
+            reason: format!("the authorization cannot be printed on: {problem}"),
+            bad_data: false,
+            reauthorize: !problem.names_another_card(),
+        })
+    }
+
     fn test_card(&self, pool: &str, at: DateTime<Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
         let template = self.templates.template_for_pool(pool)?;
         let context = CardContext {
@@ -102,5 +119,103 @@ impl CardRenderer for TemplateCards {
             bad_data: false,
             reauthorize: false,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+    use ed25519_dalek::SigningKey;
+
+    use super::*;
+    use crate::central::verify::sign;
+    use crate::central::wire::key_id;
+    use crate::central::SignedAuthorization;
+    use crate::domain::job::{JobId, JobState};
+
+    const DIGEST: &str = "504fd5187e6bd2cbc64679673c495c2bfe437d30183181c233634561731ebe33";
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    fn cards(key: &SigningKey) -> TemplateCards {
+        let templates = TemplateStore::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"))
+            .expect("the templates");
+        let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().as_bytes());
+        let verifier = Verifier::from_base64(&public, std::time::Duration::from_secs(60)).unwrap();
+        TemplateCards::new(
+            Arc::new(templates),
+            "MERANGIN".into(),
+            420,
+            ImageLimits::default(),
+            "1502".into(),
+            Some(verifier),
+        )
+    }
+
+    fn job(key: &SigningKey, expires_at: &str) -> JobRecord {
+        let mut authorization = SignedAuthorization {
+            authorization_id: "a1".into(),
+            request_id: "r1".into(),
+            office: "1502".into(),
+            nik: "1502015203850001".into(),
+            enrollment_id: "e1".into(),
+            card_digest: DIGEST.into(),
+            issued_at: "2026-11-27T02:12:00Z".into(),
+            expires_at: expires_at.into(),
+            key_id: key_id(&key.verifying_key()),
+            signature: String::new(),
+        };
+        sign(&mut authorization, key);
+        let now = at("2026-11-27T03:00:00Z");
+        JobRecord {
+            id: JobId::new(),
+            event_id: "e1".into(),
+            state: JobState::Rendered,
+            office: "1502".into(),
+            template: "ektp".into(),
+            urgent: false,
+            nik_masked: "1502**********01".into(),
+            name: "HAMIDAH".into(),
+            warnings: vec![],
+            reason: String::new(),
+            held_from: None,
+            attempts: 1,
+            next_attempt_at: None,
+            authorization: Some(serde_json::to_string(&authorization).unwrap()),
+            authorization_id: Some("a1".into()),
+            authorization_expires_at: None,
+            authorization_round: 0,
+            card_digest: Some(DIGEST.into()),
+            printer: None,
+            printer_job_id: None,
+            created_at: now,
+            updated_at: now,
+            version: 3,
+            owner: None,
+            lease_until: None,
+        }
+    }
+
+    #[test]
+    fn the_authorization_is_checked_again_at_the_last_moment() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let cards = cards(&key);
+        let rendered = job(&key, "2026-11-28T02:12:00Z");
+        assert!(cards.authorization_holds(&rendered, at("2026-11-27T12:00:00Z")).is_ok());
+
+        // It expired while the card waited for a printer: central is asked again.
+        let failure = cards.authorization_holds(&rendered, at("2026-11-28T02:12:00Z")).unwrap_err();
+        assert!(failure.reauthorize && failure.reason.contains("expired"), "{}", failure.reason);
+
+        // The journal's copy of the card's digest no longer matches the signed one: staff look.
+        let altered = JobRecord { card_digest: Some(DIGEST.replace('5', "6")), ..rendered.clone() };
+        let failure = cards.authorization_holds(&altered, at("2026-11-27T12:00:00Z")).unwrap_err();
+        assert!(!failure.reauthorize && failure.reason.contains("another card"), "{}", failure.reason);
+
+        // Signed by another key: asked for again (central's key may have changed).
+        let foreign = job(&SigningKey::from_bytes(&[6; 32]), "2026-11-28T02:12:00Z");
+        assert!(cards.authorization_holds(&foreign, at("2026-11-27T12:00:00Z")).unwrap_err().reauthorize);
     }
 }

@@ -207,6 +207,7 @@ mod tests {
             authorization_id: None,
             authorization_expires_at: None,
             authorization_round: round,
+            card_digest: None,
             printer: None,
             printer_job_id: None,
             created_at: now,

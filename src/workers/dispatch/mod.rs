@@ -65,6 +65,14 @@ pub trait CardRenderer: Send + Sync + 'static {
     /// [`RenderFailure`] saying whether the data or the template is at fault.
     fn render(&self, job: &JobRecord, payload: &[u8], at: DateTime<Utc>) -> Result<Vec<u8>, RenderFailure>;
 
+    /// Whether the job's authorization still lets its card go to a printer at `at`: checked
+    /// again at the last moment (it may have expired since the card was drawn, or the journal's
+    /// copy been altered). `reauthorize` when central can cure it by authorizing again.
+    ///
+    /// # Errors
+    /// [`RenderFailure`] saying why the card may not be printed now.
+    fn authorization_holds(&self, job: &JobRecord, at: DateTime<Utc>) -> Result<(), RenderFailure>;
+
     /// A test card for a printer of `pool`: a made-up holder on the pool's layout, so staff
     /// see what a real card would look like on that printer. `None` when no template prints
     /// to the pool.

@@ -115,6 +115,23 @@ impl Dispatch {
         if shutdown.is_cancelled() {
             return Ok(());
         }
+        // The last moment before a blank is used: the authorization must still hold.
+        if let Err(failure) = self.renderer.authorization_holds(job, self.clock.now()) {
+            let step = if failure.reauthorize {
+                info!(reason = %failure.reason, "asking central again before printing");
+                Step::system(JobState::Rendered, JobState::AwaitingAuthorization, failure.reason, self.clock.now())
+                    .with(JobUpdate {
+                        next_attempt_at: Some(None),
+                        authorization: Some(None),
+                        new_authorization_round: true,
+                        ..JobUpdate::default()
+                    })
+            } else {
+                warn!(reason = %failure.reason, "not printing");
+                Step::system(JobState::Rendered, JobState::Failed, failure.reason, self.clock.now())
+            };
+            return ignore_conflict(self.journal.transition(job.id, &step).await);
+        }
         let sending = Step::system(JobState::Rendered, JobState::Printing, format!("sent to {name}"), self.clock.now())
             .with(JobUpdate {
                 printer: Some(Some(name.clone())),

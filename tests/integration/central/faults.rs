@@ -58,8 +58,12 @@ async fn without_a_fault_every_job_is_authorized_with_a_verified_authorization()
         let event = parse_admitted_event(&payload, &ImageLimits::default()).unwrap();
         let digest = card_digest(&event, &job.template);
         let office = config(&rig).office;
-        let card =
-            CardFacts { nik: event.nik.as_str(), enrollment_id: &job.event_id, office: &office, card_digest: &digest };
+        let card = CardFacts {
+            nik: Some(event.nik.as_str()),
+            enrollment_id: &job.event_id,
+            office: &office,
+            card_digest: &digest,
+        };
         let stored = job.authorization.as_deref().expect("the authorization is stored with the job");
         verifier.check_stored(stored, &card, rig.clock.now()).expect("a genuine authorization for this card");
         let history = held(rig.journal.history(job.id)).await.unwrap();

@@ -44,8 +44,40 @@ impl CardRenderer for PlainCards {
         Ok(tiny_pdf())
     }
 
+    /// These jobs carry no real authorization (the journal fixtures store a placeholder): the
+    /// checks of central's answers are tested in `central::` and with `TemplateCards` below.
+    fn authorization_holds(&self, _job: &JobRecord, _at: chrono::DateTime<chrono::Utc>) -> Result<(), RenderFailure> {
+        Ok(())
+    }
+
     fn test_card(&self, pool: &str, _at: chrono::DateTime<chrono::Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
         (pool == "ektp").then(|| Ok(tiny_pdf()))
+    }
+}
+
+/// Draws like [`PlainCards`], but every authorization has lapsed by the time a printer is free.
+struct LapsedCards;
+
+impl CardRenderer for LapsedCards {
+    fn pool(&self, template: &str) -> Option<String> {
+        PlainCards.pool(template)
+    }
+
+    fn render(
+        &self,
+        job: &JobRecord,
+        payload: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<u8>, RenderFailure> {
+        PlainCards.render(job, payload, at)
+    }
+
+    fn authorization_holds(&self, _job: &JobRecord, _at: chrono::DateTime<chrono::Utc>) -> Result<(), RenderFailure> {
+        Err(RenderFailure { reason: "the authorization expired".into(), bad_data: false, reauthorize: true })
+    }
+
+    fn test_card(&self, pool: &str, at: chrono::DateTime<chrono::Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
+        PlainCards.test_card(pool, at)
     }
 }
 
@@ -98,10 +130,18 @@ impl Running {
 }
 
 fn start_dispatch(journal: &Journal, sims: &[SimPrinter], printing: PrintingConfig) -> Running {
+    start_dispatch_drawing(journal, sims, printing, Arc::new(PlainCards))
+}
+
+fn start_dispatch_drawing(
+    journal: &Journal,
+    sims: &[SimPrinter],
+    printing: PrintingConfig,
+    cards: Arc<dyn CardRenderer>,
+) -> Running {
     let printers = Printers::from_config(&printer_configs(sims), &printing).unwrap();
     let spool = Spool::open(&printing.spool_dir).unwrap();
-    let dispatch =
-        Dispatch::new(journal.clone(), printers.clone(), spool, Arc::new(PlainCards), printing, Clock::system());
+    let dispatch = Dispatch::new(journal.clone(), printers.clone(), spool, cards, printing, Clock::system());
     let token = CancellationToken::new();
     let task = tokio::spawn(dispatch.clone().run(token.clone()));
     Running { token, task, printers, dispatch }
@@ -264,6 +304,29 @@ async fn a_job_that_keeps_jamming_goes_to_staff() {
     let job = journal.job(jobs[0]).await.unwrap().unwrap();
     assert!(job.reason.contains("staff decide"), "{}", job.reason);
     assert_eq!(journal.spoiled_cards_of_job(jobs[0]).await.unwrap(), 1);
+}
+
+/// The authorization is checked again just before a card goes to a printer: one that lapsed
+/// while the card waited sends the job back to central in a new round, and no blank is used.
+#[tokio::test]
+async fn a_card_whose_authorization_lapsed_is_not_printed_but_asked_for_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    let sims = start_pool(1);
+    let jobs = authorized_jobs(&journal, 1).await;
+    let running = start_dispatch_drawing(&journal, &sims, printing(&dir.path().join("spool")), Arc::new(LapsedCards));
+    wait_for(&journal, &jobs, &[JobState::AwaitingAuthorization], Duration::from_secs(30)).await;
+    running.stop().await;
+    let job = journal.job(jobs[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (job.authorization_round, job.authorization.as_deref()),
+        (1, None),
+        "a new round, the old answer dropped"
+    );
+    assert!(job.reason.contains("expired"), "{}", job.reason);
+    assert_eq!(arrivals(&sims, jobs[0]), 0, "nothing reached the printer");
+    let history: Vec<_> = journal.history(jobs[0]).await.unwrap().iter().map(|step| step.to).collect();
+    assert!(!history.contains(&JobState::Printing), "{history:?}");
 }
 
 #[tokio::test]
