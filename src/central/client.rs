@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::verify::{AuthorizationProblem, CardFacts, VerifiedAuthorization, Verifier};
-use super::wire::{AuthorizationRequest, PendingAnswer, RefusalAnswer, SignedAuthorization};
+use super::wire::{AuthorizationRequest, PendingAnswer, RefusalAnswer, SignedAuthorization, SignedDenial};
 
 /// When central says "later" without saying when.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -198,12 +198,35 @@ pub fn interpret(
             Outcome::Pending { retry_after: answer.retry_after.or(from_body).unwrap_or(DEFAULT_RETRY_AFTER) }
         }
         403 | 409 => {
-            let reason = serde_json::from_slice::<RefusalAnswer>(&answer.body)
-                .ok()
-                .and_then(|b| b.reason)
-                .filter(|r| !r.trim().is_empty())
-                .unwrap_or_else(|| format!("no reason given (HTTP {})", answer.status));
-            Outcome::Denied { reason: truncate(&reason, 500) }
+            // Only central's signed word rejects a job for good: an unsigned refusal may be a
+            // proxy's error page, and the job waits for central instead.
+            let card = CardFacts {
+                nik: Some(&request.nik),
+                enrollment_id: &request.enrollment_id,
+                office: &request.office,
+                card_digest: &request.card_digest,
+            };
+            let Ok(denial) = serde_json::from_slice::<SignedDenial>(&answer.body) else {
+                let said = serde_json::from_slice::<RefusalAnswer>(&answer.body)
+                    .ok()
+                    .and_then(|b| b.reason)
+                    .filter(|r| !r.trim().is_empty())
+                    .map_or_else(String::new, |reason| format!(": {}", truncate(&reason, 200)));
+                return Outcome::Malformed {
+                    detail: format!(
+                        "an unsigned refusal (HTTP {}){said}; not taken as central's denial",
+                        answer.status
+                    ),
+                    suspect_key: true,
+                };
+            };
+            match verifier.check_denial(&denial, &card) {
+                Ok(()) => Outcome::Denied { reason: truncate(&denial.reason, 500) },
+                Err(problem) => Outcome::Malformed {
+                    detail: format!("a denial (HTTP {}) that does not verify: {problem}", answer.status),
+                    suspect_key: true,
+                },
+            }
         }
         401 => Outcome::BadCredentials { detail: refusal_detail(&answer.body, "no detail given") },
         429 => Outcome::RateLimited { retry_after: answer.retry_after.unwrap_or(DEFAULT_RETRY_AFTER) },
@@ -323,10 +346,10 @@ mod tests {
         );
         assert_eq!(check(202, "", Some(5)), Outcome::Pending { retry_after: Duration::from_secs(5) });
         assert_eq!(
-            check(403, r#"{"status":"denied","reason":"duplicate record"}"#, None),
+            check(403, &denial("duplicate record"), None),
             Outcome::Denied { reason: "duplicate record".into() }
         );
-        assert_eq!(check(409, "", None), Outcome::Denied { reason: "no reason given (HTTP 409)".into() });
+        assert_eq!(check(409, &denial("data differs"), None), Outcome::Denied { reason: "data differs".into() });
         assert!(matches!(check(401, "", None), Outcome::BadCredentials { .. }));
         assert_eq!(check(429, "", Some(120)), Outcome::RateLimited { retry_after: Duration::from_secs(120) });
         assert_eq!(check(429, "", None), Outcome::RateLimited { retry_after: DEFAULT_RETRY_AFTER });
@@ -343,6 +366,43 @@ mod tests {
             matches!(&outcome, Outcome::Malformed { detail, suspect_key: true } if detail.contains("signature")),
             "{outcome:?}"
         );
+    }
+
+    fn denial(reason: &str) -> String {
+        let mut denial = SignedDenial {
+            status: "denied".into(),
+            reason: reason.into(),
+            request_id: "r1".into(),
+            office: "1502".into(),
+            nik: "1502015203850001".into(),
+            enrollment_id: "e1".into(),
+            card_digest: "d".repeat(64),
+            denied_at: "2026-11-28T00:00:00Z".into(),
+            key_id: key_id(&key().verifying_key()),
+            signature: String::new(),
+        };
+        crate::central::verify::sign_denial(&mut denial, &key());
+        serde_json::to_string(&denial).unwrap()
+    }
+
+    /// A proxy's 403 page, or a denial signed by someone else or for another card, keeps the
+    /// job waiting (with a key alert) instead of rejecting it for good.
+    #[test]
+    fn only_central_s_signed_denial_of_this_card_rejects() {
+        for unsigned in [r#"{"status":"denied","reason":"duplicate record"}"#, "", "<html>Forbidden</html>"] {
+            let outcome = check(403, unsigned, None);
+            assert!(
+                matches!(&outcome, Outcome::Malformed { detail, suspect_key: true } if detail.contains("unsigned")),
+                "{unsigned:?}: {outcome:?}"
+            );
+        }
+        let mut forged: serde_json::Value = serde_json::from_str(&denial("duplicate record")).unwrap();
+        forged["reason"] = "forged reason".into();
+        let outcome = check(409, &forged.to_string(), None);
+        assert!(matches!(&outcome, Outcome::Malformed { detail, .. } if detail.contains("signature")), "{outcome:?}");
+        let mut other_card: serde_json::Value = serde_json::from_str(&denial("duplicate record")).unwrap();
+        other_card["card_digest"] = "e".repeat(64).into();
+        assert!(matches!(check(403, &other_card.to_string(), None), Outcome::Malformed { .. }));
     }
 
     #[test]

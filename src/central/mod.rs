@@ -21,7 +21,7 @@ pub use client::{CentralClient, CentralTransport, Outcome, RawAnswer, TransportE
 pub use http::{fetch_public_key, HttpTransport};
 pub use status::{CentralMonitor, CentralStatus};
 pub use verify::{AuthorizationProblem, CardFacts, VerifiedAuthorization, Verifier};
-pub use wire::{AuthorizationRequest, SignedAuthorization};
+pub use wire::{AuthorizationRequest, SignedAuthorization, SignedDenial};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CentralError {

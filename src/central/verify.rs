@@ -6,7 +6,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, VerifyingKey};
 
-use super::wire::{key_id, SignedAuthorization};
+use super::wire::{key_id, SignedAuthorization, SignedDenial};
 use super::CentralError;
 
 /// An authorization whose signature, card and validity were checked.
@@ -159,6 +159,42 @@ impl Verifier {
         self.check(&authorization, card, now)
     }
 
+    /// Checks a denial: signed with central's key, and for `card`.
+    ///
+    /// # Errors
+    /// The first [`AuthorizationProblem`] found.
+    pub fn check_denial(&self, denial: &SignedDenial, card: &CardFacts<'_>) -> Result<(), AuthorizationProblem> {
+        if denial.key_id != self.key_id {
+            return Err(AuthorizationProblem::UnknownKey { got: denial.key_id.clone(), expected: self.key_id.clone() });
+        }
+        let text = denial
+            .canonical_text()
+            .ok_or_else(|| AuthorizationProblem::Unreadable("a field contains a line break".into()))?;
+        self.verify(&text, &denial.signature)?;
+        if card.nik.is_some_and(|nik| denial.nik != nik) {
+            return Err(AuthorizationProblem::WrongNik);
+        }
+        if denial.enrollment_id != card.enrollment_id {
+            return Err(AuthorizationProblem::WrongEnrollment { got: denial.enrollment_id.clone() });
+        }
+        if denial.office != card.office {
+            return Err(AuthorizationProblem::WrongOffice { got: denial.office.clone() });
+        }
+        if denial.card_digest != card.card_digest {
+            return Err(AuthorizationProblem::WrongCard);
+        }
+        Ok(())
+    }
+
+    fn verify(&self, text: &[u8], signature: &str) -> Result<(), AuthorizationProblem> {
+        let signature = BASE64
+            .decode(signature)
+            .ok()
+            .and_then(|bytes| Signature::from_slice(&bytes).ok())
+            .ok_or(AuthorizationProblem::BadSignature)?;
+        self.key.verify_strict(text, &signature).map_err(|_| AuthorizationProblem::BadSignature)
+    }
+
     /// The signature and the times only, whatever card it names.
     fn check_signature(
         &self,
@@ -173,12 +209,7 @@ impl Verifier {
         let text = authorization
             .canonical_text()
             .ok_or_else(|| AuthorizationProblem::Unreadable("a field contains a line break".into()))?;
-        let signature = BASE64
-            .decode(&authorization.signature)
-            .ok()
-            .and_then(|bytes| Signature::from_slice(&bytes).ok())
-            .ok_or(AuthorizationProblem::BadSignature)?;
-        self.key.verify_strict(&text, &signature).map_err(|_| AuthorizationProblem::BadSignature)?;
+        self.verify(&text, &authorization.signature)?;
         let time = |field: &str, value: &str| {
             DateTime::parse_from_rfc3339(value)
                 .map(|t| t.with_timezone(&Utc))
@@ -200,6 +231,16 @@ pub fn sign(authorization: &mut SignedAuthorization, key: &ed25519_dalek::Signin
     use ed25519_dalek::Signer as _;
     let text = authorization.canonical_text().expect("signed fields without line breaks");
     authorization.signature = BASE64.encode(key.sign(&text).to_bytes());
+}
+
+/// Signs a denial's canonical text (the simulator's side, and tests').
+///
+/// # Panics
+/// When a field contains a line break: the caller builds the fields.
+pub fn sign_denial(denial: &mut SignedDenial, key: &ed25519_dalek::SigningKey) {
+    use ed25519_dalek::Signer as _;
+    let text = denial.canonical_text().expect("signed fields without line breaks");
+    denial.signature = BASE64.encode(key.sign(&text).to_bytes());
 }
 
 #[cfg(test)]

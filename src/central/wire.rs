@@ -95,27 +95,91 @@ impl SignedAuthorization {
     /// The bytes the signature covers, or `None` when a field holds a line break (which would
     /// make the text ambiguous; such an authorization is refused).
     pub fn canonical_text(&self) -> Option<Vec<u8>> {
-        let fields = [
-            self.authorization_id.as_str(),
-            self.request_id.as_str(),
-            self.office.as_str(),
-            self.nik.as_str(),
-            self.enrollment_id.as_str(),
-            self.card_digest.as_str(),
-            self.issued_at.as_str(),
-            self.expires_at.as_str(),
-            self.key_id.as_str(),
-        ];
-        if fields.iter().any(|field| field.contains(['\n', '\r'])) {
-            return None;
-        }
-        let mut text = String::from(CANONICAL_LABEL);
-        for field in fields {
-            text.push('\n');
-            text.push_str(field);
-        }
-        Some(text.into_bytes())
+        signed_text(
+            CANONICAL_LABEL,
+            &[
+                &self.authorization_id,
+                &self.request_id,
+                &self.office,
+                &self.nik,
+                &self.enrollment_id,
+                &self.card_digest,
+                &self.issued_at,
+                &self.expires_at,
+                &self.key_id,
+            ],
+        )
     }
+}
+
+/// The first line of a denial's signed text.
+const DENIAL_LABEL: &str = "cardspool.central.print-denial.v1";
+
+/// The `403` / `409` answer: central's signed refusal to print this card. Only a denial whose
+/// signature verifies rejects a job; anything else with those statuses (a proxy's error page)
+/// leaves the job waiting and alerts staff.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedDenial {
+    /// `"denied"`.
+    pub status: String,
+    pub reason: String,
+    pub request_id: String,
+    pub office: String,
+    pub nik: String,
+    pub enrollment_id: String,
+    pub card_digest: String,
+    /// RFC 3339, signed as sent.
+    pub denied_at: String,
+    pub key_id: String,
+    /// Ed25519 over [`SignedDenial::canonical_text`], base64.
+    pub signature: String,
+}
+
+impl fmt::Debug for SignedDenial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedDenial")
+            .field("reason", &self.reason)
+            .field("request_id", &self.request_id)
+            .field("office", &self.office)
+            .field("nik", &mask(&self.nik))
+            .field("enrollment_id", &self.enrollment_id)
+            .field("denied_at", &self.denied_at)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignedDenial {
+    /// The bytes the signature covers (as for an authorization: the label, then one field a
+    /// line), or `None` when a field holds a line break.
+    pub fn canonical_text(&self) -> Option<Vec<u8>> {
+        signed_text(
+            DENIAL_LABEL,
+            &[
+                &self.request_id,
+                &self.office,
+                &self.nik,
+                &self.enrollment_id,
+                &self.card_digest,
+                &self.reason,
+                &self.denied_at,
+                &self.key_id,
+            ],
+        )
+    }
+}
+
+/// A label, then each field on a line of its own; `None` when a field holds a line break.
+fn signed_text(label: &str, fields: &[&str]) -> Option<Vec<u8>> {
+    if fields.iter().any(|field| field.contains(['\n', '\r'])) {
+        return None;
+    }
+    let mut text = String::from(label);
+    for field in fields {
+        text.push('\n');
+        text.push_str(field);
+    }
+    Some(text.into_bytes())
 }
 
 /// The `202` answer: the record is still being cleared.

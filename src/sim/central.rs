@@ -37,9 +37,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use crate::central::client::{CentralTransport, RawAnswer, TransportError, TransportFuture};
-use crate::central::verify::sign;
+use crate::central::verify::{sign, sign_denial};
 use crate::central::wire::{
-    key_id, AuthorizationRequest, PublicKeyAnswer, SignedAuthorization, AUTHORIZATIONS_PATH, PUBLIC_KEY_PATH,
+    key_id, AuthorizationRequest, PublicKeyAnswer, SignedAuthorization, SignedDenial, AUTHORIZATIONS_PATH,
+    PUBLIC_KEY_PATH,
 };
 use crate::clock::Clock;
 use crate::domain::card_digest::card_digest;
@@ -229,7 +230,7 @@ impl SimReply {
 #[derive(Debug, Clone)]
 enum Answer {
     Authorized(Box<SignedAuthorization>),
-    Denied { status: u16, reason: String },
+    Denied { status: u16, denial: Box<SignedDenial> },
 }
 
 #[derive(Debug)]
@@ -421,11 +422,11 @@ impl CentralSimCore {
             let answer = match (fault, unlike_the_record) {
                 (_, Some((status, reason))) => {
                     state.stats.denied += 1;
-                    Answer::Denied { status, reason: reason.to_owned() }
+                    Answer::Denied { status, denial: Box::new(self.deny(&request, reason)) }
                 }
                 (Fault::Deny { reason, status }, None) => {
                     state.stats.denied += 1;
-                    Answer::Denied { status: *status, reason: reason.clone() }
+                    Answer::Denied { status: *status, denial: Box::new(self.deny(&request, reason)) }
                 }
                 (Fault::Expired, None) => {
                     state.stats.expired_issued += 1;
@@ -455,8 +456,33 @@ impl CentralSimCore {
                     drop_connection: false,
                 }
             }
-            Answer::Denied { status, reason } => SimReply::json(status, &json!({"status": "denied", "reason": reason})),
+            Answer::Denied { status, denial } => SimReply {
+                status,
+                retry_after_s: None,
+                body: serde_json::to_string(&denial).expect("plain strings serialise"),
+                delay: Duration::ZERO,
+                drop_connection: false,
+            },
         }
+    }
+
+    /// Central's signed refusal of the card `request` asks for.
+    fn deny(&self, request: &AuthorizationRequest, reason: &str) -> SignedDenial {
+        let mut denial = SignedDenial {
+            status: "denied".into(),
+            // A reason on one line: the signed text has one field a line.
+            reason: reason.replace(['\n', '\r'], " "),
+            request_id: request.request_id.clone(),
+            office: request.office.clone(),
+            nik: request.nik.clone(),
+            enrollment_id: request.enrollment_id.clone(),
+            card_digest: request.card_digest.clone(),
+            denied_at: self.clock.now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            key_id: self.key_id.clone(),
+            signature: String::new(),
+        };
+        sign_denial(&mut denial, &self.signing);
+        denial
     }
 
     fn issue(&self, request: &AuthorizationRequest, issued_at: chrono::DateTime<chrono::Utc>) -> SignedAuthorization {
