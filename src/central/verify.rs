@@ -79,6 +79,31 @@ pub struct CardFacts<'a> {
     pub card_digest: &'a str,
 }
 
+impl CardFacts<'_> {
+    /// Whether central's signed answer names this card: its NIK, enrollment, office and digest.
+    fn is_named_by(
+        &self,
+        nik: &str,
+        enrollment_id: &str,
+        office: &str,
+        card_digest: &str,
+    ) -> Result<(), AuthorizationProblem> {
+        if self.nik.is_some_and(|ours| ours != nik) {
+            return Err(AuthorizationProblem::WrongNik);
+        }
+        if enrollment_id != self.enrollment_id {
+            return Err(AuthorizationProblem::WrongEnrollment { got: enrollment_id.to_owned() });
+        }
+        if office != self.office {
+            return Err(AuthorizationProblem::WrongOffice { got: office.to_owned() });
+        }
+        if card_digest != self.card_digest {
+            return Err(AuthorizationProblem::WrongCard);
+        }
+        Ok(())
+    }
+}
+
 /// Checks authorizations against central's public key.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -126,18 +151,12 @@ impl Verifier {
         now: DateTime<Utc>,
     ) -> Result<VerifiedAuthorization, AuthorizationProblem> {
         let verified = self.check_signature(authorization)?;
-        if card.nik.is_some_and(|nik| authorization.nik != nik) {
-            return Err(AuthorizationProblem::WrongNik);
-        }
-        if authorization.enrollment_id != card.enrollment_id {
-            return Err(AuthorizationProblem::WrongEnrollment { got: authorization.enrollment_id.clone() });
-        }
-        if authorization.office != card.office {
-            return Err(AuthorizationProblem::WrongOffice { got: authorization.office.clone() });
-        }
-        if authorization.card_digest != card.card_digest {
-            return Err(AuthorizationProblem::WrongCard);
-        }
+        card.is_named_by(
+            &authorization.nik,
+            &authorization.enrollment_id,
+            &authorization.office,
+            &authorization.card_digest,
+        )?;
         if verified.expires_at <= now + self.margin {
             return Err(AuthorizationProblem::Expired { expires_at: verified.expires_at });
         }
@@ -171,19 +190,7 @@ impl Verifier {
             .canonical_text()
             .ok_or_else(|| AuthorizationProblem::Unreadable("a field contains a line break".into()))?;
         self.verify(&text, &denial.signature)?;
-        if card.nik.is_some_and(|nik| denial.nik != nik) {
-            return Err(AuthorizationProblem::WrongNik);
-        }
-        if denial.enrollment_id != card.enrollment_id {
-            return Err(AuthorizationProblem::WrongEnrollment { got: denial.enrollment_id.clone() });
-        }
-        if denial.office != card.office {
-            return Err(AuthorizationProblem::WrongOffice { got: denial.office.clone() });
-        }
-        if denial.card_digest != card.card_digest {
-            return Err(AuthorizationProblem::WrongCard);
-        }
-        Ok(())
+        card.is_named_by(&denial.nik, &denial.enrollment_id, &denial.office, &denial.card_digest)
     }
 
     fn verify(&self, text: &[u8], signature: &str) -> Result<(), AuthorizationProblem> {

@@ -76,36 +76,10 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::job::{Actor, JobId, JobState};
+    use crate::domain::job::{Actor, JobState};
 
     fn job(state: JobState) -> JobRecord {
-        JobRecord {
-            id: JobId::new(),
-            event_id: "e".into(),
-            state,
-            office: "1502".into(),
-            template: "ektp".into(),
-            urgent: false,
-            nik_masked: "1502**********01".into(),
-            name: "HAMIDAH".into(),
-            warnings: Vec::new(),
-            reason: String::new(),
-            held_from: None,
-            attempts: 3,
-            next_attempt_at: None,
-            authorization: None,
-            authorization_id: None,
-            authorization_expires_at: None,
-            authorization_round: 0,
-            card_digest: None,
-            printer: Some("card-1".into()),
-            printer_job_id: Some(4),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            version: 1,
-            owner: None,
-            lease_until: None,
-        }
+        JobRecord { attempts: 3, printer: Some("card-1".into()), printer_job_id: Some(4), ..JobRecord::example(state) }
     }
 
     fn staff(role: StaffRole) -> Staff {

@@ -100,6 +100,41 @@ impl JobRecord {
     }
 }
 
+#[cfg(test)]
+impl JobRecord {
+    /// A job as unit tests start from: HAMIDAH's card, in `state`, nothing else set.
+    pub(crate) fn example(state: JobState) -> JobRecord {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).expect("a valid time");
+        JobRecord {
+            id: JobId::new(),
+            event_id: "e1".into(),
+            state,
+            office: "1502".into(),
+            template: "ektp".into(),
+            urgent: false,
+            nik_masked: "1502**********01".into(),
+            name: "HAMIDAH".into(),
+            warnings: Vec::new(),
+            reason: String::new(),
+            held_from: None,
+            attempts: 0,
+            next_attempt_at: None,
+            authorization: None,
+            authorization_id: None,
+            authorization_expires_at: None,
+            authorization_round: 0,
+            card_digest: None,
+            printer: None,
+            printer_job_id: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            owner: None,
+            lease_until: None,
+        }
+    }
+}
+
 /// Columns a transition may change besides the state. `None` leaves a column as it is;
 /// `Some(None)` clears it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -131,7 +131,7 @@ mod tests {
     use crate::central::verify::sign;
     use crate::central::wire::key_id;
     use crate::central::SignedAuthorization;
-    use crate::domain::job::{JobId, JobState};
+    use crate::domain::job::JobState;
 
     const DIGEST: &str = "504fd5187e6bd2cbc64679673c495c2bfe437d30183181c233634561731ebe33";
 
@@ -168,33 +168,12 @@ mod tests {
             signature: String::new(),
         };
         sign(&mut authorization, key);
-        let now = at("2026-11-27T03:00:00Z");
         JobRecord {
-            id: JobId::new(),
-            event_id: "e1".into(),
-            state: JobState::Rendered,
-            office: "1502".into(),
-            template: "ektp".into(),
-            urgent: false,
-            nik_masked: "1502**********01".into(),
-            name: "HAMIDAH".into(),
-            warnings: vec![],
-            reason: String::new(),
-            held_from: None,
             attempts: 1,
-            next_attempt_at: None,
             authorization: Some(serde_json::to_string(&authorization).unwrap()),
             authorization_id: Some("a1".into()),
-            authorization_expires_at: None,
-            authorization_round: 0,
             card_digest: Some(DIGEST.into()),
-            printer: None,
-            printer_job_id: None,
-            created_at: now,
-            updated_at: now,
-            version: 3,
-            owner: None,
-            lease_until: None,
+            ..JobRecord::example(JobState::Rendered)
         }
     }
 

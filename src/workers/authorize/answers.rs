@@ -188,33 +188,11 @@ mod tests {
     use super::*;
 
     fn job(round: i64) -> JobRecord {
-        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         JobRecord {
             id: "01936b8e-8f3a-7c00-8000-000000000001".parse().unwrap(),
-            event_id: "e1".into(),
-            state: JobState::AwaitingAuthorization,
-            office: "1502".into(),
-            template: "ektp".into(),
-            urgent: false,
-            nik_masked: "1502**********01".into(),
-            name: "HAMIDAH".into(),
-            warnings: vec![],
-            reason: String::new(),
-            held_from: None,
             attempts: 3,
-            next_attempt_at: None,
-            authorization: None,
-            authorization_id: None,
-            authorization_expires_at: None,
             authorization_round: round,
-            card_digest: None,
-            printer: None,
-            printer_job_id: None,
-            created_at: now,
-            updated_at: now,
-            version: 4,
-            owner: None,
-            lease_until: None,
+            ..JobRecord::example(JobState::AwaitingAuthorization)
         }
     }
 

@@ -32,7 +32,7 @@ use tracing::{error, info, warn};
 use crate::clock::Clock;
 use crate::config::PrintingConfig;
 use crate::domain::job::{JobId, JobState};
-use crate::journal::{JobRecord, Journal, JournalError, NewCard};
+use crate::journal::{JobRecord, JobUpdate, Journal, JournalError, NewCard, Step};
 use crate::printer::pool::Printers;
 use crate::printer::spool::Spool;
 use crate::printer::{FollowPolicy, PrinterError, RemoteJobStatus};
@@ -80,6 +80,17 @@ pub trait CardRenderer: Send + Sync + 'static {
 }
 
 pub use crate::printer::test_card::{TestCardError, TestCardSent, TestCards};
+
+/// The step back to central for a card whose authorization no longer holds: the old answer is
+/// dropped and a new round of asking begins (a new request id, so central authorizes anew).
+fn ask_central_again(from: JobState, reason: String, at: DateTime<Utc>) -> Step {
+    Step::system(from, JobState::AwaitingAuthorization, reason, at).with(JobUpdate {
+        next_attempt_at: Some(None),
+        authorization: Some(None),
+        new_authorization_round: true,
+        ..JobUpdate::default()
+    })
+}
 
 mod print;
 mod reconcile;

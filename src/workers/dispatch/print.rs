@@ -12,7 +12,7 @@ use crate::journal::{CardOutcome, JobRecord, JobUpdate, JournalError, Step};
 use crate::printer::pool::Lease;
 use crate::printer::{Fault, Lookup, PrinterError, RemoteJob, RemoteJobState, RemoteJobStatus, Submission};
 
-use super::{ignore_conflict, Dispatch, Settlement, BATCH};
+use super::{ask_central_again, ignore_conflict, Dispatch, Settlement, BATCH};
 
 impl Dispatch {
     /// Gives rendered jobs to free printers of their pools, each in a task of its own.
@@ -119,13 +119,7 @@ impl Dispatch {
         if let Err(failure) = self.renderer.authorization_holds(job, self.clock.now()) {
             let step = if failure.reauthorize {
                 info!(reason = %failure.reason, "asking central again before printing");
-                Step::system(JobState::Rendered, JobState::AwaitingAuthorization, failure.reason, self.clock.now())
-                    .with(JobUpdate {
-                        next_attempt_at: Some(None),
-                        authorization: Some(None),
-                        new_authorization_round: true,
-                        ..JobUpdate::default()
-                    })
+                ask_central_again(JobState::Rendered, failure.reason, self.clock.now())
             } else {
                 warn!(reason = %failure.reason, "not printing");
                 Step::system(JobState::Rendered, JobState::Failed, failure.reason, self.clock.now())

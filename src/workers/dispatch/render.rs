@@ -6,7 +6,7 @@ use tracing::{info, info_span, warn, Instrument};
 use crate::domain::job::JobState;
 use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
 
-use super::{ignore_conflict, Dispatch, InHand, RenderFailure, BATCH, RENDERS_PER_CORE};
+use super::{ask_central_again, ignore_conflict, Dispatch, InHand, RenderFailure, BATCH, RENDERS_PER_CORE};
 
 impl Dispatch {
     /// Renders the authorized jobs due into the spool, a batch at a time: how many it handled.
@@ -44,13 +44,7 @@ impl Dispatch {
             .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() }),
             Err(failure) if failure.reauthorize => {
                 info!(reason = %failure.reason, "asking central again before printing");
-                Step::system(JobState::Authorized, JobState::AwaitingAuthorization, failure.reason, self.clock.now())
-                    .with(JobUpdate {
-                        next_attempt_at: Some(None),
-                        authorization: Some(None),
-                        new_authorization_round: true,
-                        ..JobUpdate::default()
-                    })
+                ask_central_again(JobState::Authorized, failure.reason, self.clock.now())
             }
             Err(failure) => {
                 let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };
