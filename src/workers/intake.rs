@@ -166,6 +166,9 @@ impl Intake {
             let delivery = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => return Ok(()),
+                // The committer stopped on an error of its own (which it reports): the session
+                // ends now, not at the next delivery.
+                () = to_commit.closed() => return Ok(()),
                 event = events.next() => match event {
                     Some(Event::Error(error)) => return Err(AmqpError::Channel(error).into()),
                     Some(other) => { debug!(event = ?other, "connection event"); continue; }
