@@ -171,7 +171,11 @@ impl IntakeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CentralConfig {
+    /// `https://`; plain `http://` only on this host (loopback) unless `allow_plain_http`.
     pub url: String,
+    /// Lets `url` be plain `http://` to another host: for the demo's simulator in its own
+    /// container, never for the registry (the requests carry full NIKs).
+    pub allow_plain_http: bool,
     /// Central's Ed25519 public key, base64. The simulator serves its own at `GET /v1/public-key`.
     pub public_key: String,
     /// This office's code, sent with every authorization request.
@@ -206,6 +210,7 @@ impl Default for CentralConfig {
     fn default() -> Self {
         CentralConfig {
             url: "http://127.0.0.1:8470".into(),
+            allow_plain_http: false,
             public_key: String::new(),
             office: "1502".into(),
             request_timeout_ms: 10_000,
@@ -464,6 +469,21 @@ impl Config {
         {
             return fail("central", "breaker_threshold, drain_rate_per_s and drain_concurrency must be at least 1");
         }
+        match reqwest::Url::parse(&self.central.url) {
+            Ok(url) if url.scheme() == "https" => {}
+            Ok(url) if url.scheme() == "http" => {
+                let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+                let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                if !loopback && !self.central.allow_plain_http {
+                    return fail(
+                        "central.url",
+                        "must be https:// (requests carry full NIKs); plain http:// only to this host, \
+                         or with central.allow_plain_http = true for a simulator",
+                    );
+                }
+            }
+            _ => return fail("central.url", "must be an https:// URL"),
+        }
         if self.central.probe_interval_s == 0 || self.central.request_timeout_ms == 0 {
             return fail("central", "probe_interval_s and request_timeout_ms must be at least 1");
         }
@@ -562,6 +582,23 @@ mod tests {
         assert!(Config::from_toml_str(twice).unwrap_err().to_string().contains("api.tokens.name"));
         let bad_role = "[api]\ntokens = [{ name = \"a\", token = \"0123456789abcdef\", role = \"root\" }]\n";
         assert!(Config::from_toml_str(bad_role).is_err());
+    }
+
+    #[test]
+    fn central_is_reached_over_https_unless_it_is_on_this_host() {
+        let central = |url: &str, plain: bool| {
+            Config::from_toml_str(&format!("[central]\nurl = \"{url}\"\nallow_plain_http = {plain}\n"))
+        };
+        for url in
+            ["https://central.example.go.id", "http://127.0.0.1:8470", "http://localhost:8470", "http://[::1]:8470"]
+        {
+            assert!(central(url, false).is_ok(), "{url}");
+        }
+        for url in ["http://central.example.go.id", "http://10.0.0.5:8470", "ftp://central", "not a url"] {
+            let error = central(url, false).unwrap_err().to_string();
+            assert!(error.contains("central.url") && error.contains("https://"), "{url}: {error}");
+        }
+        assert!(central("http://central:8470", true).is_ok(), "the demo's simulator in its container");
     }
 
     #[test]
