@@ -278,7 +278,6 @@ mod tests {
     use base64::Engine as _;
     use ed25519_dalek::SigningKey;
 
-    use crate::central::verify::sign;
     use crate::central::wire::key_id;
 
     fn key() -> SigningKey {
@@ -309,20 +308,7 @@ mod tests {
     }
 
     fn authorization(expires_at: &str) -> String {
-        let mut authorization = SignedAuthorization {
-            authorization_id: "a1".into(),
-            request_id: "r1".into(),
-            office: "1502".into(),
-            nik: "1502015203850001".into(),
-            enrollment_id: "e1".into(),
-            card_digest: "d".repeat(64),
-            issued_at: "2026-11-27T00:00:00Z".into(),
-            expires_at: expires_at.into(),
-            key_id: key_id(&key().verifying_key()),
-            signature: String::new(),
-        };
-        sign(&mut authorization, &key());
-        serde_json::to_string(&authorization).unwrap()
+        serde_json::to_string(&crate::central::verify::signed_example(&key(), &"d".repeat(64), expires_at)).unwrap()
     }
 
     fn check(status: u16, body: &str, retry_after: Option<u64>) -> Outcome {

@@ -250,6 +250,30 @@ pub fn sign_denial(denial: &mut SignedDenial, key: &ed25519_dalek::SigningKey) {
     denial.signature = BASE64.encode(key.sign(&text).to_bytes());
 }
 
+/// A genuine authorization of HAMIDAH's card (NIK `1502015203850001`, enrollment `e1`,
+/// office `1502`, request `r1`) for `card_digest`, signed with `key`: for unit tests.
+#[cfg(test)]
+pub(crate) fn signed_example(
+    key: &ed25519_dalek::SigningKey,
+    card_digest: &str,
+    expires_at: &str,
+) -> SignedAuthorization {
+    let mut authorization = SignedAuthorization {
+        authorization_id: "a1".into(),
+        request_id: "r1".into(),
+        office: "1502".into(),
+        nik: "1502015203850001".into(),
+        enrollment_id: "e1".into(),
+        card_digest: card_digest.into(),
+        issued_at: "2026-11-27T02:12:00Z".into(),
+        expires_at: expires_at.into(),
+        key_id: key_id(&key.verifying_key()),
+        signature: String::new(),
+    };
+    sign(&mut authorization, key);
+    authorization
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,20 +291,7 @@ mod tests {
     }
 
     fn signed(expires_at: &str) -> SignedAuthorization {
-        let mut authorization = SignedAuthorization {
-            authorization_id: "a1".into(),
-            request_id: "r1".into(),
-            office: "1502".into(),
-            nik: NIK.into(),
-            enrollment_id: "e1".into(),
-            card_digest: DIGEST.into(),
-            issued_at: "2026-11-27T02:12:00Z".into(),
-            expires_at: expires_at.into(),
-            key_id: key_id(&key().verifying_key()),
-            signature: String::new(),
-        };
-        sign(&mut authorization, &key());
-        authorization
+        signed_example(&key(), DIGEST, expires_at)
     }
 
     const DIGEST: &str = "5d2b0f7d6b3b2a0c5e9f1d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a";

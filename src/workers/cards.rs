@@ -128,9 +128,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
-    use crate::central::verify::sign;
-    use crate::central::wire::key_id;
-    use crate::central::SignedAuthorization;
+    use crate::central::verify::signed_example;
     use crate::domain::job::JobState;
 
     const DIGEST: &str = "504fd5187e6bd2cbc64679673c495c2bfe437d30183181c233634561731ebe33";
@@ -155,19 +153,7 @@ mod tests {
     }
 
     fn job(key: &SigningKey, expires_at: &str) -> JobRecord {
-        let mut authorization = SignedAuthorization {
-            authorization_id: "a1".into(),
-            request_id: "r1".into(),
-            office: "1502".into(),
-            nik: "1502015203850001".into(),
-            enrollment_id: "e1".into(),
-            card_digest: DIGEST.into(),
-            issued_at: "2026-11-27T02:12:00Z".into(),
-            expires_at: expires_at.into(),
-            key_id: key_id(&key.verifying_key()),
-            signature: String::new(),
-        };
-        sign(&mut authorization, key);
+        let authorization = signed_example(key, DIGEST, expires_at);
         JobRecord {
             attempts: 1,
             authorization: Some(serde_json::to_string(&authorization).unwrap()),
