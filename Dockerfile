@@ -12,7 +12,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home /var/lib/cardspool --create-home cardspool
+ && useradd --system --home /var/lib/cardspool --create-home cardspool \
+ && install -d -o cardspool -m 0755 /var/lib/central
 COPY --from=build /src/target/release/cardspool /usr/local/bin/cardspool
 COPY templates /usr/share/cardspool/templates
 USER cardspool

@@ -9,7 +9,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info};
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{CentralConfig, Config};
 use std::time::Duration;
 
 use crate::central::{CentralError, Verifier};
@@ -59,10 +59,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let tasks = TaskTracker::new();
 
     // Everything that can refuse the configuration is built before any task starts.
-    let verifier = if config.central.public_key.trim().is_empty() {
-        None
-    } else {
-        Some(Verifier::from_base64(&config.central.public_key, Duration::from_secs(config.central.expiry_margin_s))?)
+    // Without a key to trust, the spooler fails closed: events are still taken in (nothing is
+    // lost), but nothing is authorized, drawn or printed, and it says why.
+    let margin = Duration::from_secs(config.central.expiry_margin_s);
+    let central = config.central.usable_public_key().and_then(|public_key| {
+        let verifier = Verifier::from_base64(&public_key, margin).map_err(|error| error.to_string())?;
+        Ok((CentralConfig { public_key, public_key_file: None, ..config.central.clone() }, verifier))
+    });
+    let (central, verifier, central_off) = match central {
+        Ok((central, verifier)) => (Some(central), Some(verifier), None),
+        Err(reason) => {
+            error!(%reason, "no usable central key: jobs are taken in, but none is authorized or printed until there is");
+            (None, None, Some(reason))
+        }
     };
     let templates = Arc::new(
         TemplateStore::load(&config.render.templates_dir)?
@@ -81,17 +90,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         verifier,
     ));
     let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;
-    // Without central's public key no authorization can be checked, so none is asked for:
-    // the spooler still takes events in (nothing is lost) and says loudly what is missing.
-    let authorizer = if config.central.public_key.trim().is_empty() {
-        error!("central.public_key is not configured: jobs are taken in but none is authorized or printed until it is");
-        None
-    } else {
-        Some(
-            Authorizer::over_http(&config.central, journal.clone(), clock)
-                .await?
-                .leased_as(&instance, config.journal.lease()),
-        )
+    let authorizer = match &central {
+        Some(central) => Some(
+            Authorizer::over_http(central, journal.clone(), clock).await?.leased_as(&instance, config.journal.lease()),
+        ),
+        None => None,
     };
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
@@ -102,12 +105,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let listener = crate::http::bind(config.api.listen).await.map_err(api_error)?;
     info!(addr = %listener.local_addr().map_err(api_error)?, "api listening");
     let api = Api::new(journal.clone(), &config.api.tokens, clock)
+        .with_nik_searches_per_hour(config.api.nik_searches_per_hour)
         .with_intake_stats(intake.stats.clone())
         .with_printing(dispatch.printers().clone(), Arc::new(dispatch.clone()))
         .with_templates(templates);
-    let api = match &authorizer {
-        Some(authorizer) => api.with_central(authorizer.monitor()),
-        None => api,
+    let api = match (&authorizer, central_off) {
+        (Some(authorizer), _) => api.with_central(authorizer.monitor()),
+        (None, Some(reason)) => api.with_central_off(reason),
+        (None, None) => api,
     };
     let api_task = tasks.spawn(api.serve(listener, token.child_token().cancelled_owned()));
 

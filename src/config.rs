@@ -178,8 +178,13 @@ pub struct CentralConfig {
     pub allow_plain_http: bool,
     /// Central's Ed25519 public key, base64. The simulator serves its own at `GET /v1/public-key`.
     pub public_key: String,
+    /// A file holding `public_key` instead (base64, as `central-sim --public-key-out` writes it).
+    pub public_key_file: Option<std::path::PathBuf>,
     /// This office's code, sent with every authorization request.
     pub office: String,
+    /// A file holding this office's bearer token for central (its credentials), sent as
+    /// `Authorization: Bearer` with every request. Kept in a file, never in the URL or here.
+    pub token_file: Option<std::path::PathBuf>,
     /// Whole request (connect, send, answer) before central counts as unreachable.
     pub request_timeout_ms: u64,
     pub connect_timeout_ms: u64,
@@ -206,12 +211,44 @@ pub struct CentralConfig {
     pub poll_interval_ms: u64,
 }
 
+/// Public keys that were published with cardspool (a demo key in `deploy/` of earlier
+/// versions): their secret halves are in the repository, so anyone could sign with them.
+/// `cardspool run` refuses them; `cardspool demo` makes a key of its own for each run.
+pub const PUBLISHED_DEMO_KEYS: &[&str] = &["LSgQNmtPSnDB8XJG/6FJnQUB6EG+NNV7i7UBrnOTROk="];
+
+impl CentralConfig {
+    /// Central's public key as configured, or why there is no key to trust: then nothing is
+    /// authorized, drawn or printed (jobs wait, `/readyz` and the dashboard say why).
+    ///
+    /// # Errors
+    /// The reason, for staff and the operator.
+    pub fn usable_public_key(&self) -> Result<String, String> {
+        let key = match &self.public_key_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|error| format!("cannot read central.public_key_file {}: {error}", path.display()))?,
+            None => self.public_key.clone(),
+        };
+        let key = key.trim();
+        if key.is_empty() {
+            return Err("central.public_key is not configured".into());
+        }
+        if PUBLISHED_DEMO_KEYS.contains(&key) {
+            return Err("central.public_key is a published demo key (anyone can sign with it): \
+                        configure the registry's key, or let docker-compose.yml's simulator make one"
+                .into());
+        }
+        Ok(key.to_owned())
+    }
+}
+
 impl Default for CentralConfig {
     fn default() -> Self {
         CentralConfig {
             url: "http://127.0.0.1:8470".into(),
             allow_plain_http: false,
             public_key: String::new(),
+            public_key_file: None,
+            token_file: None,
             office: "1502".into(),
             request_timeout_ms: 10_000,
             connect_timeout_ms: 3_000,
@@ -236,11 +273,14 @@ pub struct ApiConfig {
     /// Bearer tokens of the staff API, one per staff member (or service). None configured: the
     /// API under `/api/v1` refuses every request; health checks and metrics stay open.
     pub tokens: Vec<ApiToken>,
+    /// Searches by a full NIK one staff member may make per hour (each is audited); 0 forbids
+    /// them.
+    pub nik_searches_per_hour: u32,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)), tokens: Vec::new() }
+        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)), tokens: Vec::new(), nik_searches_per_hour: 60 }
     }
 }
 
@@ -469,6 +509,9 @@ impl Config {
         {
             return fail("central", "breaker_threshold, drain_rate_per_s and drain_concurrency must be at least 1");
         }
+        if self.central.public_key_file.is_some() && !self.central.public_key.trim().is_empty() {
+            return fail("central.public_key_file", "and central.public_key are both set: keep one");
+        }
         match reqwest::Url::parse(&self.central.url) {
             Ok(url) if url.scheme() == "https" => {}
             Ok(url) if url.scheme() == "http" => {
@@ -523,6 +566,37 @@ impl Config {
     }
 }
 
+/// A URL as it may be shown (an error, a log line, `cardspool config`): a password in it, or a
+/// query parameter that carries a secret (PostgreSQL's `password=`, a `token=`), as `****`.
+pub fn url_without_secrets(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        // Not a URL we can take apart: keep only what is before any user information.
+        return match (url.find("://"), url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                format!("{}://****@{}", &url[..scheme_end], &url[at + 1..])
+            }
+            _ => url.to_owned(),
+        };
+    };
+    if parsed.password().is_some() {
+        // Only fails for URLs that cannot have a password, and this one has one.
+        let _ = parsed.set_password(Some("****"));
+    }
+    let secret_key =
+        |key: &str| ["password", "pass", "token", "secret", "sslpassword"].contains(&key.to_ascii_lowercase().as_str());
+    if parsed.query_pairs().any(|(key, _)| secret_key(&key)) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if secret_key(&key) { "****".to_owned() } else { value.into_owned() };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
 #[cfg(test)]
 #[allow(clippy::result_large_err)] // figment::Jail's closures return figment's own error
 mod tests {
@@ -545,16 +619,32 @@ mod tests {
     }
 
     #[test]
-    fn the_compose_configuration_loads_and_trusts_the_demo_simulator_s_key() {
-        use base64::Engine as _;
+    fn the_compose_configuration_loads_and_reads_the_key_its_simulator_made() {
         let config = Config::from_toml_str(include_str!("../deploy/cardspool.toml")).unwrap();
         assert!(config.journal.url.starts_with("postgres://"));
         assert_eq!(config.printers[0].uri, "dir:///var/lib/cardspool/out");
-        let demo_key = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/central-sim-demo.key");
-        let (key, created) = crate::sim::central::load_or_create_key(&demo_key).unwrap();
-        assert!(!created, "the demo key is in the repository");
-        let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
-        assert_eq!(config.central.public_key, public, "deploy/cardspool.toml names the demo key's public half");
+        assert_eq!(config.central.public_key, "", "no key is shipped");
+        assert_eq!(
+            config.central.public_key_file.as_deref(),
+            Some(std::path::Path::new("/var/lib/central/central.pub"))
+        );
+    }
+
+    #[test]
+    fn without_a_usable_key_central_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut central = CentralConfig::default();
+        assert_eq!(central.usable_public_key().unwrap_err(), "central.public_key is not configured");
+        central.public_key = PUBLISHED_DEMO_KEYS[0].into();
+        assert!(central.usable_public_key().unwrap_err().contains("published demo key"));
+        central.public_key = String::new();
+        central.public_key_file = Some(dir.path().join("central.pub"));
+        assert!(central.usable_public_key().unwrap_err().contains("cannot read central.public_key_file"));
+        std::fs::write(dir.path().join("central.pub"), "AAAAC3NzaC1lZDI1NTE5AAAAIExample=\n").unwrap();
+        assert_eq!(central.usable_public_key().unwrap(), "AAAAC3NzaC1lZDI1NTE5AAAAIExample=");
+        central.public_key = "also".into();
+        let both = Config { central, ..Config::default() };
+        assert!(both.validate().unwrap_err().to_string().contains("central.public_key_file"));
     }
 
     #[test]
@@ -626,5 +716,19 @@ mod tests {
     fn a_named_file_must_exist() {
         let error = Config::load(Some(Path::new("/nonexistent/cardspool.toml"))).unwrap_err();
         assert!(matches!(error, ConfigError::MissingFile(_)));
+    }
+
+    #[test]
+    fn secrets_in_urls_are_hidden_wherever_they_sit() {
+        assert_eq!(
+            url_without_secrets("postgres://cardspool:pgpass@db/cardspool"),
+            "postgres://cardspool:****@db/cardspool"
+        );
+        assert_eq!(
+            url_without_secrets("postgres://db/cardspool?user=c&password=pgpass&sslmode=require"),
+            "postgres://db/cardspool?user=c&password=****&sslmode=require"
+        );
+        assert_eq!(url_without_secrets("sqlite://cardspool-data/journal.db"), "sqlite://cardspool-data/journal.db");
+        assert_eq!(url_without_secrets("not a url://u:p@host"), "not a url://****@host");
     }
 }

@@ -69,6 +69,14 @@ enum Command {
         /// the record's, is denied. Default: every card asked for is authorized.
         #[arg(long)]
         registry: Option<PathBuf>,
+        /// Also write the public key (base64, the value for [central] public_key) to this
+        /// file, for a spooler's `central.public_key_file`.
+        #[arg(long)]
+        public_key_out: Option<PathBuf>,
+        /// Ask every office for the bearer token in this file (its credentials); a request
+        /// without it is refused with 401.
+        #[arg(long)]
+        office_token_file: Option<PathBuf>,
     },
     #[command(flatten)]
     Staff(cardspool::cli::staff::StaffCommand),
@@ -112,13 +120,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{} of {} events confirmed", outcomes.len() - failed, outcomes.len());
                 Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
-            Command::CentralSim { listen, key, fault, validity_s, registry } => {
+            Command::CentralSim { listen, key, fault, validity_s, registry, public_key_out, office_token_file } => {
                 let options = cardspool::cli::central_sim::CentralSimOptions {
                     listen,
                     key,
                     fault,
                     validity: std::time::Duration::from_secs(validity_s),
                     registry,
+                    public_key_out,
+                    office_token_file,
                 };
                 cardspool::cli::central_sim::run(options, shutdown_signal()).await?;
                 Ok(ExitCode::SUCCESS)

@@ -16,7 +16,12 @@ use crate::config::LogFormat;
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing), so
 /// tests and the binary can share it.
 pub fn init(format: LogFormat, filter: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(filter))
+        // lapin logs a message the broker returned (unroutable) with its whole body: an
+        // event's NIK, photo and signature. Never, whatever the filter asks; cardspool reports
+        // each returned message itself, without its body.
+        .add_directive("lapin::returned_messages=off".parse().expect("a valid directive"));
     // Colours only for a person at a terminal: a log file or a collector gets plain text.
     let ansi = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr);

@@ -27,7 +27,7 @@ use tracing::warn;
 use crate::config::AmqpConfig;
 
 pub use publish::{publish_confirmed, ConfirmedPublisher, Publication, PublishError};
-pub use topology::{declare_topology, INTAKE_BINDING, REJECTION_HEADER};
+pub use topology::{declare_enrollments_exchange, declare_topology, INTAKE_BINDING, REJECTION_HEADER};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AmqpError {
@@ -54,6 +54,19 @@ impl AmqpError {
     pub fn is_retryable(&self) -> bool {
         !matches!(self, AmqpError::Url(_))
     }
+}
+
+/// Declares the spooler's whole topology on a connection of its own, then closes it: for a
+/// process that publishes before any spooler ran on the broker (the demo, tests).
+///
+/// # Errors
+/// As [`connect`] and [`declare_topology`].
+pub async fn declare_spooler_topology(config: &AmqpConfig) -> Result<(), AmqpError> {
+    let connection = connect(config, "cardspool-topology").await?;
+    let channel = connection.create_channel().await?;
+    let declared = declare_topology(&channel, config).await;
+    close_quietly(&connection, "declared").await;
+    declared
 }
 
 /// The broker's address without credentials, for log lines and error messages.

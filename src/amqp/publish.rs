@@ -151,7 +151,7 @@ pub async fn publish_confirmed(
 ) -> Result<Vec<Result<(), PublishError>>, AmqpError> {
     let connection = super::connect(config, "cardspool-publish").await?;
     let publisher = ConfirmedPublisher::open(&connection).await?;
-    super::declare_topology(publisher.channel(), config).await?;
+    super::declare_enrollments_exchange(publisher.channel(), config).await?;
     let results = publisher.publish_all(publications).await;
     // Every confirm is in hand: a failed close only means the broker already dropped us.
     super::close_quietly(&connection, "done").await;

@@ -36,6 +36,24 @@ fn text(value: &str) -> AMQPValue {
     AMQPValue::LongString(value.into())
 }
 
+/// Declares the enrollments exchange, the one thing a publisher owns (`cardspool publish`,
+/// upstream): never the spooler's queues, so an event nobody's queue takes is returned to the
+/// publisher as unroutable instead of waiting in a queue the spooler never reads.
+///
+/// # Errors
+/// [`AmqpError::Topology`] when the broker refuses the exchange (another kind, no permission).
+pub async fn declare_enrollments_exchange(channel: &Channel, config: &AmqpConfig) -> Result<(), AmqpError> {
+    channel
+        .exchange_declare(
+            config.enrollments_exchange.as_str().into(),
+            ExchangeKind::Topic,
+            durable_exchange(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(|source| AmqpError::Topology { what: format!("exchange {}", config.enrollments_exchange), source })
+}
+
 /// Declares the whole topology. Idempotent; safe to call from every process that connects.
 ///
 /// The intake queue's arguments are fixed at its first declaration: RabbitMQ refuses a

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::verify::{AuthorizationProblem, CardFacts, VerifiedAuthorization, Verifier};
 use super::wire::{AuthorizationRequest, PendingAnswer, RefusalAnswer, SignedAuthorization, SignedDenial};
+use crate::domain::nik::redact_niks;
 
 /// When central says "later" without saying when.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -221,7 +222,8 @@ pub fn interpret(
                 };
             };
             match verifier.check_denial(&denial, &card) {
-                Ok(()) => Outcome::Denied { reason: truncate(&denial.reason, 500) },
+                // Central may quote the NIK it refused; the reason is logged, stored and sent upstream.
+                Ok(()) => Outcome::Denied { reason: truncate(&redact_niks(&denial.reason), 500) },
                 Err(problem) => Outcome::Malformed {
                     detail: format!("a denial (HTTP {}) that does not verify: {problem}", answer.status),
                     suspect_key: true,
@@ -336,6 +338,11 @@ mod tests {
             Outcome::Denied { reason: "duplicate record".into() }
         );
         assert_eq!(check(409, &denial("data differs"), None), Outcome::Denied { reason: "data differs".into() });
+        assert_eq!(
+            check(403, &denial("NIK 1502015203850001 is blocked"), None),
+            Outcome::Denied { reason: "NIK 1502**********01 is blocked".into() },
+            "a NIK quoted by central is masked before it is logged, stored or sent upstream"
+        );
         assert!(matches!(check(401, "", None), Outcome::BadCredentials { .. }));
         assert_eq!(check(429, "", Some(120)), Outcome::RateLimited { retry_after: Duration::from_secs(120) });
         assert_eq!(check(429, "", None), Outcome::RateLimited { retry_after: DEFAULT_RETRY_AFTER });

@@ -14,6 +14,18 @@ pub struct HttpTransport {
     client: reqwest::Client,
     base_url: String,
     timeout: Duration,
+    /// This office's bearer token for central (`central.token_file`), sent with every request.
+    office_token: Option<OfficeToken>,
+}
+
+/// A secret: its `Debug` never shows it.
+#[derive(Clone)]
+struct OfficeToken(String);
+
+impl std::fmt::Debug for OfficeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OfficeToken(<hidden>)")
+    }
 }
 
 impl HttpTransport {
@@ -32,13 +44,23 @@ impl HttpTransport {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| CentralError::Client(e.to_string()))?;
-        Ok(HttpTransport { client, base_url: base_url.trim_end_matches('/').to_owned(), timeout })
+        Ok(HttpTransport { client, base_url: base_url.trim_end_matches('/').to_owned(), timeout, office_token: None })
+    }
+
+    /// Sends `token` as this office's credentials (`Authorization: Bearer`) with every request.
+    #[must_use]
+    pub fn with_office_token(mut self, token: &str) -> HttpTransport {
+        self.office_token = Some(OfficeToken(token.trim().to_owned()));
+        self
     }
 
     async fn post(&self, request: &AuthorizationRequest) -> Result<RawAnswer, TransportError> {
         let url = format!("{}{AUTHORIZATIONS_PATH}", self.base_url);
-        let response =
-            self.client.post(&url).json(request).send().await.map_err(|e| transport_error(&e, self.timeout))?;
+        let mut post = self.client.post(&url).json(request);
+        if let Some(OfficeToken(token)) = &self.office_token {
+            post = post.bearer_auth(token);
+        }
+        let response = post.send().await.map_err(|e| transport_error(&e, self.timeout))?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()

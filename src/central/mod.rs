@@ -31,6 +31,9 @@ pub enum CentralError {
     Client(String),
     #[error("cannot read central's public key: {0}")]
     Fetch(String),
+    /// `central.token_file` cannot be read, or is empty.
+    #[error("central.token_file {path}: {problem}")]
+    OfficeToken { path: String, problem: String },
 }
 
 impl CentralError {

@@ -22,6 +22,10 @@ pub struct CentralSimOptions {
     /// `--registry`: central's records (JSON lines of enrollment events); a request unlike its
     /// NIK's record, or for a NIK without one, is denied.
     pub registry: Option<PathBuf>,
+    /// `--public-key-out`: where to write the public key for the spooler to read.
+    pub public_key_out: Option<PathBuf>,
+    /// `--office-token-file`: the bearer token offices must present (their credentials).
+    pub office_token_file: Option<PathBuf>,
 }
 
 /// Serves until `shutdown` completes. Prints where it listens and its public key (the value
@@ -48,9 +52,20 @@ pub async fn run(options: CentralSimOptions, shutdown: impl Future<Output = ()>)
         tracing::info!(path = %path.display(), records = registry.len(), "central-sim checks requests against a registry");
         core = core.with_registry(registry);
     }
+    if let Some(path) = &options.office_token_file {
+        let token = std::fs::read_to_string(path)
+            .map_err(|source| SimError::TokenFile { path: path.display().to_string(), source })?;
+        core = core.with_office_token(&token);
+    }
     let core = Arc::new(core);
     if let Some(fault) = fault {
         core.set_fault(fault);
+    }
+    if let Some(path) = &options.public_key_out {
+        // Written before the simulator answers anything: a spooler that found the file finds a
+        // simulator signing with its key.
+        std::fs::write(path, format!("{}\n", core.public_key_base64()))
+            .map_err(|source| SimError::KeyFile { path: path.display().to_string(), source })?;
     }
     let server = CentralSimServer::start(options.listen, core.clone()).await?;
     let url = server.url();

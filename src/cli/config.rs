@@ -1,6 +1,6 @@
 //! `cardspool config`: print the effective configuration (defaults, file and environment merged).
 
-use crate::config::Config;
+use crate::config::{url_without_secrets, Config};
 
 /// What stands in for a secret in the printed configuration.
 pub const HIDDEN: &str = "<hidden>";
@@ -16,20 +16,13 @@ pub fn show(config: &Config) -> Result<String, toml::ser::Error> {
     for token in &mut shown.api.tokens {
         HIDDEN.clone_into(&mut token.token);
     }
-    shown.amqp.url = without_password(&shown.amqp.url);
-    shown.journal.url = without_password(&shown.journal.url);
-    toml::to_string_pretty(&shown)
-}
-
-fn without_password(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            // Only fails for URLs that cannot have a password, and this one has one.
-            let _ = parsed.set_password(Some("****"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+    shown.amqp.url = url_without_secrets(&shown.amqp.url);
+    shown.journal.url = url_without_secrets(&shown.journal.url);
+    shown.central.url = url_without_secrets(&shown.central.url);
+    for printer in &mut shown.printers {
+        printer.uri = url_without_secrets(&printer.uri);
     }
+    toml::to_string_pretty(&shown)
 }
 
 #[cfg(test)]
@@ -44,8 +37,15 @@ mod tests {
             vec![ApiToken { name: "rina".into(), token: "s3cret-operator-token".into(), role: StaffRole::Operator }];
         config.amqp.url = "amqp://spooler:hunter2@rabbit:5672/%2f".into();
         config.journal.url = "postgres://cardspool:pgpass@db/cardspool".into();
+        config.printers = vec![crate::config::PrinterConfig {
+            name: "card-1".into(),
+            uri: "ipps://print:cupspass@cups.local:631/printers/card".into(),
+            pool: "ektp".into(),
+            max_jobs: 1,
+            ignore_tls_errors: false,
+        }];
         let shown = show(&config).unwrap();
-        for secret in ["s3cret-operator-token", "hunter2", "pgpass"] {
+        for secret in ["s3cret-operator-token", "hunter2", "pgpass", "cupspass"] {
             assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
         }
         for kept in ["rina", "amqp://spooler:****@rabbit:5672/", "postgres://cardspool:****@db/cardspool", "operator"] {

@@ -93,6 +93,9 @@ pub async fn run(base: &Config, samples: &Path, shutdown: impl Future<Output = (
             mandatory: true,
         })
         .collect();
+    // The demo is upstream and the spooler at once: the spooler's queue must exist before the
+    // samples are published, or they would be returned as unroutable.
+    crate::amqp::declare_spooler_topology(&config.amqp).await?;
     let results = crate::amqp::publish_confirmed(&config.amqp, &publications).await?;
     let confirmed = results.iter().filter(|result| result.is_ok()).count();
 

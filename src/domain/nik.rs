@@ -4,6 +4,7 @@
 //! day for women, + serial (4, from 0001). There is no check digit, so validation can only refuse
 //! what cannot be a NIK.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::NaiveDate;
@@ -118,6 +119,41 @@ impl fmt::Display for Nik {
     }
 }
 
+/// Masks every run of 16 or more digits (what a NIK looks like) as staff lists show NIKs: the
+/// first four and the last two digits kept. Free text from outside (a staff reason, central's
+/// denial, a rejection quoting a value) goes through this before it is stored, logged or sent.
+pub fn redact_niks(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, b) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
+        match (b.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if i - s >= 16 {
+                    runs.push((s, i));
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if runs.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (s, e) in runs {
+        out.push_str(&text[last..s]);
+        out.push_str(&text[s..s + 4]);
+        out.extend(std::iter::repeat_n('*', e - s - 6));
+        out.push_str(&text[e - 2..e]);
+        last = e;
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +214,15 @@ mod tests {
         assert!(!format!("{nik:?}").contains("1502015203850001"));
         assert!(!format!("{nik}").contains("5203"));
         assert_eq!(nik.masked(), "1502**********01");
+    }
+
+    #[test]
+    fn runs_of_sixteen_digits_or_more_are_masked() {
+        assert_eq!(redact_niks("nik 1502015203850001 refused"), "nik 1502**********01 refused");
+        assert_eq!(redact_niks("15020152038500012"), "1502***********12");
+        assert_eq!(redact_niks("a 150201520385000 b"), "a 150201520385000 b", "15 digits stay");
+        assert_eq!(redact_niks("x1502015203850001"), "x1502**********01");
+        assert_eq!(redact_niks("1502015203850001,3171015203850002"), "1502**********01,3171**********02");
+        assert!(matches!(redact_niks("nothing here 123"), Cow::Borrowed(_)));
     }
 }

@@ -17,9 +17,10 @@ use crate::config::StaffRole;
 
 fn monitor(state: &ApiState) -> Result<&CentralMonitor, ApiError> {
     state.central.as_ref().ok_or_else(|| {
-        ApiError::Unavailable(
-            "central authorization does not run in this spooler ([central] public_key is not configured)".into(),
-        )
+        ApiError::Unavailable(format!(
+            "central authorization does not run in this spooler: {}",
+            state.central_off.as_deref().unwrap_or("no usable [central] public_key")
+        ))
     })
 }
 

@@ -16,6 +16,12 @@ pub enum ApiError {
     /// No `Authorization: Bearer` header, or a token no staff member has.
     #[error("a valid bearer token is needed (Authorization: Bearer <token>)")]
     Unauthenticated,
+    /// The spooler has no staff tokens at all: no token could be right.
+    #[error("this spooler has no staff tokens: add [[api.tokens]] to its configuration and restart it")]
+    NoTokensConfigured,
+    /// Too many of something from one client or staff member (wrong tokens, full-NIK searches).
+    #[error("{what}: try again in {} s", .retry_after.as_secs().max(1))]
+    TooMany { what: String, retry_after: std::time::Duration },
     #[error("{action} needs the {} role; {name} is {}", .needed.as_str(), .has.as_str())]
     Forbidden { action: String, needed: StaffRole, has: StaffRole, name: String },
     #[error("{0}")]
@@ -52,7 +58,8 @@ impl From<IllegalTransition> for ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthenticated | ApiError::NoTokensConfigured => StatusCode::UNAUTHORIZED,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -67,6 +74,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::Unauthenticated => "unauthenticated",
+            ApiError::NoTokensConfigured => "no_tokens_configured",
+            ApiError::TooMany { .. } => "too_many",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
@@ -79,7 +88,7 @@ impl ApiError {
     /// Whether the same request may succeed later without anyone changing anything.
     pub fn is_retryable(&self) -> bool {
         match self {
-            ApiError::Unavailable(_) => true,
+            ApiError::Unavailable(_) | ApiError::TooMany { .. } => true,
             ApiError::Journal(error) => error.is_retryable(),
             _ => false,
         }
@@ -102,16 +111,25 @@ pub fn optional_json<T: Default + serde::de::DeserializeOwned>(body: &[u8]) -> R
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::TooMany { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        };
         let message = redact_niks(&self.to_string()).into_owned();
         if status.is_server_error() {
             error!(status = status.as_u16(), error = %message, "API request failed");
         } else if status == StatusCode::FORBIDDEN {
             warn!(error = %message, "API request refused");
+        } else if retry_after.is_some() {
+            warn!(error = %message, "API request limited");
         }
         let body = Json(serde_json::json!({ "error": message, "code": self.code() }));
         let mut response = (status, body).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         response
     }

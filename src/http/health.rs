@@ -1,5 +1,5 @@
 //! The operator's endpoints: `GET /healthz` (the process answers), `GET /readyz` (and so does
-//! the journal), `GET /metrics` (Prometheus text). Unauthenticated and read-only.
+//! the journal, and central's key is usable), `GET /metrics` (Prometheus text). Unauthenticated and read-only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,11 +26,17 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> impl IntoResponse {
         Ok(Err(error)) => Some(error.to_string()),
         Err(_) => Some(format!("the journal did not answer within {} s", READY_TIMEOUT.as_secs())),
     };
-    match problem {
-        None => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Some(problem) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready", "journal": redact_niks(&problem) })))
-        }
+    // Without a usable central key nothing can be printed: running, but not ready for work.
+    match (problem, &state.central_off) {
+        (None, None) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        (journal, central) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({
+                "status": "not ready",
+                "journal": journal.map(|problem| redact_niks(&problem).into_owned()),
+                "central": central,
+            })),
+        ),
     }
 }
 

@@ -16,6 +16,7 @@ use super::auth::Staff;
 use super::error::{optional_json, ApiError};
 use super::views::{CardView, JobView, TransitionView};
 use super::ApiState;
+use crate::config::StaffRole;
 use crate::domain::job::{JobId, JobState};
 use crate::journal::{CardOutcome, JobFilter, JobSearch, ListOrder, MAX_PAGE};
 
@@ -68,12 +69,21 @@ fn parse_filter(params: &ListParams) -> Result<JobFilter, ApiError> {
 
 pub async fn list(
     State(state): State<Arc<ApiState>>,
-    _staff: Staff,
+    staff: Staff,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let filter = parse_filter(&params)?;
+    let nik_searched = filter.search.as_ref().and_then(JobSearch::masked_nik);
+    if nik_searched.is_some() {
+        allow_nik_search(&state, &staff).await?;
+    }
     let page = state.journal.staff_jobs(&filter).await?;
+    if let Some(masked) = nik_searched {
+        // Audited before anything is shown: a search that cannot be recorded finds nothing.
+        state.journal.record_nik_search(&staff.name, &masked, page.jobs.len(), state.clock.now()).await?;
+        info!(staff = %staff.name, nik = %masked, found = page.jobs.len(), "full-NIK search");
+    }
     let jobs: Vec<JobView> = page.jobs.iter().map(JobView::from).collect();
     Ok(Json(json!({ "jobs": jobs, "next_cursor": page.next.map(|id| id.to_string()) })))
 }
@@ -147,4 +157,54 @@ pub async fn act(
     let updated = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
     info!(%job_id, action = action.as_str(), staff = %staff.name, from = %step.from, to = %step.to, "staff action");
     Ok(Json(json!({ "job": JobView::from(&updated), "ledger": ledger })))
+}
+
+/// A staff member may look citizens up by their full NIK a limited number of times an hour
+/// (`[api] nik_searches_per_hour`): a stolen token cannot walk the register.
+async fn allow_nik_search(state: &ApiState, staff: &Staff) -> Result<(), ApiError> {
+    if state.nik_searches_per_hour == 0 {
+        return Err(ApiError::BadRequest(
+            "searching by a full NIK is turned off on this spooler ([api] nik_searches_per_hour = 0)".into(),
+        ));
+    }
+    let hour = chrono::Duration::hours(1);
+    let now = state.clock.now();
+    let (searches, first) = state.journal.nik_searches_since(&staff.name, now - hour).await?;
+    if searches < i64::from(state.nik_searches_per_hour) {
+        return Ok(());
+    }
+    let retry_after = first.map_or(hour, |first| first + hour - now).to_std().unwrap_or_default();
+    Err(ApiError::TooMany {
+        what: format!("{} made {searches} searches by full NIK in the last hour, the limit", staff.name),
+        retry_after,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    limit: Option<u32>,
+}
+
+/// `GET /audit/nik-searches`: who looked citizens up by their full NIK, newest first
+/// (supervisors).
+pub async fn nik_searches(
+    State(state): State<Arc<ApiState>>,
+    staff: Staff,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    staff.require(StaffRole::Supervisor, "reading the search audit")?;
+    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::BadRequest(format!("limit must be 1 to {MAX_PAGE}")));
+    }
+    let searches = state.journal.nik_searches(limit).await?;
+    let searches: Vec<Value> = searches
+        .iter()
+        .map(
+            |search| json!({ "at": search.at, "staff": search.staff, "nik": search.nik_masked, "found": search.found }),
+        )
+        .collect();
+    Ok(Json(json!({ "searches": searches })))
 }

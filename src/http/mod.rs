@@ -29,9 +29,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{Request, StatusCode};
+use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::{info_span, warn};
@@ -57,11 +58,16 @@ pub struct ApiState {
     journal: Journal,
     clock: Clock,
     tokens: auth::Tokens,
+    wrong_tokens: auth::WrongTokens,
+    /// Full-NIK searches allowed per staff member per hour.
+    nik_searches_per_hour: u32,
     /// The dispatch worker's printers; `None` when printing does not run in this process.
     printers: Option<Printers>,
     intake: Option<Arc<IntakeStats>>,
     /// Central's state from the authorize worker; `None` when authorization does not run.
     central: Option<CentralMonitor>,
+    /// Why authorization does not run, when it does not (no usable central key).
+    central_off: Option<String>,
     /// Sends test cards; `None` when printing does not run in this process.
     test_cards: Option<Arc<dyn TestCards>>,
     /// The card templates dispatch renders with; `None` when rendering does not run.
@@ -82,9 +88,12 @@ impl Api {
                 journal,
                 clock,
                 tokens: auth::Tokens::new(tokens),
+                wrong_tokens: auth::WrongTokens::default(),
+                nik_searches_per_hour: crate::config::ApiConfig::default().nik_searches_per_hour,
                 printers: None,
                 intake: None,
                 central: None,
+                central_off: None,
                 templates: None,
                 test_cards: None,
                 metrics: metrics::Metrics::new(),
@@ -107,6 +116,13 @@ impl Api {
         self
     }
 
+    /// Full-NIK searches allowed per staff member per hour (`[api] nik_searches_per_hour`).
+    #[must_use]
+    pub fn with_nik_searches_per_hour(mut self, searches: u32) -> Api {
+        self.state.nik_searches_per_hour = searches;
+        self
+    }
+
     /// Intake's counters, for the summary and `/metrics`.
     #[must_use]
     pub fn with_intake_stats(mut self, stats: Arc<IntakeStats>) -> Api {
@@ -118,6 +134,14 @@ impl Api {
     #[must_use]
     pub fn with_central(mut self, monitor: CentralMonitor) -> Api {
         self.state.central = Some(monitor);
+        self
+    }
+
+    /// Authorization does not run, for `reason` (no usable central key): `/readyz` fails with
+    /// it and the summary shows it, so the operator and staff see why nothing prints.
+    #[must_use]
+    pub fn with_central_off(mut self, reason: impl Into<String>) -> Api {
+        self.state.central_off = Some(reason.into());
         self
     }
 
@@ -141,6 +165,7 @@ impl Api {
             .route("/printers", get(printers::list))
             .route("/printers/{name}/{action}", post(printers::act))
             .route("/rejections", get(summary::rejections))
+            .route("/audit/nik-searches", get(jobs::nik_searches))
             .route("/central", get(central::status))
             .route("/central/check", post(central::check))
             .route("/templates", get(templates::list))
@@ -154,6 +179,19 @@ impl Api {
             .nest("/api/v1", api)
             .with_state(Arc::new(self.state))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+            // No page of ours in another site's frame (a staff action clicked through a
+            // disguise), no address of ours (it may name a job) sent as a referrer, no
+            // content-type guessing; answers other than the dashboard run nothing at all.
+            .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+            .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            ))
             // The span names the path only: a query string may hold a NIK typed into a search.
             .layer(TraceLayer::new_for_http().make_span_with(
                 |request: &Request<_>| info_span!("http", method = %request.method(), path = %request.uri().path()),
@@ -169,7 +207,10 @@ impl Api {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
+        // The client's address limits wrong tokens (`auth::WrongTokens`).
+        axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }
 

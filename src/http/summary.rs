@@ -83,6 +83,7 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
         "intake": intake,
         "printers": printers,
         "central": state.central.as_ref().map(|monitor| central_view(&monitor.snapshot())),
+        "central_off": state.central_off,
     })))
 }
 

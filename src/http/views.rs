@@ -4,50 +4,15 @@
 //! stored authorization (it holds the full NIK), or a full NIK. Free text that could quote one
 //! (reasons, messages) goes through [`redact_niks`] on its way out.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::actions::JobAction;
 use crate::central::CentralStatus;
 use crate::domain::job::{Actor, JobState};
+pub use crate::domain::nik::redact_niks;
 use crate::journal::{JobRecord, LedgerEntry, RejectionRecord, TransitionRecord};
 use crate::printer::pool::{Health, PrinterView};
-
-/// Masks every run of 16 or more digits (what a NIK looks like) as staff lists show NIKs: the
-/// first four and the last two digits kept.
-pub fn redact_niks(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let mut runs = Vec::new();
-    let mut start = None;
-    for (i, b) in bytes.iter().chain(std::iter::once(&b' ')).enumerate() {
-        match (b.is_ascii_digit(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                if i - s >= 16 {
-                    runs.push((s, i));
-                }
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if runs.is_empty() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (s, e) in runs {
-        out.push_str(&text[last..s]);
-        out.push_str(&text[s..s + 4]);
-        out.extend(std::iter::repeat_n('*', e - s - 6));
-        out.push_str(&text[e - 2..e]);
-        last = e;
-    }
-    out.push_str(&text[last..]);
-    Cow::Owned(out)
-}
 
 fn redacted(text: &str) -> String {
     redact_niks(text).into_owned()
@@ -298,16 +263,6 @@ pub fn central_view(status: &CentralStatus) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn runs_of_sixteen_digits_or_more_are_masked() {
-        assert_eq!(redact_niks("nik 1502015203850001 refused"), "nik 1502**********01 refused");
-        assert_eq!(redact_niks("15020152038500012"), "1502***********12");
-        assert_eq!(redact_niks("a 150201520385000 b"), "a 150201520385000 b", "15 digits stay");
-        assert_eq!(redact_niks("x1502015203850001"), "x1502**********01");
-        assert_eq!(redact_niks("1502015203850001,3171015203850002"), "1502**********01,3171**********02");
-        assert!(matches!(redact_niks("nothing here 123"), Cow::Borrowed(_)));
-    }
 
     #[test]
     fn an_authorization_shows_its_id_and_validity_only() {

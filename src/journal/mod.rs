@@ -32,12 +32,13 @@ use tokio::sync::Mutex;
 use crate::domain::card_digest::card_digest;
 use crate::domain::event::{EnrollmentEvent, Priority};
 use crate::domain::job::{Actor, IllegalTransition, JobId, JobState};
+use crate::domain::nik::redact_niks;
 
 pub use crate::domain::status::StatusEvent;
 pub use central::CentralBreakerRow;
 pub use printing::{ledger_day, CardOutcome, DailyCardCount, LedgerEntry, NewCard};
 pub use records::{JobRecord, JobUpdate, OutboxMessage, RejectionRecord, StoredAuthorization, TransitionRecord};
-pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, StateOverview, MAX_PAGE};
+pub use staff::{JobFilter, JobPage, JobSearch, ListOrder, NikSearchRecord, StateOverview, MAX_PAGE};
 pub use writer::{StageWakers, WriterStats};
 
 use writer::{AdmitRow, Write, Writer, Written};
@@ -241,7 +242,8 @@ impl Journal {
     /// [`JournalError::Migrate`] when the schema cannot be brought up to date.
     pub async fn open(url: &str, max_connections: u32) -> Result<Journal, JournalError> {
         sqlx::any::install_default_drivers();
-        let open_error = |source| JournalError::Open { url: url.to_owned(), source };
+        // The error is shown and logged: a password in the URL must not be.
+        let open_error = |source| JournalError::Open { url: crate::config::url_without_secrets(url), source };
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let mut connect_url = url.to_owned();
         if backend == Backend::Sqlite {
@@ -384,7 +386,8 @@ impl Journal {
         .bind(rejection.payload.len() as i64)
         .bind(rejection.event_id.as_deref())
         .bind(&rejection.routing_key)
-        .bind(&rejection.reason)
+        // Validation names fields and rules, but a reason quoting a value must not keep a NIK.
+        .bind(redact_niks(&rejection.reason).as_ref())
         .bind(millis(at))
         .execute(&self.pool)
         .await?;

@@ -12,6 +12,16 @@ use super::records::{JobRecord, JOB_COLUMNS};
 use super::{from_millis, Journal, JournalError};
 use crate::domain::job::{JobId, JobState};
 
+/// One staff search by a full NIK, as the audit keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NikSearchRecord {
+    pub at: DateTime<Utc>,
+    pub staff: String,
+    pub nik_masked: String,
+    /// How many jobs the search found.
+    pub found: i64,
+}
+
 /// The most jobs one page may hold.
 pub const MAX_PAGE: u32 = 500;
 
@@ -46,6 +56,14 @@ fn mask_nik(nik: &str) -> String {
 }
 
 impl JobSearch {
+    /// The NIK searched for, masked, when this is a full-NIK search (one that is audited).
+    pub fn masked_nik(&self) -> Option<String> {
+        match self {
+            JobSearch::Nik(nik) => Some(mask_nik(nik)),
+            _ => None,
+        }
+    }
+
     /// Reads a search from what staff typed; `None` for blank input.
     pub fn parse(q: &str) -> Option<JobSearch> {
         let q = q.trim();
@@ -207,6 +225,71 @@ impl Journal {
             None
         };
         Ok(JobPage { jobs, next })
+    }
+
+    /// Records a staff member's search by a full NIK, with the NIK masked.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn record_nik_search(
+        &self,
+        staff: &str,
+        nik_masked: &str,
+        found: usize,
+        at: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        let _gate = self.write_lock().await;
+        sqlx::query("INSERT INTO nik_searches (id, at, staff, nik_masked, found) VALUES ($1, $2, $3, $4, $5)")
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(super::millis(at))
+            .bind(staff)
+            .bind(nik_masked)
+            .bind(i64::try_from(found).unwrap_or(i64::MAX))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// How many full-NIK searches `staff` made at or after `since`, and when the first of them was.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn nik_searches_since(
+        &self,
+        staff: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, Option<DateTime<Utc>>), JournalError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS searches, MIN(at) AS first FROM nik_searches WHERE staff = $1 AND at >= $2",
+        )
+        .bind(staff)
+        .bind(super::millis(since))
+        .fetch_one(&self.pool)
+        .await?;
+        let first: Option<i64> = row.try_get("first")?;
+        Ok((row.try_get("searches")?, first.map(from_millis)))
+    }
+
+    /// The latest full-NIK searches, newest first.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn nik_searches(&self, limit: u32) -> Result<Vec<NikSearchRecord>, JournalError> {
+        let rows =
+            sqlx::query("SELECT at, staff, nik_masked, found FROM nik_searches ORDER BY at DESC, id DESC LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(NikSearchRecord {
+                    at: from_millis(row.try_get("at")?),
+                    staff: row.try_get("staff")?,
+                    nik_masked: row.try_get("nik_masked")?,
+                    found: row.try_get("found")?,
+                })
+            })
+            .collect()
     }
 
     async fn fetch(&self, query: &Query) -> Result<Vec<sqlx::any::AnyRow>, JournalError> {

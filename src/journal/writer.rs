@@ -10,6 +10,7 @@
 //!
 //! After each commit the stages that have new work are woken ([`StageWakers`]).
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ use super::{
     Admission, JournalError, Step,
 };
 use crate::domain::job::{Actor, JobId, JobState};
+use crate::domain::nik::redact_niks;
 use crate::domain::status::StatusEvent;
 
 /// Writes in one transaction at most; a bound on how long the first caller of a batch waits.
@@ -178,6 +180,35 @@ pub(super) enum Write {
     ClaimOutbox { owner: String, until: DateTime<Utc>, now: DateTime<Utc>, limit: u32, skip_locked: bool },
 }
 
+impl Write {
+    /// Masks any NIK quoted in the write's free text (a staff reason, central's denial), so no
+    /// full NIK reaches the audit trail, the outbox (upstream) or the writer's log line.
+    fn redact_niks(&mut self) {
+        fn redact(text: &mut String) {
+            if let Cow::Owned(masked) = redact_niks(text) {
+                *text = masked;
+            }
+        }
+        fn redact_step(step: &mut Step) {
+            redact(&mut step.reason);
+            if let Some(upstream) = &mut step.upstream_reason {
+                redact(upstream);
+            }
+        }
+        match self {
+            Write::Transition { step, .. } | Write::SettleLatest { step: Some(step), .. } => redact_step(step),
+            Write::Settle { reason, then, .. } => {
+                redact(reason);
+                then.iter_mut().for_each(redact_step);
+            }
+            _ => {}
+        }
+        if let Write::SettleLatest { settle, .. } = self {
+            redact(&mut settle.reason);
+        }
+    }
+}
+
 /// What a write did, for its caller.
 #[derive(Debug)]
 pub(super) enum Written {
@@ -222,7 +253,8 @@ impl Writer {
     }
 
     /// Hands `write` to the writer and waits for its answer, after the commit.
-    pub(super) async fn write(&self, write: Write) -> Result<Written, JournalError> {
+    pub(super) async fn write(&self, mut write: Write) -> Result<Written, JournalError> {
+        write.redact_niks();
         let (reply, answer) = oneshot::channel();
         self.requests.send(Request { write, reply }).await.map_err(|_| JournalError::WriterStopped)?;
         answer.await.map_err(|_| JournalError::WriterStopped)?

@@ -31,6 +31,7 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::Digest as _;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +51,8 @@ use crate::domain::event::{parse_event, ImageLimits};
 pub enum SimError {
     #[error("cannot read or write the key file {path}: {source}")]
     KeyFile { path: String, source: std::io::Error },
+    #[error("cannot read the office token file {path}: {source}")]
+    TokenFile { path: String, source: std::io::Error },
     #[error("the key file {0} does not hold a base64 Ed25519 secret key (32 bytes)")]
     BadKey(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -256,6 +259,9 @@ pub struct CentralSimCore {
     /// `--registry`: central's records, as the card digest of each NIK's record. Without it,
     /// the simulator signs whatever card it is asked for.
     registry: Option<HashMap<String, String>>,
+    /// `--office-token-file`: the SHA-256 of the bearer token an office must present; without
+    /// it, no credentials are asked for.
+    office_token: Option<[u8; 32]>,
     // A std mutex: every decision is a few map operations, never held across an await.
     state: Mutex<SimState>,
 }
@@ -276,6 +282,7 @@ impl CentralSimCore {
             clock,
             validity: chrono::Duration::days(7),
             registry: None,
+            office_token: None,
             state: Mutex::new(SimState {
                 fault: Fault::None,
                 rng: StdRng::from_entropy(),
@@ -303,6 +310,32 @@ impl CentralSimCore {
     pub fn with_registry(mut self, registry: HashMap<String, String>) -> CentralSimCore {
         self.registry = Some(registry);
         self
+    }
+
+    /// Asks every office for this bearer token, as the registry's service asks for an office's
+    /// credentials: a request without it, or with another, is refused (401).
+    #[must_use]
+    pub fn with_office_token(mut self, token: &str) -> CentralSimCore {
+        self.office_token = Some(sha2::Sha256::digest(token.trim().as_bytes()).into());
+        self
+    }
+
+    /// Whether `presented` (the request's bearer token) is what this simulator asks for.
+    fn credentials_accepted(&self, presented: Option<&str>) -> bool {
+        let Some(expected) = &self.office_token else { return true };
+        let presented: [u8; 32] = sha2::Sha256::digest(presented.unwrap_or_default().as_bytes()).into();
+        presented.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+
+    /// Decides the answer to one request that presented `bearer` as the office's credentials.
+    pub fn handle_with_credentials(&self, body: &[u8], bearer: Option<&str>) -> SimReply {
+        if self.credentials_accepted(bearer) {
+            return self.handle(body);
+        }
+        let mut state = self.lock();
+        state.stats.requests += 1;
+        state.stats.unauthorized += 1;
+        SimReply::json(401, &json!({"status": "unauthorized", "reason": "this office's credentials are refused"}))
     }
 
     /// The public key, base64: the value for `[central] public_key`.
@@ -720,9 +753,14 @@ fn router(core: Arc<CentralSimCore>) -> Router {
 async fn authorize(
     State(core): State<Arc<CentralSimCore>>,
     Extension(kill): Extension<ConnectionKill>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
-    let reply = core.handle(&body);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let reply = core.handle_with_credentials(&body, bearer);
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }

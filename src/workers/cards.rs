@@ -23,8 +23,7 @@ pub struct TemplateCards {
     /// This office's code: an authorization must have been issued to it.
     office: String,
     /// Checks each job's stored authorization (signature, NIK, enrollment, expiry) before its
-    /// card is made. `None` only when central's key is not configured, and then no job is
-    /// ever authorized.
+    /// card is made. `None` when central's key is not usable: then no card is drawn or printed.
     verifier: Option<Verifier>,
 }
 
@@ -43,7 +42,20 @@ impl TemplateCards {
     }
 }
 
+/// What a card without a checkable authorization gets: it is neither drawn nor printed.
+fn no_key() -> RenderFailure {
+    RenderFailure {
+        reason: "central's public key is not configured: the authorization cannot be checked".into(),
+        bad_data: false,
+        reauthorize: false,
+    }
+}
+
 impl CardRenderer for TemplateCards {
+    fn checks_authorizations(&self) -> bool {
+        self.verifier.is_some()
+    }
+
     fn pool(&self, template: &str) -> Option<String> {
         self.templates.get(template).map(|prepared| prepared.pool().to_owned())
     }
@@ -56,24 +68,23 @@ impl CardRenderer for TemplateCards {
             bad_data: true,
             reauthorize: false,
         })?;
-        if let Some(verifier) = &self.verifier {
-            let stored = job.authorization.as_deref().unwrap_or_default();
-            // The digest of the card about to be drawn, from the event itself: an event changed
-            // since central authorized it is not printed under that authorization.
-            let digest = card_digest(&event, &job.template);
-            let card = CardFacts {
-                nik: Some(event.nik.as_str()),
-                enrollment_id: event.event_id.as_str(),
-                office: &self.office,
-                card_digest: &digest,
-            };
-            if let Err(problem) = verifier.check_stored(stored, &card, at) {
-                return Err(RenderFailure {
-                    reason: format!("the authorization cannot be printed on: {problem}"),
-                    bad_data: false,
-                    reauthorize: !problem.names_another_card(),
-                });
-            }
+        let verifier = self.verifier.as_ref().ok_or_else(no_key)?;
+        let stored = job.authorization.as_deref().unwrap_or_default();
+        // The digest of the card about to be drawn, from the event itself: an event changed
+        // since central authorized it is not printed under that authorization.
+        let digest = card_digest(&event, &job.template);
+        let card = CardFacts {
+            nik: Some(event.nik.as_str()),
+            enrollment_id: event.event_id.as_str(),
+            office: &self.office,
+            card_digest: &digest,
+        };
+        if let Err(problem) = verifier.check_stored(stored, &card, at) {
+            return Err(RenderFailure {
+                reason: format!("the authorization cannot be printed on: {problem}"),
+                bad_data: false,
+                reauthorize: !problem.names_another_card(),
+            });
         }
         let context = CardContext {
             job_id: job.id,
@@ -91,7 +102,7 @@ impl CardRenderer for TemplateCards {
     }
 
     fn authorization_holds(&self, job: &JobRecord, at: DateTime<Utc>) -> Result<(), RenderFailure> {
-        let Some(verifier) = &self.verifier else { return Ok(()) };
+        let verifier = self.verifier.as_ref().ok_or_else(no_key)?;
         let stored = job.authorization.as_deref().unwrap_or_default();
         // The digest journaled at admission (the card was drawn from an event that matched it).
         let card = CardFacts {

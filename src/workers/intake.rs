@@ -25,6 +25,7 @@ use crate::amqp::{self, AmqpError, ConfirmedPublisher, Publication, PublishError
 use crate::clock::Clock;
 use crate::config::{AmqpConfig, IntakeConfig};
 use crate::domain::event::{self, EnrollmentEvent, EventError, ImageLimits};
+use crate::domain::nik::redact_niks;
 use crate::journal::{Admission, Journal, JournalError, NewJob, NewRejection};
 
 #[derive(Debug, thiserror::Error)]
@@ -328,7 +329,7 @@ impl Intake {
         dead_letters: &ConfirmedPublisher,
         shutdown: &CancellationToken,
     ) -> Result<(), IntakeError> {
-        let reason = error.to_string();
+        let reason = redact_niks(&error.to_string()).into_owned();
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
         headers.insert(ShortString::from(REJECTION_HEADER), AMQPValue::LongString(reason.as_str().into()));
         headers.insert(

@@ -58,13 +58,16 @@ fn dump_dom(url: &str) -> String {
 
 async fn journal_jobs(journal: &Journal) {
     let now = Utc::now();
-    let plan: [(u32, &[JobState]); 6] = [
+    let plan: [(u32, &[JobState]); 8] = [
         (1, &[JobState::AwaitingAuthorization]),
         (2, &[JobState::AwaitingAuthorization]),
         (3, &[JobState::AwaitingAuthorization]),
         (4, &[JobState::AwaitingAuthorization, JobState::Failed]),
         (5, &[JobState::Rejected]),
         (6, &[]),
+        // Authorized in an earlier run that had central's key: without it now, not printed.
+        (7, &[JobState::Authorized]),
+        (8, &[JobState::Authorized, JobState::Rendered]),
     ];
     for (n, path) in plan {
         job_along(journal, n, path, now).await;
@@ -145,18 +148,24 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     journal.close().await;
 
     let (spooler, base) = start_spooler(&vhost, &journal_url, dir.path()).await;
+    // No central key configured: the spooler runs, but is not ready, and says why.
+    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["central"], "central.public_key is not configured", "{ready}");
     let url = format!("{base}/#token={VIEWER}");
     let dom = tokio::task::spawn_blocking(move || dump_dom(&url)).await.unwrap();
     for expected in [
         "id=\"count-failed\">1</td>",
         "id=\"count-rejected\">1</td>",
         "id=\"count-printed\">0</td>",
-        "id=\"total\">6</span>",
+        "id=\"total\">8</span>",
         "4 cards waiting for central's authorization",
         "1 card waiting for staff",
-        "Nothing waiting for a printer.",
+        "2 cards waiting for a printer",
         "schema: version 9 is not supported",
-        "Central authorization does not run in this spooler",
+        "Central authorization does not run in this spooler: no card is authorized or printed \
+         (central.public_key is not configured).",
         "1 distinct events refused, 1 deliveries in all.",
     ] {
         assert!(dom.contains(expected), "the dashboard lacks {expected:?}:\n{dom}");
@@ -172,8 +181,14 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     let dom = tokio::task::spawn_blocking(move || dump_dom(&format!("{base}/"))).await.unwrap();
     assert!(dom.contains("The API refused the token"), "{dom}");
     assert!(dom.contains("id=\"total\">–</span>"), "{dom}");
+    // Fail closed: the cards authorized before are neither drawn nor printed without the key
+    // to check their authorizations (the printer card-1 was ready all along).
     let status = spooler.terminate();
     assert!(status.success(), "the spooler stops cleanly: {status:?}");
+    assert_eq!(std::fs::read_dir(dir.path().join("printed-cards")).unwrap().count(), 0, "no card printed");
+    let journal = journal::at(&journal_url).await;
+    let by_state = journal.count_by_state().await.unwrap();
+    assert_eq!((by_state.get(&JobState::Authorized), by_state.get(&JobState::Rendered)), (Some(&1), Some(&1)));
 }
 
 const CHROMEDRIVER_HINT: &str =
@@ -323,6 +338,9 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     let profile = tempfile::tempdir().unwrap();
     let browser = Browser::start(profile.path()).await;
     browser.page().goto(&format!("{base}/#token={OPERATOR}")).await.unwrap();
+    // The token leaves the address bar (and the history) once the page has read it.
+    let address = browser.page().current_url().await.unwrap();
+    assert!(!address.as_str().contains(OPERATOR) && address.fragment().is_none(), "{address}");
 
     // An operator retries the failed job: it asks central again.
     browser.click(&format!("#staff-jobs tr[data-job='{failed}'] button[data-action='retry']")).await;

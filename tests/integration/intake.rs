@@ -266,6 +266,15 @@ async fn publish_command_reports_unroutable_events_and_exits_non_zero() {
             .output()
             .unwrap()
     };
+    // A publisher declares only the exchange it publishes to: before any spooler declared its
+    // queue, nothing takes the event, and publish says so instead of filling a queue nobody reads.
+    let before_the_spooler = run("enrollment.completed");
+    assert_eq!(before_the_spooler.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&before_the_spooler.stderr);
+    assert!(stderr.contains("no queue is bound"), "{stderr}");
+    assert!(!stderr.contains("BasicReturnMessage"), "lapin's line with the whole event is not logged: {stderr}");
+
+    cardspool::amqp::declare_spooler_topology(&vhost.amqp_config()).await.unwrap();
     let routed = run("enrollment.completed");
     assert!(routed.status.success(), "{}", String::from_utf8_lossy(&routed.stderr));
     assert!(String::from_utf8_lossy(&routed.stdout).contains("1 of 1 events confirmed"));
@@ -276,6 +285,8 @@ async fn publish_command_reports_unroutable_events_and_exits_non_zero() {
     assert_eq!(unroutable.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&unroutable.stderr);
     assert!(stderr.contains("NOT published") && stderr.contains("no queue is bound"), "{stderr}");
+    // lapin's own line about a returned message holds the whole body: never logged.
+    assert!(!stderr.contains("BasicReturnMessage") && !stderr.contains("data: ["), "{stderr}");
 }
 
 #[test]

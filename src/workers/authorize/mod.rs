@@ -143,11 +143,19 @@ impl Authorizer {
         journal: Journal,
         clock: Clock,
     ) -> Result<Authorizer, AuthorizeError> {
-        let transport = HttpTransport::new(
+        let mut transport = HttpTransport::new(
             &config.url,
             Duration::from_millis(config.connect_timeout_ms),
             Duration::from_millis(config.request_timeout_ms),
         )?;
+        if let Some(path) = &config.token_file {
+            let problem = |problem: String| CentralError::OfficeToken { path: path.display().to_string(), problem };
+            let token = std::fs::read_to_string(path).map_err(|error| problem(format!("cannot be read: {error}")))?;
+            if token.trim().is_empty() {
+                return Err(problem("is empty".into()).into());
+            }
+            transport = transport.with_office_token(&token);
+        }
         Authorizer::new(config, journal, Arc::new(transport), clock).await
     }
 

@@ -58,6 +58,37 @@ async fn requests_need_a_known_token_and_enough_role() {
 }
 
 #[tokio::test]
+async fn an_address_that_sends_ten_wrong_tokens_is_refused_for_a_minute_even_with_a_right_one() {
+    let api = Harness::start().await;
+    for n in 0..10 {
+        let (status, body) = api.get("/api/v1/summary", Some(&format!("guess-{n:016}"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    let response = api.client.get(format!("{}/api/v1/summary", api.base)).bearer_auth(VIEWER).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "too_many", "{body}");
+    // Health checks need no token and are not limited.
+    assert_eq!(api.get("/healthz", None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_spooler_without_staff_tokens_says_so() {
+    let (journal, _dir) = journal::sqlite().await;
+    let listener = cardspool::http::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let api = cardspool::http::Api::new(journal, &[], cardspool::clock::Clock::system());
+    tokio::spawn(api.serve(listener, std::future::pending()));
+    let response = reqwest::Client::new().get(format!("{base}/api/v1/jobs")).bearer_auth(VIEWER).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "no_tokens_configured", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("[[api.tokens]]"), "{body}");
+}
+
+#[tokio::test]
 async fn each_action_moves_the_job_and_names_the_staff_member_in_the_audit_trail() {
     let api = Harness::start().await;
 
@@ -212,7 +243,47 @@ async fn all_pages(api: &Harness, query: &str, page: usize) -> Vec<String> {
     }
 }
 
-on_both_backends!(lists_page_by_keyset_and_filter, search_finds_a_card_by_full_nik_name_or_id);
+on_both_backends!(
+    lists_page_by_keyset_and_filter,
+    search_finds_a_card_by_full_nik_name_or_id,
+    full_nik_searches_are_audited_and_limited_per_staff_member
+);
+
+async fn full_nik_searches_are_audited_and_limited_per_staff_member(journal: Journal) {
+    let api =
+        Harness::with_journal(journal, tempfile::tempdir().unwrap(), |api| api.with_nik_searches_per_hour(2)).await;
+    api.job_in(0, JobState::AwaitingAuthorization).await;
+    // Names and ids are not a look-up of a citizen: neither audited nor limited.
+    for _ in 0..3 {
+        api.get_ok("/api/v1/jobs?q=hamid").await;
+    }
+    assert_eq!(api.get_ok("/api/v1/jobs?q=1502015203850001").await["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(api.get_ok("/api/v1/jobs?q=3171015203850009").await["jobs"].as_array().unwrap().len(), 0);
+    let (status, body) = api.get("/api/v1/jobs?q=1502015203850001", Some(VIEWER)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("vera made 2 searches by full NIK"), "{body}");
+    // The limit is each staff member's own.
+    let (status, _) = api.get("/api/v1/jobs?q=1502015203850001", Some(OPERATOR)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, _) = api.get("/api/v1/audit/nik-searches", Some(OPERATOR)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the audit is for supervisors");
+    let (status, audit) = api.get("/api/v1/audit/nik-searches", Some(SUPERVISOR)).await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let seen: Vec<(&str, &str, i64)> = audit["searches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["staff"].as_str().unwrap(), s["nik"].as_str().unwrap(), s["found"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [("rina", "1502**********01", 1), ("vera", "3171**********09", 0), ("vera", "1502**********01", 1)],
+        "who looked whom up, newest first; the refused search found nothing and is not there"
+    );
+    api.secrets.lock().unwrap().push("3171015203850009".into());
+    api.assert_no_secrets();
+}
 
 async fn lists_page_by_keyset_and_filter(journal: Journal) {
     let api = Harness::over(journal).await;
@@ -315,6 +386,18 @@ async fn no_response_holds_a_full_nik_a_photo_or_an_authorization() {
     api.post(&format!("/api/v1/jobs/{}/hold", jobs[0]), OPERATOR, json!({"reason": "NIK 1502015203850001 to check"}))
         .await;
     api.get_ok(&format!("/api/v1/jobs/{}", jobs[0])).await;
+    // Stored masked, not only shown masked: the audit trail, the rejection and the status event
+    // upstream reads never hold the NIK a reason quoted.
+    api.post(&format!("/api/v1/jobs/{}/cancel", jobs[5]), OPERATOR, json!({"reason": "duplicate of 1502015203850001"}))
+        .await;
+    let held = api.journal.history(jobs[0]).await.unwrap();
+    assert_eq!(held.last().unwrap().reason, "held by rina: NIK 1502**********01 to check");
+    let cancelled = api.journal.unpublished(1000).await.unwrap();
+    let cancelled =
+        cancelled.iter().find(|m| m.routing_key == "card.cancelled").expect("a card.cancelled status event");
+    assert!(cancelled.body.contains("duplicate of 1502**********01"), "{}", cancelled.body);
+    let stored = api.journal.rejections(10).await.unwrap();
+    assert_eq!(stored[0].reason, "nik: \"3171*************99\" is not 16 digits");
     let (_, metrics) = api.request(reqwest::Method::GET, "/metrics", None, None).await;
     assert!(metrics.contains("cardspool_jobs"));
     api.assert_no_secrets();
@@ -457,7 +540,18 @@ async fn the_dashboard_page_is_served_without_a_token() {
     let api = Harness::start().await;
     let response = api.client.get(format!("{}/", api.base)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let headers = response.headers().clone();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    // Not framed by another site, no address leaked as a referrer, only the page's own script.
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.starts_with("default-src 'none'; script-src 'sha256-"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"), "{policy}");
+    // The API's answers run nothing and are framed nowhere either.
+    let answer = api.client.get(format!("{}/api/v1/summary", api.base)).send().await.unwrap();
+    assert_eq!(answer.headers()["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    assert_eq!(answer.headers()["x-frame-options"], "DENY");
     let page = response.text().await.unwrap();
     assert!(page.contains("\"/api/v1\" + path") && page.contains("api(\"/summary\")"), "the page polls the summary");
 }

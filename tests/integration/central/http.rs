@@ -254,6 +254,49 @@ where
 }
 
 #[tokio::test]
+async fn the_office_s_token_is_sent_from_its_file_and_central_refuses_requests_without_it() {
+    let core = Arc::new(CentralSimCore::generate(Clock::system()).with_office_token("office-1502-secret-token\n"));
+    let sim = CentralSimServer::start(LOCALHOST.parse().unwrap(), core).await.expect("start central-sim");
+    let verifier = || Verifier::from_base64(&sim.public_key(), Duration::from_secs(60)).unwrap();
+    let timeout = Duration::from_secs(5);
+    let transport = |token: Option<&str>| {
+        let transport = HttpTransport::new(&sim.url(), Duration::from_secs(2), timeout).unwrap();
+        let transport = match token {
+            Some(token) => transport.with_office_token(token),
+            None => transport,
+        };
+        CentralClient::new(Arc::new(transport), verifier(), timeout)
+    };
+    let without = transport(None).authorize(&request(1), Utc::now()).await;
+    assert!(matches!(without, Outcome::BadCredentials { .. }), "{without:?}");
+    let wrong = transport(Some("office-1502-other-token")).authorize(&request(2), Utc::now()).await;
+    assert!(matches!(wrong, Outcome::BadCredentials { .. }), "{wrong:?}");
+    let right = transport(Some("office-1502-secret-token")).authorize(&request(3), Utc::now()).await;
+    assert!(matches!(right, Outcome::Authorized(_)), "{right:?}");
+    assert_eq!((sim.stats().unauthorized, sim.stats().authorized), (2, 1));
+    // The transport's Debug (in a log line, a panic) never shows the token.
+    let debug =
+        format!("{:?}", HttpTransport::new(&sim.url(), timeout, timeout).unwrap().with_office_token("s3cr3t-tok"));
+    assert!(!debug.contains("s3cr3t-tok"), "{debug}");
+
+    // The spooler reads it from `central.token_file`; one it cannot read stops it at start.
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, _journal_dir) = crate::support::journal::sqlite().await;
+    let config = cardspool::config::CentralConfig {
+        url: sim.url(),
+        public_key: sim.public_key(),
+        token_file: Some(dir.path().join("missing-token")),
+        ..cardspool::config::CentralConfig::default()
+    };
+    let error = cardspool::workers::authorize::Authorizer::over_http(&config, journal, Clock::system())
+        .await
+        .err()
+        .expect("a token file that cannot be read is an error");
+    assert!(error.to_string().contains("central.token_file") && error.to_string().contains("missing-token"), "{error}");
+    sim.stop().await;
+}
+
+#[tokio::test]
 async fn a_redirect_is_not_followed_and_the_nik_goes_nowhere_else() {
     use tokio::io::AsyncWriteExt as _;
     let sim = server().await;

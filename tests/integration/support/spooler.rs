@@ -99,6 +99,9 @@ pub fn publications(vhost_config: &cardspool::config::AmqpConfig, payloads: &[Ve
 
 /// Publishes and asserts every message was confirmed and routed.
 pub async fn publish_all(vhost_config: &cardspool::config::AmqpConfig, payloads: &[Vec<u8>]) {
+    // Publishing declares only the exchange: the spooler's queue must be there first, as it is
+    // once a spooler has run on the vhost.
+    cardspool::amqp::declare_spooler_topology(vhost_config).await.expect("declare the spooler's topology");
     let results = cardspool::amqp::publish_confirmed(vhost_config, &publications(vhost_config, payloads))
         .await
         .expect("connect to publish");
