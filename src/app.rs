@@ -22,6 +22,7 @@ use crate::workers::cards::TemplateCards;
 use crate::workers::dispatch::Dispatch;
 use crate::workers::intake::{Intake, IntakeError};
 use crate::workers::notify::{Notify, NotifyError};
+use crate::workers::retention::Retention;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -129,6 +130,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     };
     let notify_task = tasks.spawn(stop_on_error(notify.run(token.child_token()), stop_all));
     tasks.spawn(dispatch.run(token.child_token()));
+    tasks.spawn(Retention::new(&config.journal, journal.clone(), clock).run(token.child_token()));
     let authorize_task = authorizer.map(|authorizer| tasks.spawn(authorizer.run(token.child_token())));
     tasks.close();
 

@@ -99,6 +99,12 @@ pub struct JournalConfig {
     /// being renewed: how long the other instances wait before taking over the work of one
     /// that died.
     pub lease_s: u64,
+    /// Days after a job ended (printed, cancelled, rejected, spoiled) before its payload (photo,
+    /// signature, address, full NIK) is purged; the audit trail, the masked NIK and the
+    /// payload's digest stay. 0 keeps payloads for ever.
+    pub payload_retention_days: u32,
+    /// Days a published status event is kept in the outbox; 0 keeps them for ever.
+    pub outbox_retention_days: u32,
 }
 
 impl Default for JournalConfig {
@@ -108,6 +114,8 @@ impl Default for JournalConfig {
             max_connections: 8,
             instance: String::new(),
             lease_s: 30,
+            payload_retention_days: 30,
+            outbox_retention_days: 7,
         }
     }
 }

@@ -49,6 +49,15 @@ pub fn plan(
             ActionRefused::Conflict(message) => ApiError::Conflict(message),
         })?;
     let effects = plan.effects;
+    if let (true, Some(purged_at)) = (effects.ask_central_afresh, job.payload_purged_at) {
+        return Err(ApiError::Conflict(format!(
+            "job {}: its card's data (photo, signature, address) was purged on {} when its retention \
+             ([journal] payload_retention_days) ended, so the card cannot be drawn again from it: ask \
+             upstream to send the enrollment again, as a new event",
+            job.id,
+            purged_at.format("%Y-%m-%d")
+        )));
+    }
     let mut update = JobUpdate { held_from: effects.held_from, ..JobUpdate::default() };
     if effects.due_now {
         update.next_attempt_at = Some(None);

@@ -78,6 +78,8 @@ pub struct JobView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// When the job's payload was purged (its retention ended): it cannot be reprinted.
+    pub payload_purged_at: Option<DateTime<Utc>>,
     /// The staff actions the job's state allows now (`POST /jobs/{id}/{action}`).
     pub actions: Vec<&'static str>,
 }
@@ -104,9 +106,14 @@ impl From<&JobRecord> for JobView {
             created_at: job.created_at,
             updated_at: job.updated_at,
             version: job.version,
+            payload_purged_at: job.payload_purged_at,
+            // A purged job cannot be drawn again: reprint and retry are not offered.
             actions: JobAction::ALL
                 .into_iter()
                 .filter(|action| action.available(job.state, job.held_from))
+                .filter(|action| {
+                    job.payload_purged_at.is_none() || !matches!(action, JobAction::Reprint | JobAction::Retry)
+                })
                 .map(JobAction::as_str)
                 .collect(),
         }

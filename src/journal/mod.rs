@@ -15,6 +15,7 @@ mod central;
 mod migrations;
 mod printing;
 mod records;
+mod retention;
 mod staff;
 mod writer;
 

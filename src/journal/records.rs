@@ -12,7 +12,7 @@ use crate::domain::job::{Actor, JobId, JobState};
 pub(super) const JOB_COLUMNS: &str = "id, event_id, state, office, template, priority, nik_masked, name, warnings,
      reason, held_from, attempts, next_attempt_at, authorization_json, printer, printer_job_id, created_at,
      updated_at, version, owner, lease_until, authorization_id, authorization_expires_at, authorization_round,
-     card_digest";
+     card_digest, payload_purged_at";
 
 /// A job as the journal holds it (without the event payload, which [`super::Journal::payload`]
 /// reads on demand).
@@ -55,6 +55,9 @@ pub struct JobRecord {
     pub owner: Option<String>,
     /// Until when `owner` holds it; after that another instance may take the job over.
     pub lease_until: Option<DateTime<Utc>>,
+    /// When the job's payload (photo, signature, address, full NIK) was purged, its retention
+    /// over: the card can no longer be drawn again from this job.
+    pub payload_purged_at: Option<DateTime<Utc>>,
 }
 
 fn state(row: &AnyRow, column: &str) -> Result<JobState, JournalError> {
@@ -96,6 +99,7 @@ impl JobRecord {
             version: row.try_get("version")?,
             owner: row.try_get("owner")?,
             lease_until: row.try_get::<Option<i64>, _>("lease_until")?.map(from_millis),
+            payload_purged_at: row.try_get::<Option<i64>, _>("payload_purged_at")?.map(from_millis),
         })
     }
 }
@@ -131,6 +135,7 @@ impl JobRecord {
             version: 1,
             owner: None,
             lease_until: None,
+            payload_purged_at: None,
         }
     }
 }

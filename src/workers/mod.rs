@@ -7,3 +7,4 @@ pub mod cards;
 pub mod dispatch;
 pub mod intake;
 pub mod notify;
+pub mod retention;

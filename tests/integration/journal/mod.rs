@@ -5,3 +5,4 @@ mod central;
 mod jobs;
 mod leases;
 mod ledger;
+mod retention;
