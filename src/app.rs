@@ -42,6 +42,8 @@ pub enum AppError {
     Printer(#[from] PrinterError),
     #[error("cannot listen for the API on {addr}: {source}")]
     Api { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("cannot serve the API over TLS with {cert} and {key}: {source}")]
+    ApiTls { cert: String, key: String, source: std::io::Error },
 }
 
 /// Runs the spooler until `shutdown` completes, then stops taking new work, lets the work in
@@ -104,12 +106,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     // taken port stops the spooler at once.
     let api_error = |source| AppError::Api { addr: config.api.listen, source };
     let listener = crate::http::bind(config.api.listen).await.map_err(api_error)?;
-    info!(addr = %listener.local_addr().map_err(api_error)?, "api listening");
+    let scheme = if config.api.tls_cert_file.is_some() { "https" } else { "http" };
+    // The address last: tools and tests read it from the end of this line.
+    info!(scheme = %scheme, addr = %listener.local_addr().map_err(api_error)?, "api listening");
     let api = Api::new(journal.clone(), &config.api.tokens, clock)
         .with_nik_searches_per_hour(config.api.nik_searches_per_hour)
         .with_intake_stats(intake.stats.clone())
         .with_printing(dispatch.printers().clone(), Arc::new(dispatch.clone()))
         .with_templates(templates);
+    let api = match (&config.api.tls_cert_file, &config.api.tls_key_file) {
+        (Some(cert), Some(key)) => api.with_tls(cert, key).await.map_err(|source| AppError::ApiTls {
+            cert: cert.display().to_string(),
+            key: key.display().to_string(),
+            source,
+        })?,
+        _ => api,
+    };
     let api = match (&authorizer, central_off) {
         (Some(authorizer), _) => api.with_central(authorizer.monitor()),
         (None, Some(reason)) => api.with_central_off(reason),

@@ -65,6 +65,9 @@ pub struct AmqpConfig {
     pub heartbeat_s: u16,
     /// Longest pause between reconnection attempts (jittered exponential backoff, never gives up).
     pub reconnect_max_backoff_ms: u64,
+    /// `amqps://` only: the certificate authority (PEM) the broker's certificate is checked
+    /// against, for a private CA; without it, the system's trusted roots.
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AmqpConfig {
@@ -81,6 +84,7 @@ impl Default for AmqpConfig {
             connect_timeout_ms: 10_000,
             heartbeat_s: 15,
             reconnect_max_backoff_ms: 30_000,
+            tls_ca_file: None,
         }
     }
 }
@@ -284,11 +288,21 @@ pub struct ApiConfig {
     /// Searches by a full NIK one staff member may make per hour (each is audited); 0 forbids
     /// them.
     pub nik_searches_per_hour: u32,
+    /// Serve the API and dashboard over TLS with this certificate chain and key (PEM files):
+    /// both or neither.
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    pub tls_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8480)), tokens: Vec::new(), nik_searches_per_hour: 60 }
+        ApiConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8480)),
+            tokens: Vec::new(),
+            nik_searches_per_hour: 60,
+            tls_cert_file: None,
+            tls_key_file: None,
+        }
     }
 }
 
@@ -516,6 +530,9 @@ impl Config {
             || self.central.drain_concurrency == 0
         {
             return fail("central", "breaker_threshold, drain_rate_per_s and drain_concurrency must be at least 1");
+        }
+        if self.api.tls_cert_file.is_some() != self.api.tls_key_file.is_some() {
+            return fail("api.tls_cert_file", "and api.tls_key_file go together: set both or neither");
         }
         if self.central.public_key_file.is_some() && !self.central.public_key.trim().is_empty() {
             return fail("central.public_key_file", "and central.public_key are both set: keep one");

@@ -33,6 +33,8 @@ pub use topology::{declare_enrollments_exchange, declare_topology, INTAKE_BINDIN
 pub enum AmqpError {
     #[error("invalid AMQP URL: {0}")]
     Url(String),
+    #[error("cannot read amqp.tls_ca_file {path}: {source}")]
+    TlsCa { path: String, source: std::io::Error },
     #[error("cannot reach RabbitMQ at {endpoint} within {timeout_ms} ms")]
     ConnectTimeout { endpoint: String, timeout_ms: u64 },
     #[error("RabbitMQ at {endpoint}: {source}")]
@@ -52,7 +54,7 @@ impl AmqpError {
     /// Every broker error is worth another connection attempt except a bad URL: the broker may
     /// come back, a policy may be fixed. The supervisor logs each and keeps trying.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, AmqpError::Url(_))
+        !matches!(self, AmqpError::Url(_) | AmqpError::TlsCa { .. })
     }
 }
 
@@ -91,7 +93,15 @@ pub async fn connect(config: &AmqpConfig, connection_name: &str) -> Result<Conne
     let endpoint = endpoint(&config.url);
     let properties = ConnectionProperties::default().with_connection_name(connection_name.into());
     let timeout = Duration::from_millis(config.connect_timeout_ms);
-    match tokio::time::timeout(timeout, Connection::connect_uri(uri, properties)).await {
+    let mut tls = lapin::tcp::OwnedTLSConfig::default();
+    if let Some(path) = &config.tls_ca_file {
+        let ca = std::fs::read_to_string(path)
+            .map_err(|source| AmqpError::TlsCa { path: path.display().to_string(), source })?;
+        tls.cert_chain = Some(ca);
+    }
+    let runtime = lapin::runtime::default_runtime()
+        .map_err(|source| AmqpError::Connect { endpoint: endpoint.clone(), source })?;
+    match tokio::time::timeout(timeout, Connection::connect_uri_with_config(uri, properties, tls, runtime)).await {
         Err(_) => Err(AmqpError::ConnectTimeout { endpoint, timeout_ms: config.connect_timeout_ms }),
         Ok(Err(source)) => Err(AmqpError::Connect { endpoint, source }),
         Ok(Ok(connection)) => Ok(connection),

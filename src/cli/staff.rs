@@ -192,28 +192,43 @@ pub struct StaffClient {
     http: reqwest::Client,
 }
 
-/// The API's address from `[api] listen`: a wildcard address is reached on loopback.
-pub fn default_api_url(listen: SocketAddr) -> String {
+/// The API's address from `[api] listen` (`https` when `tls`): a wildcard address is reached on
+/// loopback.
+pub fn default_api_url(listen: SocketAddr, tls: bool) -> String {
     let ip = match listen.ip() {
         std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
         std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    format!("http://{}", SocketAddr::new(ip, listen.port()))
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{}", SocketAddr::new(ip, listen.port()))
 }
 
 impl StaffClient {
+    /// A client of the API at `base`; `trusted_cert`: a certificate (PEM) to trust besides the
+    /// system's, such as the spooler's own self-signed `[api] tls_cert_file`.
+    ///
     /// # Errors
-    /// [`StaffCliError::Usage`] for a URL that is not http(s).
-    pub fn new(base: &str, token: Option<String>) -> Result<StaffClient, StaffCliError> {
+    /// [`StaffCliError::Usage`] for a URL that is not http(s) or a certificate that cannot be read.
+    pub fn new(
+        base: &str,
+        token: Option<String>,
+        trusted_cert: Option<&std::path::Path>,
+    ) -> Result<StaffClient, StaffCliError> {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(StaffCliError::Usage(format!("--api {base:?} must start with http:// or https://")));
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .map_err(|source| StaffCliError::Connect { url: base.to_owned(), source })?;
+        let mut builder = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60));
+        if let Some(path) = trusted_cert {
+            let unusable =
+                |problem: String| StaffCliError::Usage(format!("the API's certificate {}: {problem}", path.display()));
+            let pem = std::fs::read(path).map_err(|error| unusable(error.to_string()))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| unusable(error.to_string()))? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|source| StaffCliError::Connect { url: base.to_owned(), source })?;
         Ok(StaffClient { base: base.trim_end_matches('/').to_owned(), token, http })
     }
 
@@ -293,8 +308,9 @@ pub async fn run(config: &Config, command: StaffCommand) -> Result<String, Staff
 }
 
 fn client(config: &Config, api: &ApiArgs) -> Result<StaffClient, StaffCliError> {
-    let base = api.api.clone().unwrap_or_else(|| default_api_url(config.api.listen));
-    StaffClient::new(&base, api.token.clone().filter(|t| !t.is_empty()))
+    let tls = config.api.tls_cert_file.as_deref();
+    let base = api.api.clone().unwrap_or_else(|| default_api_url(config.api.listen, tls.is_some()));
+    StaffClient::new(&base, api.token.clone().filter(|t| !t.is_empty()), tls)
 }
 
 fn pretty(value: &Value) -> String {
@@ -620,9 +636,10 @@ mod tests {
 
     #[test]
     fn wildcard_listen_addresses_are_reached_on_loopback() {
-        assert_eq!(default_api_url("0.0.0.0:8480".parse().unwrap()), "http://127.0.0.1:8480");
-        assert_eq!(default_api_url("[::]:8480".parse().unwrap()), "http://[::1]:8480");
-        assert_eq!(default_api_url("10.1.2.3:9000".parse().unwrap()), "http://10.1.2.3:9000");
+        assert_eq!(default_api_url("0.0.0.0:8480".parse().unwrap(), false), "http://127.0.0.1:8480");
+        assert_eq!(default_api_url("[::]:8480".parse().unwrap(), false), "http://[::1]:8480");
+        assert_eq!(default_api_url("10.1.2.3:9000".parse().unwrap(), false), "http://10.1.2.3:9000");
+        assert_eq!(default_api_url("0.0.0.0:8480".parse().unwrap(), true), "https://127.0.0.1:8480");
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub struct ApiState {
 /// without printers, a test without intake) are reported as not running.
 pub struct Api {
     state: ApiState,
+    /// Serve over TLS with this certificate and key (`[api] tls_cert_file`, `tls_key_file`).
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 }
 
 impl Api {
@@ -98,7 +100,19 @@ impl Api {
                 test_cards: None,
                 metrics: metrics::Metrics::new(),
             },
+            tls: None,
         }
+    }
+
+    /// Serves over TLS with the certificate chain and key in these PEM files.
+    ///
+    /// # Errors
+    /// When a file cannot be read or holds no usable certificate or key.
+    pub async fn with_tls(mut self, cert: &std::path::Path, key: &std::path::Path) -> std::io::Result<Api> {
+        // The process-wide rustls provider (ring), as for every TLS client of the spooler.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        self.tls = Some(axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?);
+        Ok(self)
     }
 
     /// The printers staff see and pause (the dispatch worker's).
@@ -207,10 +221,19 @@ impl Api {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let tls = self.tls.clone();
         // The client's address limits wrong tokens (`auth::WrongTokens`).
-        axum::serve(listener, self.router().into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let Some(tls) = tls else {
+            return axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+        };
+        let handle = axum_server::Handle::new();
+        let stopping = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stopping.graceful_shutdown(Some(REQUEST_TIMEOUT));
+        });
+        axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle).serve(app).await
     }
 }
 

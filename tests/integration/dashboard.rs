@@ -117,7 +117,7 @@ async fn start_spooler(vhost: &Vhost, journal_url: &str, dir: &Path) -> (Spooler
     let mut addr = String::new();
     eventually("the API's address in the log", Duration::from_secs(30), || {
         let log = spooler.log_text();
-        if let Some(found) = log.lines().find_map(|l| l.split("api listening addr=").nth(1)) {
+        if let Some(found) = log.lines().find_map(|l| l.split("api listening scheme=http addr=").nth(1)) {
             found.trim().clone_into(&mut addr);
         }
         let found = !addr.is_empty();

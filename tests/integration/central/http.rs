@@ -177,6 +177,8 @@ async fn the_central_sim_command_serves_with_its_key_file_and_starting_fault() {
         let mut child = Command::new(services::binary())
             .args(["central-sim", "--listen", LOCALHOST, "--key"])
             .arg(&key_file)
+            .arg("--public-key-out")
+            .arg(dir.path().join("central.pub"))
             .args(["--fault", fault])
             .current_dir(dir.path())
             .stdout(Stdio::piped())
@@ -205,6 +207,13 @@ async fn the_central_sim_command_serves_with_its_key_file_and_starting_fault() {
     let (mut first, url, key) = start("unauthorized");
     assert!(key_file.exists(), "the key is saved");
     assert_eq!(fetch_public_key(&url).await.unwrap().public_key, key);
+    // The public half is written for a spooler's `central.public_key_file` (docker-compose.yml).
+    let written = std::fs::read_to_string(dir.path().join("central.pub")).unwrap();
+    let config = cardspool::config::CentralConfig {
+        public_key_file: Some(dir.path().join("central.pub")),
+        ..cardspool::config::CentralConfig::default()
+    };
+    assert_eq!((written.trim(), config.usable_public_key().unwrap()), (key.as_str(), key.clone()));
     let client = client(&url, &key, Duration::from_secs(2));
     assert_eq!(client.authorize(&request(1), Utc::now()).await.kind(), "bad_credentials");
     first.kill().unwrap();

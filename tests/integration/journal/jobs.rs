@@ -255,3 +255,15 @@ async fn the_sqlite_journal_is_private_to_the_spooler() {
     assert_eq!(mode(&file), 0o600, "made private again");
     journal.close().await;
 }
+
+#[tokio::test]
+async fn a_journal_that_cannot_be_opened_is_named_without_its_password() {
+    let url = "postgres://cardspool:s3cret-pw@127.0.0.1:5432/nowhere?sslmode=bogus";
+    let error = tokio::time::timeout(std::time::Duration::from_secs(30), Journal::open(url, 1))
+        .await
+        .expect("a bad option fails at once")
+        .expect_err("a bad option");
+    let text = error.to_string();
+    assert!(text.contains("cannot open the journal at postgres://cardspool:****@127.0.0.1:5432/nowhere"), "{text}");
+    assert!(!text.contains("s3cret-pw"), "the password is never shown: {text}");
+}

@@ -20,6 +20,7 @@ pub mod journal;
 pub mod printer_sim;
 pub mod services;
 pub mod spooler;
+pub mod tls;
 pub mod wait;
 
 /// Runs each named scenario (`async fn NAME(journal: Journal)`) twice: on SQLite (a file in a
