@@ -87,7 +87,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let renderer = Arc::new(TemplateCards::new(
         Arc::clone(&templates),
         config.render.issue_place.clone(),
-        config.printing.ledger_utc_offset_minutes,
+        config.ledger_offset_minutes(),
         config.intake.image_limits(),
         config.central.office.clone(),
         verifier,
@@ -111,6 +111,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     info!(scheme = %scheme, addr = %listener.local_addr().map_err(api_error)?, "api listening");
     let api = Api::new(journal.clone(), &config.api.tokens, clock)
         .with_nik_searches_per_hour(config.api.nik_searches_per_hour)
+        .with_office_zone(config.office.zone)
         .with_intake_stats(intake.stats.clone())
         .with_printing(dispatch.printers().clone(), Arc::new(dispatch.clone()))
         .with_templates(templates);
@@ -123,7 +124,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         _ => api,
     };
     let api = match (&authorizer, central_off) {
-        (Some(authorizer), _) => api.with_central(authorizer.monitor()),
+        (Some(authorizer), _) => {
+            let monitor = authorizer.monitor();
+            monitor.set_office_zone(config.office.zone);
+            api.with_central(monitor)
+        }
         (None, Some(reason)) => api.with_central_off(reason),
         (None, None) => api,
     };

@@ -29,6 +29,7 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    pub office: OfficeConfig,
     pub amqp: AmqpConfig,
     pub journal: JournalConfig,
     pub intake: IntakeConfig,
@@ -38,6 +39,15 @@ pub struct Config {
     pub printers: Vec<PrinterConfig>,
     pub printing: PrintingConfig,
     pub render: RenderConfig,
+}
+
+/// The office the spooler serves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OfficeConfig {
+    /// The office's time zone, `WIB`, `WITA` or `WIT`: every time staff see (dashboard, CLI,
+    /// reports) and the blank ledger's days and the card's issue date are in it.
+    pub zone: crate::domain::office_time::OfficeZone,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -444,8 +454,17 @@ pub struct PrintingConfig {
     pub max_aborts: u32,
     /// How long a printed card's PDF stays in the spool for a reprint (0: deleted at once).
     pub retention_s: u64,
-    /// The office's offset from UTC, for the blank ledger's days (WIB, UTC+7, by default).
-    pub ledger_utc_offset_minutes: i32,
+    /// The office's offset from UTC for the blank ledger's days and the card's issue date;
+    /// absent, `office.zone`'s (kept for configurations written before `office.zone`).
+    pub ledger_utc_offset_minutes: Option<i32>,
+}
+
+impl PrintingConfig {
+    /// The office's offset from UTC, in minutes, for the ledger's days and the issue date, as
+    /// set here; WIB's when not ([`Config::ledger_offset_minutes`] also reads `office.zone`).
+    pub fn ledger_offset_minutes(&self) -> i32 {
+        self.ledger_utc_offset_minutes.unwrap_or(7 * 60)
+    }
 }
 
 impl Default for PrintingConfig {
@@ -462,12 +481,18 @@ impl Default for PrintingConfig {
             on_abort: AbortPolicy::Requeue,
             max_aborts: 2,
             retention_s: 0,
-            ledger_utc_offset_minutes: 7 * 60,
+            ledger_utc_offset_minutes: None,
         }
     }
 }
 
 impl Config {
+    /// The office's offset from UTC for the ledger's days and the card's issue date:
+    /// `printing.ledger_utc_offset_minutes` when set, else `office.zone`'s.
+    pub fn ledger_offset_minutes(&self) -> i32 {
+        self.printing.ledger_utc_offset_minutes.unwrap_or_else(|| self.office.zone.utc_offset_minutes())
+    }
+
     /// Loads the configuration: defaults, then the file, then `CARDSPOOL_*` variables.
     ///
     /// `file` is the `--config` argument: when given it must exist; when absent,
@@ -755,5 +780,16 @@ mod tests {
         );
         assert_eq!(url_without_secrets("sqlite://cardspool-data/journal.db"), "sqlite://cardspool-data/journal.db");
         assert_eq!(url_without_secrets("not a url://u:p@host"), "not a url://****@host");
+    }
+
+    #[test]
+    fn the_office_zone_gives_the_ledger_s_offset_unless_one_is_set() {
+        assert_eq!(Config::default().ledger_offset_minutes(), 420, "WIB by default");
+        let wita = Config::from_toml_str("[office]\nzone = \"WITA\"\n").unwrap();
+        assert_eq!(wita.ledger_offset_minutes(), 480);
+        let set =
+            Config::from_toml_str("[office]\nzone = \"WIT\"\n[printing]\nledger_utc_offset_minutes = 420\n").unwrap();
+        assert_eq!(set.ledger_offset_minutes(), 420, "an explicit offset wins");
+        assert!(Config::from_toml_str("[office]\nzone = \"CET\"\n").unwrap_err().to_string().contains("zone"));
     }
 }

@@ -4,6 +4,7 @@
 //! [`CentralStatus`] snapshot or subscribe to changes. Staff's one action on central, "check
 //! now", goes through here too ([`CentralMonitor::probe_now`]).
 
+use crate::domain::office_time::OfficeZone;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -45,6 +46,8 @@ struct Shared {
     breaker: Breaker,
     jobs_waiting: u64,
     oldest_waiting_since: Option<DateTime<Utc>>,
+    /// The zone staff read the summary's times in.
+    zone: OfficeZone,
 }
 
 struct Inner {
@@ -71,7 +74,7 @@ impl std::fmt::Debug for CentralMonitor {
 
 impl CentralMonitor {
     pub fn new(central: String, breaker: Breaker) -> CentralMonitor {
-        let shared = Shared { breaker, jobs_waiting: 0, oldest_waiting_since: None };
+        let shared = Shared { breaker, jobs_waiting: 0, oldest_waiting_since: None, zone: OfficeZone::default() };
         let status = watch::Sender::new(render(&central, &shared));
         CentralMonitor {
             inner: Arc::new(Inner {
@@ -82,6 +85,13 @@ impl CentralMonitor {
                 answers: Mutex::new(BTreeMap::new()),
             }),
         }
+    }
+
+    /// Writes the summary's times in the office's zone (`01-12-2026 22:36 WIB`).
+    pub fn set_office_zone(&self, zone: OfficeZone) {
+        let mut shared = self.lock();
+        shared.zone = zone;
+        self.publish(&shared);
     }
 
     /// Central's state now.
@@ -189,7 +199,7 @@ impl CentralMonitor {
 
 fn render(central: &str, shared: &Shared) -> CentralStatus {
     let breaker = &shared.breaker;
-    let time = |at: DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let time = |at: DateTime<Utc>| shared.zone.format(at);
     let mut summary = match breaker.state {
         CentralState::Unknown => "central not contacted yet".to_owned(),
         CentralState::Up => format!("central up since {}", time(breaker.state_since)),

@@ -1,6 +1,7 @@
 //! `cardspool render EVENT.json -o card.pdf` (a layout preview, no printing) and
 //! `cardspool template check|list`.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -64,6 +65,10 @@ pub enum TemplateCommand {
         #[arg(long)]
         templates_dir: Option<PathBuf>,
     },
+    /// Write the built-in templates and their fonts into DIR, to edit them there (then set
+    /// `[render] templates_dir = DIR`: a template there overrides the built-in one of its name).
+    /// Never writes over an existing file.
+    Export { dir: PathBuf },
 }
 
 fn templates_dir(config: &Config, given: Option<&Path>) -> PathBuf {
@@ -119,6 +124,20 @@ fn clone_template_error(problem: &RenderError) -> RenderError {
 /// When the templates directory cannot be read, or the specimen cannot be written.
 pub fn template_command(config: &Config, command: &TemplateCommand) -> Result<(String, bool), RenderCommandError> {
     match command {
+        TemplateCommand::Export { dir } => {
+            let written = crate::render::built_in::export(dir)
+                .map_err(|source| RenderCommandError::Write { path: dir.clone(), source })?;
+            let mut report = format!("wrote the built-in templates into {}:\n", dir.display());
+            for path in written {
+                let _ = writeln!(report, "  {}", path.display());
+            }
+            let _ = write!(
+                report,
+                "edit them there, then set [render] templates_dir = {:?} (a template there overrides the built-in one)",
+                dir.display().to_string()
+            );
+            Ok((report, true))
+        }
         TemplateCommand::Check { name, templates_dir: dir, output } => {
             let store = TemplateStore::load(&templates_dir(config, dir.as_deref()))?;
             if let Some(problem) = store.problem(name) {

@@ -7,7 +7,9 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Utc};
+
+use crate::domain::office_time::OfficeZone;
 use serde_json::{json, Value};
 
 use crate::config::Config;
@@ -280,6 +282,8 @@ impl StaffClient {
 /// # Errors
 /// When the API cannot be reached or refuses (the message says why).
 pub async fn run(config: &Config, command: StaffCommand) -> Result<String, StaffCliError> {
+    // Set once per process, before anything is formatted.
+    let _ = OFFICE_ZONE.set(config.office.zone);
     match command {
         StaffCommand::Jobs { api, command } => {
             let client = client(config, &api)?;
@@ -415,12 +419,17 @@ fn text(value: &Value) -> String {
     }
 }
 
-/// An API time in the local time zone, to the minute.
+/// The office's zone (`[office] zone`), which every time the commands print is written in.
+static OFFICE_ZONE: std::sync::OnceLock<OfficeZone> = std::sync::OnceLock::new();
+
+/// An API time in the office's zone, to the minute, as the print room writes it:
+/// `01-12-2026 22:36 WIB`.
 fn local_time(value: &Value) -> String {
+    let zone = OFFICE_ZONE.get().copied().unwrap_or_default();
     value
         .as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string())
+        .map(|t| zone.format(t.with_timezone(&Utc)))
         .unwrap_or_default()
 }
 

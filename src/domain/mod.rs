@@ -11,5 +11,6 @@ pub mod job;
 pub mod layout;
 pub mod ledger;
 pub mod nik;
+pub mod office_time;
 pub mod staff;
 pub mod status;

@@ -40,6 +40,7 @@ use tracing::{info_span, warn};
 use crate::central::CentralMonitor;
 use crate::clock::Clock;
 use crate::config::ApiToken;
+use crate::domain::office_time::OfficeZone;
 use crate::journal::Journal;
 use crate::printer::pool::Printers;
 use crate::printer::test_card::TestCards;
@@ -61,6 +62,8 @@ pub struct ApiState {
     wrong_tokens: auth::WrongTokens,
     /// Full-NIK searches allowed per staff member per hour.
     nik_searches_per_hour: u32,
+    /// The zone staff read times in (the dashboard formats the API's UTC times with it).
+    office_zone: OfficeZone,
     /// The dispatch worker's printers; `None` when printing does not run in this process.
     printers: Option<Printers>,
     intake: Option<Arc<IntakeStats>>,
@@ -92,6 +95,7 @@ impl Api {
                 tokens: auth::Tokens::new(tokens),
                 wrong_tokens: auth::WrongTokens::default(),
                 nik_searches_per_hour: crate::config::ApiConfig::default().nik_searches_per_hour,
+                office_zone: OfficeZone::default(),
                 printers: None,
                 intake: None,
                 central: None,
@@ -134,6 +138,13 @@ impl Api {
     #[must_use]
     pub fn with_nik_searches_per_hour(mut self, searches: u32) -> Api {
         self.state.nik_searches_per_hour = searches;
+        self
+    }
+
+    /// The office's time zone (`[office] zone`), for the times staff read.
+    #[must_use]
+    pub fn with_office_zone(mut self, zone: OfficeZone) -> Api {
+        self.state.office_zone = zone;
         self
     }
 

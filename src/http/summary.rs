@@ -84,6 +84,7 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
         "printers": printers,
         "central": state.central.as_ref().map(|monitor| central_view(&monitor.snapshot())),
         "central_off": state.central_off,
+        "office": { "zone": state.office_zone.name(), "utc_offset_minutes": state.office_zone.utc_offset_minutes() },
     })))
 }
 

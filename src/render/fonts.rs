@@ -139,14 +139,13 @@ fn without_tables(font: &[u8], drop: &[&[u8; 4]]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Loads, subsets and measures one font file.
+/// Subsets and measures one font file's `bytes` (`path` names it in messages).
 ///
 /// # Errors
 /// A message for the template's `fonts.KEY` field.
-pub(crate) fn prepare_font(path: &Path, index: usize) -> Result<PreparedFont, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub(crate) fn prepare_font(path: &Path, bytes: &[u8], index: usize) -> Result<PreparedFont, String> {
     let mut warnings = Vec::new();
-    let full = ParsedFont::from_bytes(&bytes, 0, &mut warnings)
+    let full = ParsedFont::from_bytes(bytes, 0, &mut warnings)
         .ok_or_else(|| format!("{} is not a TrueType/OpenType font", path.display()))?;
     let units_per_em = f32::from(full.units_per_em.max(1));
 
@@ -166,13 +165,13 @@ pub(crate) fn prepare_font(path: &Path, index: usize) -> Result<PreparedFont, St
     let ids: Vec<u16> = std::iter::once(0).chain(glyphs).collect();
     // `Minimal` keeps a valid font with its character map, which the per-card subsets read.
     let subset =
-        subset(&bytes, &ids, &SubsetProfile::Minimal).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
+        subset(bytes, &ids, &SubsetProfile::Minimal).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
     let subset = without_tables(&subset, HINTING_TABLES)
         .ok_or_else(|| format!("the subset of {} is not a valid sfnt", path.display()))?;
     let parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
         .ok_or_else(|| format!("the subset of {} does not parse", path.display()))?;
 
-    let name = postscript_name(&bytes)
+    let name = postscript_name(bytes)
         .unwrap_or_else(|| path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into()));
     // hhea ascender/descender: what the font's designers reserve for a line.
     let ascent = f32::from(full.font_metrics.ascent) / units_per_em;

@@ -11,6 +11,7 @@
 //! rule, the QR payload) are the domain's (`domain::layout`); this module reads files, embeds
 //! fonts and images, and speaks printpdf.
 
+pub mod built_in;
 mod fonts;
 mod images;
 mod pdf;
@@ -94,20 +95,45 @@ impl PreparedTemplate {
     /// # Errors
     /// [`RenderError::Template`] with every problem found.
     pub fn load(dir: &Path, file: &Path) -> Result<PreparedTemplate, RenderError> {
+        let source = std::fs::read_to_string(file).map_err(|e| RenderError::Template {
+            file: file.to_owned(),
+            errors: vec![TemplateError { line: None, field: "(file)".into(), message: format!("cannot be read: {e}") }],
+        })?;
+        PreparedTemplate::prepare(file, &source, |font: &str| {
+            let path = dir.join(font);
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        })
+    }
+
+    /// Prepares a template built into the binary ([`built_in::FILES`]).
+    ///
+    /// # Errors
+    /// [`RenderError::Template`]: a built-in template is checked like any other.
+    fn built_in(file_name: &str, source: &str) -> Result<PreparedTemplate, RenderError> {
+        let file = Path::new(built_in::LABEL).join(file_name);
+        PreparedTemplate::prepare(&file, source, |font: &str| {
+            built_in::file(font).map(<[u8]>::to_vec).ok_or_else(|| format!("{font} is not built in"))
+        })
+    }
+
+    fn prepare(
+        file: &Path,
+        source: &str,
+        read_font: impl Fn(&str) -> Result<Vec<u8>, String>,
+    ) -> Result<PreparedTemplate, RenderError> {
         let fail = |errors| RenderError::Template { file: file.to_owned(), errors };
         let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-        let source = std::fs::read_to_string(file).map_err(|e| {
-            fail(vec![TemplateError { line: None, field: "(file)".into(), message: format!("cannot be read: {e}") }])
-        })?;
-        let template = parse_template(&name, &source).map_err(fail)?;
+        let template = parse_template(&name, source).map_err(fail)?;
 
         let mut fonts = Vec::new();
         let mut errors = Vec::new();
         for (index, font) in template.fonts.iter().enumerate() {
-            match fonts::prepare_font(&dir.join(&font.file), index) {
+            let prepared =
+                read_font(&font.file).and_then(|bytes| fonts::prepare_font(Path::new(&font.file), &bytes, index));
+            match prepared {
                 Ok(prepared) => fonts.push(prepared),
                 Err(message) => errors.push(TemplateError {
-                    line: line_of_key(&source, &font.key),
+                    line: line_of_key(source, &font.key),
                     field: format!("fonts.{}", font.key),
                     message,
                 }),
@@ -369,33 +395,55 @@ impl fmt::Debug for TemplateStore {
 }
 
 impl TemplateStore {
-    /// Loads every `*.toml` in `dir`. A template with problems is left out and its problems kept
-    /// in [`TemplateStore::problems`]; the rest are usable.
+    /// The built-in templates ([`built_in`]), then every `*.toml` in `dir`, which adds
+    /// templates or overrides a built-in one of the same name. A missing `dir` leaves the
+    /// built-in ones. A template with problems is left out and its problems kept in
+    /// [`TemplateStore::problems`]; the rest are usable.
     ///
     /// # Errors
-    /// [`RenderError::TemplatesDir`] only when the directory itself cannot be read.
+    /// [`RenderError::TemplatesDir`] only when `dir` exists but cannot be read.
     pub fn load(dir: &Path) -> Result<TemplateStore, RenderError> {
-        let fail = |source| RenderError::TemplatesDir { dir: dir.to_owned(), source };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(fail)?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<Result<_, _>>()
-            .map_err(fail)?;
-        files.retain(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file());
-        files.sort();
         let mut templates = BTreeMap::new();
         let mut problems = Vec::new();
+        let mut keep = |loaded: Result<PreparedTemplate, RenderError>, problems: &mut Vec<RenderError>| match loaded {
+            Ok(template) => {
+                templates.insert(template.name().to_owned(), template);
+            }
+            Err(error) => {
+                tracing::error!(%error, "card template refused");
+                problems.push(error);
+            }
+        };
+        for (file_name, source) in built_in::templates() {
+            keep(PreparedTemplate::built_in(file_name, source), &mut problems);
+        }
+        let fail = |source| RenderError::TemplatesDir { dir: dir.to_owned(), source };
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.map(|entry| entry.map(|e| e.path())).collect::<Result<_, _>>().map_err(fail)?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(dir = %dir.display(), "no templates directory: the built-in templates only");
+                Vec::new()
+            }
+            Err(error) => return Err(fail(error)),
+        };
+        files.retain(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file());
+        files.sort();
         for file in files {
-            match PreparedTemplate::load(dir, &file) {
-                Ok(template) => {
-                    tracing::info!(template = template.name(), pool = template.pool(), "card template loaded");
-                    templates.insert(template.name().to_owned(), template);
-                }
-                Err(error) => {
-                    tracing::error!(%error, "card template refused");
-                    problems.push(error);
+            keep(PreparedTemplate::load(dir, &file), &mut problems);
+        }
+        // A directory's template that overrides a built-in one and has problems leaves neither:
+        // the office meant its own, and must see why it is not used.
+        for problem in &problems {
+            if let RenderError::Template { file, .. } = problem {
+                if let Some(name) = file.file_stem().and_then(|s| s.to_str()) {
+                    if !file.starts_with(built_in::LABEL) {
+                        templates.remove(name);
+                    }
                 }
             }
+        }
+        for template in templates.values() {
+            tracing::info!(template = template.name(), pool = template.pool(), file = %template.file().display(), "card template loaded");
         }
         Ok(TemplateStore { dir: dir.to_owned(), templates, problems, default_template: DEFAULT_TEMPLATE.into() })
     }

@@ -170,6 +170,10 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     ] {
         assert!(dom.contains(expected), "the dashboard lacks {expected:?}:\n{dom}");
     }
+    // Times in the office's zone (WIB by default), the Indonesian way: 01-12-2026 22:36 WIB.
+    let received = dom.split("the oldest received ").nth(1).expect("an oldest time").get(..20).unwrap().to_owned();
+    let shape: String = received.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect();
+    assert_eq!(shape, "99-99-9999 99:99 WIB", "{received}");
     let card_1 = dom.split("id=\"printer-card-1\"").nth(1).expect("card-1 listed").split("</tr>").next().unwrap();
     assert!(card_1.contains(">ready<"), "{card_1}");
     let card_2 = dom.split("id=\"printer-card-2\"").nth(1).expect("card-2 listed").split("</tr>").next().unwrap();

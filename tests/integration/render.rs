@@ -369,3 +369,49 @@ fn cli_renders_a_sample_and_checks_a_template() {
     let output = Command::new(binary).current_dir(repo()).args(["template", "check", "nonesuch"]).output().unwrap();
     assert!(!output.status.success());
 }
+
+#[test]
+fn the_built_in_template_works_from_any_directory_and_is_exported_for_editing() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let binary = env!("CARGO_BIN_EXE_cardspool");
+    let out = elsewhere.path().join("card.pdf");
+    let sample = repo().join("samples/events/01-merangin-hamidah.json");
+    let output = Command::new(binary)
+        .current_dir(elsewhere.path())
+        .args(["render", sample.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "no templates directory here: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout("pdftotext", &[out.to_str().unwrap(), "-"]).contains("HAMIDAH"));
+
+    let exported = elsewhere.path().join("my-templates");
+    let export = |dir: &Path| {
+        Command::new(binary).current_dir(elsewhere.path()).arg("template").arg("export").arg(dir).output().unwrap()
+    };
+    let output = export(&exported);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        std::fs::read(exported.join("ektp.toml")).unwrap(),
+        std::fs::read(repo().join("templates/ektp.toml")).unwrap(),
+        "the built-in template is the repository's"
+    );
+    assert!(exported.join("fonts/LiberationSans-Bold.ttf").is_file());
+    let again = export(&exported);
+    assert!(!again.status.success(), "an exported file is never overwritten");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("ektp.toml"), "{}", String::from_utf8_lossy(&again.stderr));
+
+    // Edited there, it overrides the built-in template of its name.
+    let edited =
+        std::fs::read_to_string(exported.join("ektp.toml")).unwrap().replacen("title = \"", "title = \"EDITED ", 1);
+    std::fs::write(exported.join("ektp.toml"), edited).unwrap();
+    let list = Command::new(binary)
+        .current_dir(elsewhere.path())
+        .args(["template", "list", "--templates-dir"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success() && listed.contains("EDITED") && listed.contains("my-templates"), "{listed}");
+    let store = TemplateStore::load(&elsewhere.path().join("no-such-dir")).unwrap();
+    assert_eq!(store.names().collect::<Vec<_>>(), ["ektp"], "a missing directory leaves the built-in template");
+}

@@ -195,7 +195,12 @@ impl Dispatch {
     ) -> Result<Dispatch, PrinterError> {
         let printers = Printers::from_config(&config.printers, &config.printing)?;
         let spool = Spool::open(&config.printing.spool_dir)?;
-        Ok(Dispatch::new(journal, printers, spool, renderer, config.printing.clone(), clock)
+        // The ledger's days follow the office's zone unless set apart.
+        let printing = PrintingConfig {
+            ledger_utc_offset_minutes: Some(config.ledger_offset_minutes()),
+            ..config.printing.clone()
+        };
+        Ok(Dispatch::new(journal, printers, spool, renderer, printing, clock)
             .leased_as(&config.journal.instance_id(), config.journal.lease()))
     }
 
@@ -222,7 +227,7 @@ impl Dispatch {
             printer,
             printer_job_id,
             at: self.clock.now(),
-            utc_offset_minutes: self.config.ledger_utc_offset_minutes,
+            utc_offset_minutes: self.config.ledger_offset_minutes(),
         }
     }
 

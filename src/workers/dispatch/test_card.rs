@@ -61,7 +61,7 @@ impl Dispatch {
             printer: lease.name(),
             printer_job_id: remote.printer_job_id,
             at: self.clock.now(),
-            utc_offset_minutes: self.config.ledger_utc_offset_minutes,
+            utc_offset_minutes: self.config.ledger_offset_minutes(),
         };
         if let Err(error) = self.journal.record_test_card(&card, &reason).await {
             error!(%error, "the test card is not in the blank-card ledger");

@@ -179,6 +179,13 @@ async fn central_status_and_check_from_the_command_line() {
     assert!(status.contains("state         down since "), "{status}");
     assert!(status.contains("last error    HTTP 503"), "{status}");
     assert!(status.contains("waiting       214 cards, the oldest since "), "{status}");
+    // Times in the office's zone, the Indonesian way.
+    let wita = stdout(
+        &cardspool(&["central", "status", "--api", &base, "--token", VIEWER], &[("CARDSPOOL_OFFICE__ZONE", "WITA")])
+            .await,
+    );
+    let since = cardspool::domain::office_time::OfficeZone::Wita.format(now);
+    assert!(wita.contains(&format!("state         down since {since}")), "{since}: {wita}");
     let json = stdout(&cardspool(&["central", "status", "--api", &base, "--token", VIEWER, "--json"], &[]).await);
     assert_eq!(serde_json::from_str::<Value>(&json).unwrap()["jobs_waiting"], 214);
     let refused = cardspool(&["central", "check", "--api", &base, "--token", VIEWER], &[]).await;

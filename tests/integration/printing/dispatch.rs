@@ -174,7 +174,7 @@ async fn a_test_card_goes_to_the_named_printer_and_into_the_ledger_as_test() {
     let journal = journal::sqlite_in(dir.path()).await;
     let sims = start_pool(2);
     let printing = printing(&dir.path().join("spool"));
-    let offset = printing.ledger_utc_offset_minutes;
+    let offset = printing.ledger_offset_minutes();
     let running = start_dispatch(&journal, &sims, printing);
     eventually("card-2 checked ready", Duration::from_secs(30), || async {
         running.printers.view("card-2").unwrap().health.is_ready()
@@ -241,7 +241,7 @@ async fn cards_are_spread_over_the_pool_and_each_arrives_once() {
     let spool = Spool::open(&config.spool_dir).unwrap();
     assert!(spool.jobs().await.unwrap().is_empty(), "printed cards leave the spool (retention 0)");
 
-    let today = cardspool::journal::ledger_day(chrono::Utc::now(), config.ledger_utc_offset_minutes);
+    let today = cardspool::journal::ledger_day(chrono::Utc::now(), config.ledger_offset_minutes());
     let counts = journal.card_counts(&today, &today).await.unwrap();
     assert_eq!(counts.iter().map(|c| c.count(CardOutcome::Printed)).sum::<i64>(), 6, "{counts:?}");
     assert_eq!(counts.len(), 3, "one line per printer per day: {counts:?}");
