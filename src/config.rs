@@ -454,6 +454,12 @@ pub struct PrintingConfig {
     pub max_aborts: u32,
     /// How long a printed card's PDF stays in the spool for a reprint (0: deleted at once).
     pub retention_s: u64,
+    /// A printer with this many blanks or fewer (once its stock is counted: staff recorded a
+    /// load) is shown as low on the dashboard and in the metrics.
+    pub low_stock: u32,
+    /// At or below this many blanks a printer prints only urgent cards; the others wait for a
+    /// load (or another printer of the pool). 0: no reserve.
+    pub reserve_stock: u32,
     /// The office's offset from UTC for the blank ledger's days and the card's issue date;
     /// absent, `office.zone`'s (kept for configurations written before `office.zone`).
     pub ledger_utc_offset_minutes: Option<i32>,
@@ -481,6 +487,8 @@ impl Default for PrintingConfig {
             on_abort: AbortPolicy::Requeue,
             max_aborts: 2,
             retention_s: 0,
+            low_stock: 50,
+            reserve_stock: 10,
             ledger_utc_offset_minutes: None,
         }
     }
@@ -555,6 +563,9 @@ impl Config {
             || self.central.drain_concurrency == 0
         {
             return fail("central", "breaker_threshold, drain_rate_per_s and drain_concurrency must be at least 1");
+        }
+        if self.printing.reserve_stock > self.printing.low_stock {
+            return fail("printing.reserve_stock", "must not be above printing.low_stock");
         }
         if self.api.tls_cert_file.is_some() != self.api.tls_key_file.is_some() {
             return fail("api.tls_cert_file", "and api.tls_key_file go together: set both or neither");

@@ -185,6 +185,13 @@ pub enum PrintersCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Record blank cards put into a printer: its stock goes up by CARDS, and down by one for
+    /// every card it takes. At or below `printing.reserve_stock` it prints urgent cards only.
+    Load {
+        name: String,
+        /// How many blanks were put in.
+        cards: u32,
+    },
 }
 
 /// The API client the commands use.
@@ -379,6 +386,9 @@ async fn printers(client: &StaffClient, command: PrintersCommand, as_json: bool)
             let body = reason.as_ref().map_or_else(|| json!({}), |reason| json!({ "reason": reason }));
             client.post(&format!("/printers/{}/test", path_segment(name)), &body).await?
         }
+        PrintersCommand::Load { name, cards } => {
+            client.post(&format!("/printers/{}/load", path_segment(name)), &json!({ "cards": cards })).await?
+        }
     };
     if as_json {
         return Ok(pretty(&answer));
@@ -395,7 +405,22 @@ async fn printers(client: &StaffClient, command: PrintersCommand, as_json: bool)
         _ => {}
     }
     let printer = &answer["printer"];
+    if let PrintersCommand::Load { cards, .. } = command {
+        return Ok(format!("{}: {cards} blanks loaded; {}\n", text(&printer["name"]), blanks(printer)));
+    }
     Ok(format!("{}: {}\n", text(&printer["name"]), printer_status(printer)))
+}
+
+/// A printer's blanks as staff read them: `120 blanks`, `40 blanks (low)`, `8 blanks (reserve:
+/// urgent cards only)`, or `-` while not counted.
+fn blanks(printer: &Value) -> String {
+    let Some(blanks) = printer["blanks"].as_i64() else { return "-".to_owned() };
+    let noun = if blanks == 1 { "blank" } else { "blanks" };
+    match printer["stock"].as_str() {
+        Some("low") => format!("{blanks} {noun} (low)"),
+        Some("reserve") => format!("{blanks} {noun} (reserve: urgent cards only)"),
+        _ => format!("{blanks} {noun}"),
+    }
 }
 
 /// Keeps ids and names from changing the URL's path (a `/` or `?` in a name).
@@ -631,12 +656,13 @@ fn printer_table(answer: &Value) -> Result<String, StaffCliError> {
                 text(&p["name"]),
                 text(&p["pool"]),
                 format!("{}/{}", text(&p["in_flight"]), text(&p["max_jobs"])),
+                blanks(p),
                 local_time(&p["checked_at"]),
                 printer_status(p),
             ]
         })
         .collect();
-    Ok(table(&["NAME", "POOL", "JOBS", "CHECKED", "STATUS"], &rows))
+    Ok(table(&["NAME", "POOL", "JOBS", "BLANKS", "CHECKED", "STATUS"], &rows))
 }
 
 #[cfg(test)]

@@ -60,6 +60,14 @@ impl Metrics {
             describe_gauge!("cardspool_printer_paused", "1 when staff paused the printer");
             describe_gauge!("cardspool_printer_jobs_in_flight", "Jobs on the printer now");
             describe_gauge!(
+                "cardspool_printer_blanks",
+                "Blank cards in the printer, once staff recorded a load (loads minus cards taken)"
+            );
+            describe_gauge!(
+                "cardspool_printer_blanks_low",
+                "1 when the printer's blanks are at or below printing.low_stock (alert: load blanks)"
+            );
+            describe_gauge!(
                 "cardspool_central_state",
                 "1 for central's current state (unknown, up, degraded, down, credentials_refused)"
             );
@@ -86,6 +94,7 @@ impl Metrics {
         let now = state.clock.now();
         let overview = state.journal.state_overview().await;
         let rejections = state.journal.rejection_counts().await;
+        let stock = state.journal.blank_stock().await.unwrap_or_default();
         if let Err(error) = overview.as_ref().and(rejections.as_ref()) {
             warn!(%error, "metrics: the journal did not answer");
         }
@@ -125,6 +134,11 @@ impl Metrics {
                     gauge!("cardspool_printer_faulted", &labels).set(flag(faulted));
                     gauge!("cardspool_printer_paused", &labels).set(flag(view.paused.is_some()));
                     gauge!("cardspool_printer_jobs_in_flight", &labels).set(f64::from(view.in_flight));
+                    if let Some(blanks) = stock.get(&view.name) {
+                        gauge!("cardspool_printer_blanks", &labels).set(*blanks as f64);
+                        gauge!("cardspool_printer_blanks_low", &labels)
+                            .set(flag(*blanks <= i64::from(state.stock_levels.low)));
+                    }
                 }
             }
             if let Some(monitor) = &state.central {

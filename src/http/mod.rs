@@ -64,6 +64,8 @@ pub struct ApiState {
     nik_searches_per_hour: u32,
     /// The zone staff read times in (the dashboard formats the API's UTC times with it).
     office_zone: OfficeZone,
+    /// How printers' counts of blanks read (`printing.low_stock`, `reserve_stock`).
+    stock_levels: views::StockLevels,
     /// The dispatch worker's printers; `None` when printing does not run in this process.
     printers: Option<Printers>,
     intake: Option<Arc<IntakeStats>>,
@@ -96,6 +98,10 @@ impl Api {
                 wrong_tokens: auth::WrongTokens::default(),
                 nik_searches_per_hour: crate::config::ApiConfig::default().nik_searches_per_hour,
                 office_zone: OfficeZone::default(),
+                stock_levels: views::StockLevels {
+                    low: crate::config::PrintingConfig::default().low_stock,
+                    reserve: crate::config::PrintingConfig::default().reserve_stock,
+                },
                 printers: None,
                 intake: None,
                 central: None,
@@ -145,6 +151,13 @@ impl Api {
     #[must_use]
     pub fn with_office_zone(mut self, zone: OfficeZone) -> Api {
         self.state.office_zone = zone;
+        self
+    }
+
+    /// The levels at which a printer's blanks are low, and its reserve (urgent cards only).
+    #[must_use]
+    pub fn with_stock_levels(mut self, low: u32, reserve: u32) -> Api {
+        self.state.stock_levels = views::StockLevels { low, reserve };
         self
     }
 

@@ -25,8 +25,35 @@ fn printers(state: &ApiState) -> Result<&Printers, ApiError> {
 }
 
 pub async fn list(State(state): State<Arc<ApiState>>, _staff: Staff) -> Result<Json<Value>, ApiError> {
-    let views: Vec<PrinterStateView> = printers(&state)?.snapshot().iter().map(PrinterStateView::from).collect();
+    let printers = printers(&state)?;
+    let stock = state.journal.blank_stock().await?;
+    let views: Vec<PrinterStateView> =
+        printers.snapshot().iter().map(|view| PrinterStateView::with_stock(view, &stock, state.stock_levels)).collect();
     Ok(Json(json!({ "printers": views })))
+}
+
+/// The most blanks one load may record (a typo guard: hoppers hold a few hundred).
+const MAX_LOAD: u32 = 10_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoadRequest {
+    cards: u32,
+}
+
+/// `POST /printers/{name}/load` `{"cards": N}`: staff put N blanks into the printer.
+async fn load(state: &ApiState, staff: &Staff, name: &str, body: &[u8]) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let request: LoadRequest = serde_json::from_slice(body)
+        .map_err(|error| ApiError::BadRequest(format!("body: {error} (expected {{\"cards\": N}})")))?;
+    if request.cards == 0 || request.cards > MAX_LOAD {
+        return Err(ApiError::BadRequest(format!("cards must be 1 to {MAX_LOAD}")));
+    }
+    let printers = printers(state)?;
+    let view = printers.view(name).ok_or_else(|| ApiError::NotFound(format!("no printer {name:?}")))?;
+    let blanks = state.journal.load_blanks(name, request.cards, &staff.name, state.clock.now()).await?;
+    info!(printer = %name, cards = request.cards, blanks, staff = %staff.name, "blanks loaded");
+    let stock = std::iter::once((name.to_owned(), blanks)).collect();
+    Ok((StatusCode::OK, Json(json!({ "printer": PrinterStateView::with_stock(&view, &stock, state.stock_levels) }))))
 }
 
 pub async fn act(
@@ -35,12 +62,15 @@ pub async fn act(
     Path((name, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if !matches!(action.as_str(), "pause" | "resume" | "test") {
-        return Err(ApiError::NotFound(format!("no printer action {action:?}: pause, resume, test")));
+    if !matches!(action.as_str(), "pause" | "resume" | "test" | "load") {
+        return Err(ApiError::NotFound(format!("no printer action {action:?}: pause, resume, test, load")));
     }
     staff.require(StaffRole::Operator, &format!("{action} a printer"))?;
     if action == "test" {
         return test_card(&state, &staff, &name, &body).await;
+    }
+    if action == "load" {
+        return load(&state, &staff, &name, &body).await;
     }
     let printers = printers(&state)?;
     let now = state.clock.now();

@@ -64,10 +64,14 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
             "acks_lost": stats.acks_lost.load(Ordering::Relaxed),
         })
     });
-    let printers = state
-        .printers
-        .as_ref()
-        .map(|printers| printers.snapshot().iter().map(PrinterStateView::from).collect::<Vec<_>>());
+    let stock = state.journal.blank_stock().await?;
+    let printers = state.printers.as_ref().map(|printers| {
+        printers
+            .snapshot()
+            .iter()
+            .map(|view| PrinterStateView::with_stock(view, &stock, state.stock_levels))
+            .collect::<Vec<_>>()
+    });
     Ok(Json(json!({
         "at": state.clock.now(),
         "jobs": {

@@ -222,6 +222,44 @@ pub struct PrinterStateView {
     pub acknowledged: Vec<String>,
     pub message: Option<String>,
     pub checked_at: Option<DateTime<Utc>>,
+    /// Blank cards in the printer, once staff recorded a load; `null` while not counted.
+    pub blanks: Option<i64>,
+    /// `ok`, `low` (at or below `printing.low_stock`) or `reserve` (at or below
+    /// `printing.reserve_stock`: urgent cards only); `null` while not counted.
+    pub stock: Option<&'static str>,
+}
+
+/// How staff should read a printer's count of blanks.
+#[derive(Debug, Clone, Copy)]
+pub struct StockLevels {
+    pub low: u32,
+    pub reserve: u32,
+}
+
+impl StockLevels {
+    pub fn word(self, blanks: i64) -> &'static str {
+        if blanks <= i64::from(self.reserve) {
+            "reserve"
+        } else if blanks <= i64::from(self.low) {
+            "low"
+        } else {
+            "ok"
+        }
+    }
+}
+
+impl PrinterStateView {
+    /// The view with the printer's count of blanks from `stock`, read with `levels`.
+    pub fn with_stock(
+        view: &PrinterView,
+        stock: &std::collections::BTreeMap<String, i64>,
+        levels: StockLevels,
+    ) -> PrinterStateView {
+        let mut shown = PrinterStateView::from(view);
+        shown.blanks = stock.get(&view.name).copied();
+        shown.stock = shown.blanks.map(|blanks| levels.word(blanks));
+        shown
+    }
 }
 
 impl From<&PrinterView> for PrinterStateView {
@@ -250,6 +288,8 @@ impl From<&PrinterView> for PrinterStateView {
             acknowledged: view.acknowledged.clone(),
             message: view.message.as_deref().map(redacted),
             checked_at: view.checked_at,
+            blanks: None,
+            stock: None,
         }
     }
 }

@@ -27,6 +27,7 @@ const FILES: &[(&str, &str)] = &[
     ("0007_typed_columns.sql", include_str!("../../migrations/0007_typed_columns.sql")),
     ("0008_nik_searches.sql", include_str!("../../migrations/0008_nik_searches.sql")),
     ("0009_payload_retention.sql", include_str!("../../migrations/0009_payload_retention.sql")),
+    ("0010_blank_stock.sql", include_str!("../../migrations/0010_blank_stock.sql")),
 ];
 
 /// The migration whose columns [`backfill_typed_columns`] fills for older jobs.
@@ -138,7 +139,7 @@ mod tests {
         let embedded: Vec<&str> = FILES.iter().map(|(file, _)| *file).collect();
         assert_eq!(embedded, on_disk);
         let versions: Vec<i64> = FILES.iter().map(|(file, sql)| migration(file, sql).expect("valid").version).collect();
-        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     }
 
     #[tokio::test]

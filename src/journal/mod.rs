@@ -17,6 +17,7 @@ mod printing;
 mod records;
 mod retention;
 mod staff;
+mod stock;
 mod writer;
 
 use std::collections::BTreeMap;

@@ -137,8 +137,14 @@ async fn insert_card(
     .bind(outcome.as_str())
     .bind(reason)
     .bind(settled_at)
-    .execute(executor)
+    .execute(&mut *executor)
     .await?;
+    // One blank fewer in the printer, when its stock is counted.
+    sqlx::query("UPDATE printer_stock SET blanks = blanks - 1, updated_at = $2 WHERE printer = $1")
+        .bind(&card.printer)
+        .bind(millis(card.at))
+        .execute(executor)
+        .await?;
     Ok(id)
 }
 

@@ -210,6 +210,12 @@ impl Printers {
     /// The next healthy, unpaused printer of `pool` with a free slot: the one given a job
     /// longest ago. `None` when every printer of the pool is busy, stopped or paused.
     pub fn acquire(&self, pool: &str) -> Option<Lease> {
+        self.acquire_where(pool, |_| true)
+    }
+
+    /// As [`Printers::acquire`], among the printers of `pool` that `allowed` names (a card that
+    /// may not use a printer's reserve of blanks, say).
+    pub fn acquire_where(&self, pool: &str, allowed: impl Fn(&str) -> bool) -> Option<Lease> {
         let mut guard = self.lock();
         let (counter, runtime) = &mut *guard;
         let index = self
@@ -217,7 +223,7 @@ impl Printers {
             .entries
             .iter()
             .enumerate()
-            .filter(|(i, entry)| entry.pool == pool && runtime[*i].can_take_a_job(entry))
+            .filter(|(i, entry)| entry.pool == pool && runtime[*i].can_take_a_job(entry) && allowed(&entry.name))
             .min_by_key(|(i, _)| (runtime[*i].in_flight, runtime[*i].last_assigned))
             .map(|(i, _)| i)?;
         *counter += 1;

@@ -407,6 +407,13 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     browser.text_contains("#printer-card-1", "paused by sari").await;
     browser.click("#printer-card-1 button[data-action='resume']").await;
     browser.text_contains("#notice", "card-1 is resumed").await;
+    // Blanks put into a printer are recorded from its row (an operator's count).
+    browser.click("#printer-card-1 button[data-action='load blanks']").await;
+    browser.page().send_alert_text("12").await.unwrap();
+    browser.page().accept_alert().await.unwrap();
+    browser.text_contains("#notice", "12 blanks loaded into card-1: 12 in it now.").await;
+    browser.text_contains("#printer-card-1", "12 (low: load blanks)").await;
+    browser.text_contains("#printers-note", "Load blank cards: card-1 (12 left).").await;
     // ... and sent a test card, after a confirmation (a blank is used).
     browser.click("#printer-card-1 button[data-action='test card']").await;
     browser.page().accept_alert().await.unwrap();
@@ -419,6 +426,9 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
         async move { arrived }
     })
     .await;
+
+    // The test card took a blank from the count.
+    browser.text_contains("#printer-card-1", "11 (low: load blanks)").await;
 
     // The loaded templates are listed, with a preview of the specimen card.
     browser.text_contains("#template-ektp", "85.60 × 53.98 mm, 2 sides").await;

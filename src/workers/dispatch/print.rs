@@ -26,6 +26,12 @@ impl Dispatch {
         }
         let now = self.clock.now();
         let jobs = self.journal.claim_due(JobState::Rendered, &self.instance, now, self.lease_until(), BATCH).await?;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        // Blanks are scarce: a printer down to its reserve takes urgent cards only.
+        let stock = self.journal.blank_stock().await?;
+        let reserve = i64::from(self.config.reserve_stock);
         // Claimed but not given to a printer now (no free slot): let another instance have them.
         let mut left = Vec::new();
         for job in jobs {
@@ -44,7 +50,8 @@ impl Dispatch {
                 left.push(job.id);
                 continue;
             }
-            let Some(lease) = self.printers.acquire(&pool) else {
+            let above_reserve = |printer: &str| stock.get(printer).is_none_or(|blanks| *blanks > reserve);
+            let Some(lease) = self.printers.acquire_where(&pool, |printer| job.urgent || above_reserve(printer)) else {
                 left.push(job.id);
                 continue;
             };

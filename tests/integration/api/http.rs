@@ -709,3 +709,41 @@ async fn staff_queries_at_scale() {
         println!("{what:<32} median {:>8.1} ms", times[2].as_secs_f64() * 1000.0);
     }
 }
+
+#[tokio::test]
+async fn blanks_loaded_by_an_operator_are_counted_down_and_shown_low() {
+    let (api, _printers) = api::with_two_folder_printers().await;
+    let load = |cards: Value, token: &'static str| {
+        let api = &api;
+        async move { api.post("/api/v1/printers/card-1/load", token, json!({ "cards": cards })).await }
+    };
+    assert_eq!(load(json!(5), VIEWER).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(load(json!(0), OPERATOR).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(load(json!("many"), OPERATOR).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(api.post("/api/v1/printers/card-9/load", OPERATOR, json!({"cards": 5})).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = load(json!(40), OPERATOR).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!((body["printer"]["blanks"].as_i64(), body["printer"]["stock"].as_str()), (Some(40), Some("low")));
+    let (_, body) = load(json!(60), OPERATOR).await;
+    assert_eq!((body["printer"]["blanks"].as_i64(), body["printer"]["stock"].as_str()), (Some(100), Some("ok")));
+
+    // Every card a printer takes is one blank fewer (the ledger's line and the count together).
+    let card = cardspool::journal::NewCard {
+        job_id: None,
+        printer: "card-1",
+        printer_job_id: Some(1),
+        at: Utc::now(),
+        utc_offset_minutes: 420,
+    };
+    api.journal.record_test_card(&card, "test card by rina").await.unwrap();
+    let listed = api.get_ok("/api/v1/printers").await;
+    let card_1 = listed["printers"].as_array().unwrap().iter().find(|p| p["name"] == "card-1").unwrap().clone();
+    assert_eq!(card_1["blanks"], 99);
+    let card_2 = listed["printers"].as_array().unwrap().iter().find(|p| p["name"] == "card-2").unwrap().clone();
+    assert_eq!((&card_2["blanks"], &card_2["stock"]), (&Value::Null, &Value::Null), "not counted until a load");
+    let summary = api.get_ok("/api/v1/summary").await;
+    assert!(summary["printers"].as_array().unwrap().iter().any(|p| p["blanks"] == 99), "{summary}");
+    let text = api.client.get(format!("{}/metrics", api.base)).send().await.unwrap().text().await.unwrap();
+    assert!(text.lines().any(|l| l == "cardspool_printer_blanks{printer=\"card-1\",pool=\"ektp\"} 99"), "{text}");
+    assert!(text.lines().any(|l| l == "cardspool_printer_blanks_low{printer=\"card-1\",pool=\"ektp\"} 0"), "{text}");
+}

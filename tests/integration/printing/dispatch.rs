@@ -460,3 +460,32 @@ async fn spooler_killed_between_submission_and_completion_prints_no_card_twice()
     let printed = states.iter().filter(|s| **s == JobState::Printed).count();
     assert!(printed >= 6, "most jobs print: {states:?}");
 }
+
+#[tokio::test]
+async fn a_printer_down_to_its_reserve_of_blanks_prints_urgent_cards_only_until_blanks_are_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    let sims = start_pool(1);
+    // Synthetic event 10 is urgent, 1 is not.
+    let normal =
+        job_along(&journal, 1, &[JobState::AwaitingAuthorization, JobState::Authorized], chrono::Utc::now()).await;
+    let urgent =
+        job_along(&journal, 10, &[JobState::AwaitingAuthorization, JobState::Authorized], chrono::Utc::now()).await;
+    let config = PrintingConfig { low_stock: 5, reserve_stock: 2, ..printing(&dir.path().join("spool")) };
+    assert_eq!(journal.load_blanks("card-1", 3, "rina", chrono::Utc::now()).await.unwrap(), 3);
+    let running = start_dispatch(&journal, &sims, config);
+
+    // Three blanks: the urgent card may take one; then the printer is at its reserve of two.
+    wait_for(&journal, &[urgent], &[JobState::Printed], Duration::from_secs(60)).await;
+    assert_eq!(journal.blank_stock().await.unwrap()["card-1"], 2, "the card took a blank");
+    // Many dispatch passes later, the other card still waits for blanks.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(states(&journal, &[normal]).await, [JobState::Rendered], "not printed from the reserve");
+    assert_eq!(arrivals(&sims, normal), 0);
+
+    assert_eq!(journal.load_blanks("card-1", 10, "rina", chrono::Utc::now()).await.unwrap(), 12);
+    wait_for(&journal, &[normal], &[JobState::Printed], Duration::from_secs(60)).await;
+    assert_eq!(journal.blank_stock().await.unwrap()["card-1"], 11);
+    running.stop().await;
+    assert_eq!((arrivals(&sims, urgent), arrivals(&sims, normal)), (1, 1));
+}
