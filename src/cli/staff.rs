@@ -76,6 +76,31 @@ pub enum StaffCommand {
         #[command(subcommand)]
         command: CentralCommand,
     },
+    /// Reports: the daily report the supervisor signs.
+    Report {
+        #[command(flatten)]
+        api: ApiArgs,
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportCommand {
+    /// One office day: per printer the cards printed, spoiled (with reasons), test cards,
+    /// blanks loaded and left; the jobs received, printed, rejected and still waiting; cards
+    /// printed per hour; a line for the supervisor's signature.
+    Daily {
+        /// The day, YYYY-MM-DD (default: today in the office's zone).
+        #[arg(long)]
+        date: Option<String>,
+        /// pdf or csv.
+        #[arg(long, default_value = "pdf", value_parser = ["pdf", "csv"])]
+        format: String,
+        /// Where to write it.
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -112,6 +137,12 @@ pub enum JobsCommand {
     Show {
         /// The job's id.
         id: String,
+    },
+    /// Where a citizen's card stands and when it is expected ("position 37 of 112 for pool
+    /// ektp; expected about 14:20 today"), found by full NIK, job id or name.
+    Where {
+        /// A full NIK, a job id, or part of a name.
+        query: String,
     },
     /// Stop a job before it prints.
     Hold(ActionArgs),
@@ -265,6 +296,34 @@ impl StaffClient {
         })
     }
 
+    /// `GET /api/v1{path}` with query parameters, for a file (a report): its bytes.
+    ///
+    /// # Errors
+    /// [`StaffCliError::Connect`] or the API's refusal.
+    pub async fn get_file(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>, StaffCliError> {
+        let url = reqwest::Url::parse_with_params(&format!("{}/api/v1{path}", self.base), query)
+            .map_err(|e| StaffCliError::Usage(format!("--api {:?}: {e}", self.base)))?;
+        let mut request = self.http.get(url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let connect = |source| StaffCliError::Connect { url: self.base.clone(), source };
+        let response = request.send().await.map_err(connect)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(connect)?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        Err(StaffCliError::Api {
+            status: status.as_u16(),
+            code: body["code"].as_str().unwrap_or_default().to_owned(),
+            message: body["error"]
+                .as_str()
+                .map_or_else(|| String::from_utf8_lossy(&bytes).trim().to_owned(), str::to_owned),
+        })
+    }
+
     /// `GET /api/v1{path}` with query parameters.
     ///
     /// # Errors
@@ -299,6 +358,15 @@ pub async fn run(config: &Config, command: StaffCommand) -> Result<String, Staff
         StaffCommand::Printers { api, command } => {
             let client = client(config, &api)?;
             printers(&client, command, api.json).await
+        }
+        StaffCommand::Report { api, command: ReportCommand::Daily { date, format, output } } => {
+            let client = client(config, &api)?;
+            let mut query = vec![("format", format.clone())];
+            query.extend(date.map(|date| ("date", date)));
+            let file = client.get_file("/reports/daily", &query).await?;
+            std::fs::write(&output, &file)
+                .map_err(|error| StaffCliError::Usage(format!("cannot write {}: {error}", output.display())))?;
+            Ok(format!("daily report ({format}, {} bytes) written to {}\n", file.len(), output.display()))
         }
         StaffCommand::Central { api, command } => {
             let client = client(config, &api)?;
@@ -346,6 +414,7 @@ async fn jobs(client: &StaffClient, command: JobsCommand, as_json: bool) -> Resu
             let detail = client.get(&format!("/jobs/{}", path_segment(&id)), &[]).await?;
             return Ok(if as_json { pretty(&detail) } else { job_detail(&detail)? });
         }
+        JobsCommand::Where { query } => return where_is(client, &query, as_json).await,
         JobsCommand::Hold(args) => (args.id, "hold", json!({ "reason": args.reason })),
         JobsCommand::Release(args) => (args.id, "release", json!({ "reason": args.reason })),
         JobsCommand::Cancel(args) => (args.id, "cancel", json!({ "reason": args.reason })),
@@ -421,6 +490,26 @@ fn blanks(printer: &Value) -> String {
         Some("reserve") => format!("{blanks} {noun} (reserve: urgent cards only)"),
         _ => format!("{blanks} {noun}"),
     }
+}
+
+/// `jobs where`: the estimate of every job the query finds (at most ten).
+async fn where_is(client: &StaffClient, query: &str, as_json: bool) -> Result<String, StaffCliError> {
+    let page = client.get("/jobs", &[("q", query.to_owned()), ("limit", "10".to_owned())]).await?;
+    let jobs = array(&page["jobs"], "jobs")?;
+    if jobs.is_empty() {
+        return Err(StaffCliError::Usage(format!(
+            "no job found for {query:?} (a full NIK, a job id or part of a name)"
+        )));
+    }
+    let mut estimates = Vec::new();
+    let mut out = String::new();
+    for job in jobs {
+        let id = text(&job["id"]);
+        let estimate = client.get(&format!("/jobs/{}/estimate", path_segment(&id)), &[]).await?;
+        let _ = writeln!(out, "{id}  {}  {}\n  {}", text(&job["name"]), text(&job["nik"]), text(&estimate["text"]));
+        estimates.push(estimate);
+    }
+    Ok(if as_json { pretty(&json!({ "estimates": estimates })) } else { out })
 }
 
 /// Keeps ids and names from changing the URL's path (a `/` or `?` in a name).

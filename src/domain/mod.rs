@@ -6,11 +6,13 @@
 //! translate wire formats into these types at the edge; workers combine both.
 
 pub mod card_digest;
+pub mod estimate;
 pub mod event;
 pub mod job;
 pub mod layout;
 pub mod ledger;
 pub mod nik;
 pub mod office_time;
+pub mod report;
 pub mod staff;
 pub mod status;

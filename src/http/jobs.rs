@@ -14,10 +14,14 @@ use tracing::info;
 use super::actions::{self, ActionRequest, JobAction};
 use super::auth::Staff;
 use super::error::{optional_json, ApiError};
+use super::summary::LimitParams;
 use super::views::{CardView, JobView, TransitionView};
 use super::ApiState;
+use crate::central::CentralState;
 use crate::config::StaffRole;
+use crate::domain::estimate::{Estimate, QueueFacts};
 use crate::domain::job::{JobId, JobState};
+use crate::domain::nik::redact_niks;
 use crate::journal::{CardOutcome, JobFilter, JobSearch, ListOrder, MAX_PAGE};
 
 const DEFAULT_PAGE: u32 = 50;
@@ -180,18 +184,12 @@ async fn allow_nik_search(state: &ApiState, staff: &Staff) -> Result<(), ApiErro
     })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditParams {
-    limit: Option<u32>,
-}
-
 /// `GET /audit/nik-searches`: who looked citizens up by their full NIK, newest first
 /// (supervisors).
 pub async fn nik_searches(
     State(state): State<Arc<ApiState>>,
     staff: Staff,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    params: Result<Query<LimitParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(StaffRole::Supervisor, "reading the search audit")?;
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
@@ -207,4 +205,129 @@ pub async fn nik_searches(
         )
         .collect();
     Ok(Json(json!({ "searches": searches })))
+}
+
+/// How far back a pool's pace is measured for an estimate.
+const PACE_WINDOW_HOURS: i64 = 2;
+
+/// `GET /jobs/{id}/estimate`: where the job stands and when its card is expected ("position
+/// 37 of 112 for pool ektp; expected about 14:20 today"), for the citizen at the counter.
+pub async fn estimate(
+    State(state): State<Arc<ApiState>>,
+    _staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = job_named(&state, &id).await?;
+    let now = state.clock.now();
+    let estimate = estimate_for(&state, &job, now).await?;
+    let (position, of, pool, expected_at) = match &estimate {
+        Estimate::Queued { position, of, pool, expected } => {
+            (Some(*position), Some(*of), Some(pool.clone()), expected.as_ref().ok().copied())
+        }
+        _ => (None, None, None, None),
+    };
+    Ok(Json(json!({
+        "job_id": job.id.to_string(),
+        "state": job.state.as_str(),
+        "position": position,
+        "of": of,
+        "pool": pool,
+        "expected_at": expected_at,
+        "text": redact_niks(&estimate.text(state.office_zone, now)),
+    })))
+}
+
+/// `GET /jobs/{id}/slip`: a one-page PDF for the citizen to take home, with the card's
+/// reference, the name and masked NIK, the state and the estimate.
+pub async fn slip(
+    State(state): State<Arc<ApiState>>,
+    _staff: Staff,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    let job = job_named(&state, &id).await?;
+    let now = state.clock.now();
+    let estimate = estimate_for(&state, &job, now).await?;
+    let slip = crate::render::report::Slip {
+        office: state.office_code.clone(),
+        job_id: job.id.to_string(),
+        event_id: job.event_id.clone(),
+        name: job.name.clone(),
+        nik_masked: job.nik_masked.clone(),
+        state: job.state.as_str().to_owned(),
+        estimate: redact_niks(&estimate.text(state.office_zone, now)).into_owned(),
+        made_at: state.office_zone.format(now),
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("inline; filename=\"slip-{}.pdf\"", job.id)),
+        ],
+        crate::render::report::slip_pdf(&slip),
+    )
+        .into_response())
+}
+
+async fn job_named(state: &ApiState, id: &str) -> Result<crate::journal::JobRecord, ApiError> {
+    let job_id = JobId::from_str(id).map_err(|_| ApiError::BadRequest(format!("{id:?} is not a job id")))?;
+    state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))
+}
+
+/// Where `job` stands at `now` (see [`Estimate`]).
+async fn estimate_for(
+    state: &ApiState,
+    job: &crate::journal::JobRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Estimate, ApiError> {
+    let pool = state.templates.as_ref().and_then(|t| t.get(&job.template)).map(|t| t.pool().to_owned());
+    let templates_of_pool: Vec<String> = match (&state.templates, &pool) {
+        (Some(templates), Some(pool)) => templates
+            .names()
+            .filter(|name| templates.get(name).is_some_and(|t| t.pool() == pool))
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let central_unavailable = match &state.central {
+        None => {
+            Some((state.central_off.clone().unwrap_or_else(|| "central authorization does not run here".into()), None))
+        }
+        Some(monitor) => {
+            let central = monitor.snapshot();
+            match central.state {
+                CentralState::Down => Some(("central is down".to_owned(), Some(central.since))),
+                CentralState::CredentialsRefused => {
+                    Some(("central refuses this office's credentials".to_owned(), Some(central.since)))
+                }
+                CentralState::Unknown | CentralState::Up | CentralState::Degraded => None,
+            }
+        }
+    };
+    let pool_printers: Vec<(String, bool)> = match (&state.printers, &pool) {
+        (Some(printers), Some(pool)) => printers
+            .snapshot()
+            .iter()
+            .filter(|view| &view.pool == pool)
+            .map(|view| (view.name.clone(), view.health.is_ready() && view.paused.is_none()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let names: Vec<String> = pool_printers.iter().map(|(name, _)| name.clone()).collect();
+    let (position, queue) =
+        state.journal.queue_place(job.id, &templates_of_pool, central_unavailable.is_none()).await?;
+    let window = chrono::Duration::hours(PACE_WINDOW_HOURS);
+    let printed_in_window = state.journal.printed_since(&names, now - window).await?;
+    let facts = QueueFacts {
+        state: job.state,
+        reason: job.reason.clone(),
+        since: job.updated_at,
+        central_unavailable,
+        pool,
+        position,
+        queue,
+        printed_in_window,
+        window,
+        printers_up: u32::try_from(pool_printers.iter().filter(|(_, up)| *up).count()).unwrap_or(u32::MAX),
+    };
+    Ok(Estimate::of(&facts, now))
 }

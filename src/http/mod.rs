@@ -20,6 +20,7 @@ mod health;
 mod jobs;
 mod metrics;
 mod printers;
+mod reports;
 mod summary;
 mod templates;
 pub mod views;
@@ -64,6 +65,8 @@ pub struct ApiState {
     nik_searches_per_hour: u32,
     /// The zone staff read times in (the dashboard formats the API's UTC times with it).
     office_zone: OfficeZone,
+    /// This office's code (`[central] office`), for the reports.
+    office_code: String,
     /// How printers' counts of blanks read (`printing.low_stock`, `reserve_stock`).
     stock_levels: views::StockLevels,
     /// The dispatch worker's printers; `None` when printing does not run in this process.
@@ -98,6 +101,7 @@ impl Api {
                 wrong_tokens: auth::WrongTokens::default(),
                 nik_searches_per_hour: crate::config::ApiConfig::default().nik_searches_per_hour,
                 office_zone: OfficeZone::default(),
+                office_code: crate::config::CentralConfig::default().office,
                 stock_levels: views::StockLevels {
                     low: crate::config::PrintingConfig::default().low_stock,
                     reserve: crate::config::PrintingConfig::default().reserve_stock,
@@ -154,6 +158,13 @@ impl Api {
         self
     }
 
+    /// This office's code (`[central] office`), named in the reports.
+    #[must_use]
+    pub fn with_office_code(mut self, code: &str) -> Api {
+        code.clone_into(&mut self.state.office_code);
+        self
+    }
+
     /// The levels at which a printer's blanks are low, and its reserve (urgent cards only).
     #[must_use]
     pub fn with_stock_levels(mut self, low: u32, reserve: u32) -> Api {
@@ -199,11 +210,14 @@ impl Api {
             .route("/summary", get(summary::summary))
             .route("/jobs", get(jobs::list))
             .route("/jobs/{id}", get(jobs::show))
+            .route("/jobs/{id}/estimate", get(jobs::estimate))
+            .route("/jobs/{id}/slip", get(jobs::slip))
             .route("/jobs/{id}/{action}", post(jobs::act))
             .route("/printers", get(printers::list))
             .route("/printers/{name}/{action}", post(printers::act))
             .route("/rejections", get(summary::rejections))
             .route("/audit/nik-searches", get(jobs::nik_searches))
+            .route("/reports/daily", get(reports::daily))
             .route("/central", get(central::status))
             .route("/central/check", post(central::check))
             .route("/templates", get(templates::list))

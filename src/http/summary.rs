@@ -92,16 +92,17 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
     })))
 }
 
+/// A list's one parameter: how many to show.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RejectionParams {
-    limit: Option<u32>,
+pub struct LimitParams {
+    pub limit: Option<u32>,
 }
 
 pub async fn rejections(
     State(state): State<Arc<ApiState>>,
     _staff: Staff,
-    params: Result<Query<RejectionParams>, QueryRejection>,
+    params: Result<Query<LimitParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let limit = params.limit.unwrap_or(50);

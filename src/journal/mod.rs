@@ -15,6 +15,7 @@ mod central;
 mod migrations;
 mod printing;
 mod records;
+mod report;
 mod retention;
 mod staff;
 mod stock;

@@ -294,6 +294,19 @@ impl Journal {
         rows.iter().map(LedgerEntry::from_row).collect()
     }
 
+    /// Every ledger line of the office day `day` (`YYYY-MM-DD`), all printers, in order.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn cards_of_day(&self, day: &str) -> Result<Vec<LedgerEntry>, JournalError> {
+        let rows =
+            sqlx::query(&format!("SELECT {LEDGER_COLUMNS} FROM card_ledger WHERE print_day = $1 ORDER BY sent_at, id"))
+                .bind(day)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(LedgerEntry::from_row).collect()
+    }
+
     /// Counts per printer and per day, for days `from..=to` (`YYYY-MM-DD`), by printer then day.
     ///
     /// # Errors

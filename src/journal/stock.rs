@@ -60,3 +60,66 @@ impl Journal {
         rows.iter().map(|row| Ok((row.try_get("printer")?, row.try_get("blanks")?))).collect()
     }
 }
+
+impl Journal {
+    /// A job's place among the cards the templates `templates` (one printer pool) will print:
+    /// `(position, of)`, position 1 for the next. Ahead of it: the cards on a printer, then
+    /// urgent before normal and older before newer, as dispatch takes them; with
+    /// `with_waiting`, the jobs still waiting for central count too (central is answering).
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn queue_place(
+        &self,
+        job_id: crate::domain::job::JobId,
+        templates: &[String],
+        with_waiting: bool,
+    ) -> Result<(u64, u64), JournalError> {
+        if templates.is_empty() {
+            return Ok((0, 0));
+        }
+        let states = if with_waiting {
+            "('awaiting_authorization', 'received', 'authorized', 'rendered', 'printing')"
+        } else {
+            "('authorized', 'rendered', 'printing')"
+        };
+        let in_templates = super::numbered_placeholders(2, templates.len());
+        let queued = format!("template IN ({in_templates}) AND state IN {states}");
+        let sql = format!(
+            "SELECT
+               (SELECT COUNT(*) FROM jobs WHERE {queued}) AS queue,
+               (SELECT COUNT(*) FROM jobs, (SELECT priority AS own_priority FROM jobs WHERE id = $1) AS own
+                 WHERE {queued} AND id <> $1
+                   AND (state = 'printing' OR priority > own.own_priority
+                        OR (priority = own.own_priority AND id < $1))) AS ahead"
+        );
+        let mut query = sqlx::query(&sql).bind(job_id.to_string());
+        for template in templates {
+            query = query.bind(template.as_str());
+        }
+        let row = query.fetch_one(&self.pool).await?;
+        let queue: i64 = row.try_get("queue")?;
+        let ahead: i64 = row.try_get("ahead")?;
+        Ok((u64::try_from(ahead).unwrap_or(0) + 1, u64::try_from(queue).unwrap_or(0)))
+    }
+
+    /// Cards `printers` printed (their ledger lines settled `printed`) since `since`.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn printed_since(&self, printers: &[String], since: DateTime<Utc>) -> Result<u64, JournalError> {
+        if printers.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) AS printed FROM card_ledger WHERE outcome = 'printed' AND sent_at >= $1 AND printer IN ({})",
+            super::numbered_placeholders(2, printers.len())
+        );
+        let mut query = sqlx::query(&sql).bind(millis(since));
+        for printer in printers {
+            query = query.bind(printer.as_str());
+        }
+        let printed: i64 = query.fetch_one(&self.pool).await?.try_get("printed")?;
+        Ok(u64::try_from(printed).unwrap_or(0))
+    }
+}

@@ -15,6 +15,7 @@ pub mod built_in;
 mod fonts;
 mod images;
 mod pdf;
+pub mod report;
 pub mod specimen;
 
 use std::collections::BTreeMap;

@@ -346,6 +346,10 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     let address = browser.page().current_url().await.unwrap();
     assert!(!address.as_str().contains(OPERATOR) && address.fragment().is_none(), "{address}");
 
+    // "When will my card be ready?": the held job waits for staff.
+    browser.click(&format!("#staff-jobs tr[data-job='{held}'] button[data-action='when?']")).await;
+    browser.text_contains("#notice", "held: waiting for staff").await;
+
     // An operator retries the failed job: it asks central again.
     browser.click(&format!("#staff-jobs tr[data-job='{failed}'] button[data-action='retry']")).await;
     browser.type_into("#act-reason", "central cleared the record").await;
@@ -429,6 +433,10 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
 
     // The test card took a blank from the count.
     browser.text_contains("#printer-card-1", "11 (low: load blanks)").await;
+
+    // The daily report is fetched with the staff member's token and saved.
+    browser.click("#report-csv").await;
+    browser.text_contains("#notice", "Daily report saved as laporan-harian-1502-").await;
 
     // The loaded templates are listed, with a preview of the specimen card.
     browser.text_contains("#template-ektp", "85.60 × 53.98 mm, 2 sides").await;

@@ -193,3 +193,41 @@ async fn central_status_and_check_from_the_command_line() {
     let checked = stdout(&cardspool(&["central", "check", "--api", &base, "--token", OPERATOR], &[]).await);
     assert!(checked.starts_with("central is asked now\n"), "{checked}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_where_tells_where_a_citizen_s_card_stands() {
+    let api = Harness::start().await;
+    let job = api.job_in(3, JobState::AwaitingAuthorization).await;
+    let base = api.base.clone();
+    let nik = api.journal.card_for_central(job).await.unwrap().unwrap().nik;
+    let answer = stdout(&cardspool(&["jobs", "where", &nik, "--api", &base, "--token", VIEWER], &[]).await);
+    assert!(answer.starts_with(&job.to_string()), "{answer}");
+    assert!(answer.contains("1502**********04") && !answer.contains(&nik), "the NIK shown masked: {answer}");
+    assert!(
+        answer.contains("waiting for central's authorization since ")
+            && answer.contains("no estimate while central authorization does not run here"),
+        "{answer}"
+    );
+    let missing = cardspool(&["jobs", "where", "nobody by this name", "--api", &base, "--token", VIEWER], &[]).await;
+    assert!(!missing.status.success() && String::from_utf8_lossy(&missing.stderr).contains("no job found"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_report_is_written_to_a_file() {
+    let api = Harness::start().await;
+    api.job_in(1, JobState::AwaitingAuthorization).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("today.csv");
+    let base = api.base.clone();
+    let args = ["report", "daily", "--format", "csv", "-o", file.to_str().unwrap(), "--api", &base, "--token", VIEWER];
+    let answer = stdout(&cardspool(&args, &[]).await);
+    assert!(answer.starts_with("daily report (csv, "), "{answer}");
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("section,subject,figure,value") && csv.contains("jobs,,still_waiting,1"), "{csv}");
+    let bad = cardspool(
+        &["report", "daily", "--date", "32-13-2026", "-o", file.to_str().unwrap(), "--api", &base, "--token", VIEWER],
+        &[],
+    )
+    .await;
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("use YYYY-MM-DD"));
+}

@@ -747,3 +747,151 @@ async fn blanks_loaded_by_an_operator_are_counted_down_and_shown_low() {
     assert!(text.lines().any(|l| l == "cardspool_printer_blanks{printer=\"card-1\",pool=\"ektp\"} 99"), "{text}");
     assert!(text.lines().any(|l| l == "cardspool_printer_blanks_low{printer=\"card-1\",pool=\"ektp\"} 0"), "{text}");
 }
+
+#[tokio::test]
+async fn a_citizen_s_card_is_placed_in_its_pool_s_queue_and_timed_at_the_pool_s_pace() {
+    use cardspool::central::Verdict;
+    let dir = tempfile::tempdir().unwrap();
+    let printers = api::two_folder_printers(dir.path()).await;
+    let now = Utc::now();
+    let monitor = api::central_monitor(1, now);
+    monitor.record(&Verdict::Healthy, false, now);
+    let store = std::sync::Arc::new(TemplateStore::load(&dir.path().join("no-templates")).unwrap());
+    let journal = crate::support::journal::sqlite_in(dir.path()).await;
+    let api = Harness::with_journal(journal, dir, |api| {
+        api.with_printers(printers.clone()).with_templates(store).with_central(monitor.clone())
+    })
+    .await;
+    // Three cards printed by card-1 in the last half hour: the pool's pace, one per 40 minutes
+    // over the two-hour window.
+    for n in 20..23 {
+        crate::support::fixtures::job_in(&api.journal, n, JobState::Printed, now - chrono::Duration::minutes(30)).await;
+    }
+    let rendered = api.job_in(1, JobState::Rendered).await;
+    let authorized = api.job_in(2, JobState::Authorized).await;
+    let urgent = api.job_in(10, JobState::Authorized).await;
+    let waiting = api.job_in(4, JobState::AwaitingAuthorization).await;
+    let held = api.job_in(5, JobState::AwaitingAuthorization).await;
+    api.post(&format!("/api/v1/jobs/{held}/hold"), OPERATOR, json!({"reason": "address to check"})).await;
+
+    let estimate = |job: JobId| {
+        let api = &api;
+        async move { api.get_ok(&format!("/api/v1/jobs/{job}/estimate")).await }
+    };
+    let first = estimate(urgent).await;
+    assert_eq!((first["position"].as_u64(), first["of"].as_u64()), (Some(1), Some(4)), "urgent first: {first}");
+    let second = estimate(rendered).await;
+    assert_eq!((second["position"].as_u64(), second["pool"].as_str()), (Some(2), Some("ektp")), "{second}");
+    let expected: chrono::DateTime<Utc> = second["expected_at"].as_str().unwrap().parse().unwrap();
+    let minutes = (expected - Utc::now()).num_minutes();
+    assert!((78..=80).contains(&minutes), "two cards at 40 minutes each: {minutes} min; {second}");
+    let text = second["text"].as_str().unwrap();
+    assert!(text.starts_with("position 2 of 4 for pool ektp; expected about "), "{text}");
+    assert!(text.ends_with(" today") || text.ends_with(" WIB"), "{text}");
+    // The slip for the citizen: the reference, the masked NIK, the state and the estimate.
+    let slip =
+        api.client.get(format!("{}/api/v1/jobs/{rendered}/slip", api.base)).bearer_auth(VIEWER).send().await.unwrap();
+    assert_eq!(slip.headers()["content-type"], "application/pdf");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slip.pdf"), slip.bytes().await.unwrap()).unwrap();
+    let text = std::process::Command::new("pdftotext").arg(dir.path().join("slip.pdf")).arg("-").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    for expected in [rendered.to_string().as_str(), "1502**********02", "rendered", "position 2 of 4 for pool ektp"] {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    assert_eq!(estimate(authorized).await["position"], 3);
+    assert_eq!(estimate(waiting).await["position"], 4);
+    let staff = estimate(held).await;
+    assert!(
+        staff["text"].as_str().unwrap().starts_with("held: waiting for staff (held by rina: address to check)"),
+        "{staff}"
+    );
+
+    // Central down: no estimate for a card still waiting for it; the others keep theirs.
+    monitor.record(&Verdict::Failed { detail: "HTTP 503".into(), retry_after: None, alert: None }, false, now);
+    let down = estimate(waiting).await;
+    let text = down["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("waiting for central's authorization since ")
+            && text.contains("no estimate while central is down since"),
+        "{text}"
+    );
+    assert_eq!(down["position"], Value::Null);
+    assert_eq!(estimate(rendered).await["of"], 3, "the cards waiting for central are no longer counted");
+    assert_eq!(
+        api.get(&format!("/api/v1/jobs/{}/estimate", JobId::new()), Some(VIEWER)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    api.assert_no_secrets();
+}
+
+#[tokio::test]
+async fn the_daily_report_gives_the_day_per_printer_and_for_the_jobs_as_pdf_and_csv() {
+    let (api, _printers) = api::with_two_folder_printers().await;
+    let at = Utc::now() - chrono::Duration::minutes(1);
+    let zone = cardspool::domain::office_time::OfficeZone::Wib;
+    let date = at.with_timezone(&zone.offset()).date_naive();
+    api.journal.load_blanks("card-1", 100, "rina", at).await.unwrap();
+    for n in 30..33 {
+        let made = crate::support::fixtures::job_in(&api.journal, n, JobState::Printed, at).await;
+        api.secrets.lock().unwrap().push(made.event["nik"].as_str().unwrap().to_owned());
+    }
+    let spoiled = api.job_in(34, JobState::Printed).await;
+    api.post(&format!("/api/v1/jobs/{spoiled}/spoiled"), OPERATOR, json!({"reason": "photo smeared"})).await;
+    api.job_in(35, JobState::AwaitingAuthorization).await;
+
+    let (status, csv) = api.request(reqwest::Method::GET, "/api/v1/reports/daily?format=csv", Some(VIEWER), None).await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    for row in [
+        format!("day,1502,date,{date}"),
+        "printer,card-1,printed,3".to_owned(),
+        "printer,card-1,spoiled,1".to_owned(),
+        "printer,card-1,spoiled_reason,marked spoiled by rina: photo smeared".to_owned(),
+        "printer,card-1,blanks_loaded,100".to_owned(),
+        "printer,card-2,printed,0".to_owned(),
+        "printer,card-2,stock_at_day_end,".to_owned(),
+        "jobs,,received,5".to_owned(),
+        "jobs,,still_waiting,1".to_owned(),
+    ] {
+        assert!(csv.lines().any(|line| line == row), "{row} missing:\n{csv}");
+    }
+    // Four cards on card-1 after the load (three printed, the one later spoiled).
+    assert!(csv.lines().any(|line| line == "printer,card-1,stock_at_day_end,96"), "{csv}");
+    let hours: i64 = csv
+        .lines()
+        .filter(|line| line.starts_with("hour,"))
+        .map(|line| line.rsplit(',').next().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(hours, 3, "the printed cards, by hour");
+
+    let response = api
+        .client
+        .get(format!("{}/api/v1/reports/daily?date={date}", api.base))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert!(response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("laporan-harian-1502-{date}.pdf")));
+    let dir = tempfile::tempdir().unwrap();
+    let pdf = dir.path().join("report.pdf");
+    std::fs::write(&pdf, response.bytes().await.unwrap()).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    for expected in ["Laporan harian", "card-1", "photo smeared", "received 5", "Supervisor", "Cards printed per hour"]
+    {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    assert!(!text.contains("1502015203850"), "no full NIK in the report");
+    let (status, _) = api.get("/api/v1/reports/daily?date=yesterday", Some(VIEWER)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    api.assert_no_secrets();
+}

@@ -13,7 +13,34 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 1, 0, 0).unwrap()
 }
 
-on_both_backends!(cards_are_counted_per_printer_and_day, a_card_is_recorded_once_and_only_for_its_printer);
+on_both_backends!(
+    cards_are_counted_per_printer_and_day,
+    a_card_is_recorded_once_and_only_for_its_printer,
+    blanks_are_counted_down_and_the_day_is_reported
+);
+
+async fn blanks_are_counted_down_and_the_day_is_reported(journal: Journal) {
+    use cardspool::domain::job::JobState;
+    use cardspool::domain::office_time::OfficeZone;
+    let at = Utc::now() - Duration::minutes(2);
+    assert_eq!(journal.load_blanks("card-1", 10, "rina", at).await.unwrap(), 10);
+    assert_eq!(journal.load_blanks("card-1", 5, "rina", at).await.unwrap(), 15);
+    crate::support::fixtures::job_in(&journal, 1, JobState::Printed, at).await;
+    crate::support::fixtures::job_in(&journal, 2, JobState::AwaitingAuthorization, at).await;
+    assert_eq!(journal.blank_stock().await.unwrap()["card-1"], 14, "the printed card took a blank");
+    let date = at.with_timezone(&OfficeZone::Wib.offset()).date_naive();
+    let report = journal.daily_report("1502", date, OfficeZone::Wib, &["card-2".to_owned()], Utc::now()).await.unwrap();
+    let names: Vec<&str> = report.printers.iter().map(|p| p.printer.as_str()).collect();
+    assert_eq!(names, ["card-1", "card-2"], "configured printers and those in the ledger");
+    let card_1 = &report.printers[0];
+    assert_eq!((card_1.printed, card_1.blanks_loaded, card_1.stock_at_day_end), (1, 15, Some(14)));
+    assert_eq!((report.jobs.received, report.jobs.printed, report.jobs.still_waiting), (2, 1, 1));
+    assert_eq!(report.printed_per_hour.iter().sum::<i64>(), 1);
+    let yesterday =
+        journal.daily_report("1502", date - Duration::days(1), OfficeZone::Wib, &[], Utc::now()).await.unwrap();
+    assert_eq!(yesterday.printers[0].stock_at_day_end, Some(0), "before the loads: nothing counted in it yet");
+    assert_eq!(yesterday.jobs.received, 0);
+}
 
 /// A job journaled `printing` on `printer`.
 async fn printing_job(journal: &Journal, n: u32, printer: &str) -> JobId {

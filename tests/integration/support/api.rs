@@ -139,7 +139,16 @@ impl Harness {
 /// exists (ready), `card-2` on one that does not (faulted: unreachable).
 pub async fn with_two_folder_printers() -> (Harness, Printers) {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+    let printers = two_folder_printers(dir.path()).await;
+    let journal = journal::sqlite_in(dir.path()).await;
+    let api = Harness::with_journal(journal, dir, |api| api.with_printers(printers.clone())).await;
+    (api, printers)
+}
+
+/// Pool `ektp` of two folder printers in `dir`, checked once: `card-1` ready, `card-2` on a
+/// folder that does not exist (faulted: unreachable).
+pub async fn two_folder_printers(dir: &std::path::Path) -> Printers {
+    let out = dir.join("out");
     std::fs::create_dir(&out).unwrap();
     let folder = |name: &str, path: &std::path::Path| PrinterConfig {
         name: name.into(),
@@ -148,12 +157,10 @@ pub async fn with_two_folder_printers() -> (Harness, Printers) {
         max_jobs: 1,
         ignore_tls_errors: false,
     };
-    let configs = [folder("card-1", &out), folder("card-2", &dir.path().join("missing"))];
+    let configs = [folder("card-1", &out), folder("card-2", &dir.join("missing"))];
     let printers = Printers::from_config(&configs, &PrintingConfig::default()).unwrap();
     printers.poll(Utc::now()).await;
-    let journal = journal::sqlite_in(dir.path()).await;
-    let api = Harness::with_journal(journal, dir, |api| api.with_printers(printers.clone())).await;
-    (api, printers)
+    printers
 }
 
 /// Central's state as the authorize stage keeps it, for `http://central.test:8470`, with a
