@@ -573,6 +573,14 @@ impl Config {
         if self.central.public_key_file.is_some() && !self.central.public_key.trim().is_empty() {
             return fail("central.public_key_file", "and central.public_key are both set: keep one");
         }
+        if reqwest::Url::parse(&self.central.url)
+            .is_ok_and(|url| !url.username().is_empty() || url.password().is_some() || url.query().is_some())
+        {
+            return fail(
+                "central.url",
+                "must carry no credentials or query (this office's token goes in central.token_file)",
+            );
+        }
         match reqwest::Url::parse(&self.central.url) {
             Ok(url) if url.scheme() == "https" => {}
             Ok(url) if url.scheme() == "http" => {
@@ -689,6 +697,14 @@ mod tests {
             config.central.public_key_file.as_deref(),
             Some(std::path::Path::new("/var/lib/central/central.pub"))
         );
+    }
+
+    #[test]
+    fn central_s_url_carries_no_credentials() {
+        for url in ["https://office:secret@central.example/", "https://central.example/?token=abc"] {
+            let error = Config::from_toml_str(&format!("[central]\nurl = \"{url}\"\n")).unwrap_err().to_string();
+            assert!(error.contains("central.token_file") && !error.contains("secret"), "{error}");
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::config::Config;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StaffCliError {
-    #[error("cannot reach the spooler's API at {url}: {source}")]
+    #[error("{}", unreachable(url, source))]
     Connect { url: String, source: reqwest::Error },
     /// The API answered with an error: its message is for the staff member.
     #[error("{message} (HTTP {status})")]
@@ -25,6 +25,27 @@ pub enum StaffCliError {
     Unexpected(String),
     #[error("{0}")]
     Usage(String),
+}
+
+/// One sentence saying what to do; the HTTP client's chain of causes goes to the log.
+fn unreachable(url: &str, source: &reqwest::Error) -> String {
+    let mut detail = source.to_string();
+    let mut cause = std::error::Error::source(source);
+    while let Some(inner) = cause {
+        detail = format!("{detail}: {inner}");
+        cause = inner.source();
+    }
+    tracing::debug!(%url, %detail, "the API could not be reached");
+    let place = url.split("://").nth(1).unwrap_or(url).trim_end_matches('/');
+    if source.is_connect() {
+        format!("cannot connect to {place}: is `cardspool run` running there? (or give its address with --api)")
+    } else if source.is_timeout() {
+        format!("the spooler at {place} did not answer in time: it may be overloaded, try again")
+    } else if source.is_builder() {
+        format!("cannot set up a connection to {place}: {source}")
+    } else {
+        format!("the connection to {place} failed ({source}): is it a cardspool API?")
+    }
 }
 
 impl StaffCliError {
@@ -75,6 +96,14 @@ pub enum StaffCommand {
         api: ApiArgs,
         #[command(subcommand)]
         command: CentralCommand,
+    },
+    /// Events refused at intake (in the dead-letter queue), newest first, with why.
+    Rejections {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
     },
     /// Reports: the daily report the supervisor signs.
     Report {
@@ -359,6 +388,29 @@ pub async fn run(config: &Config, command: StaffCommand) -> Result<String, Staff
             let client = client(config, &api)?;
             printers(&client, command, api.json).await
         }
+        StaffCommand::Rejections { api, limit } => {
+            let client = client(config, &api)?;
+            let answer = client.get("/rejections", &[("limit", limit.to_string())]).await?;
+            if api.json {
+                return Ok(pretty(&answer));
+            }
+            let rows: Vec<Vec<String>> = array(&answer["rejections"], "rejections")?
+                .iter()
+                .map(|r| {
+                    let event = r["event_id"].as_str().map_or_else(|| "(no event id)".to_owned(), str::to_owned);
+                    vec![local_time(&r["last_at"]), event, text(&r["times"]), shorten(&text(&r["reason"]), 100)]
+                })
+                .collect();
+            let mut out = format!(
+                "{} distinct events refused, {} deliveries in all\n",
+                text(&answer["distinct"]),
+                text(&answer["deliveries"])
+            );
+            if !rows.is_empty() {
+                out.push_str(&table(&["LAST SEEN", "EVENT", "TIMES", "WHY"], &rows));
+            }
+            Ok(out)
+        }
         StaffCommand::Report { api, command: ReportCommand::Daily { date, format, output } } => {
             let client = client(config, &api)?;
             let mut query = vec![("format", format.clone())];
@@ -435,6 +487,9 @@ async fn jobs(client: &StaffClient, command: JobsCommand, as_json: bool) -> Resu
         return Ok(pretty(&answer));
     }
     let job = &answer["job"];
+    if let Some(note) = answer["note"].as_str() {
+        return Ok(format!("job {}: {note}\n", text(&job["id"])));
+    }
     let mut out = format!("job {}: {} — {}\n", text(&job["id"]), text(&job["state"]), text(&job["reason"]));
     if let Some(ledger) = answer["ledger"].as_str() {
         let _ = writeln!(out, "{ledger}");

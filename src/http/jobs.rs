@@ -127,6 +127,16 @@ pub async fn act(
     let request: ActionRequest = optional_json(&body)?;
     let job_id = job_id(&id)?;
     let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
+    // What was asked is the case already (a second click, a retried command): said, not refused,
+    // and nothing is written.
+    let already = match (action, job.state) {
+        (JobAction::Hold, JobState::Held) => Some("already held"),
+        (JobAction::Cancel, JobState::Cancelled) => Some("already cancelled"),
+        _ => None,
+    };
+    if let Some(note) = already {
+        return Ok(Json(json!({ "job": JobView::from(&job), "ledger": null, "note": note })));
+    }
     let now = state.clock.now();
     let step = actions::plan(action, &job, &request, &staff, now)?;
     // The blank's fate follows the staff decision, in the step's own transaction.

@@ -138,6 +138,14 @@ impl Query {
     }
 }
 
+/// Marks that spellings of one name differ by (`NUR'AINI`, `NURAINI`, `NUR-AINI`): a name search
+/// ignores them on both sides, as it ignores case.
+const NAME_PUNCTUATION: [char; 6] = ['\'', '\u{2019}', '`', '.', '-', ','];
+
+fn without_name_punctuation(text: &str) -> String {
+    text.chars().filter(|c| !NAME_PUNCTUATION.contains(c)).collect()
+}
+
 fn like_pattern(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len() + 2);
     for c in text.to_lowercase().chars() {
@@ -169,11 +177,14 @@ fn filtered(filter: &JobFilter, columns: &str, limit: u32) -> Query {
         Some(JobSearch::MaskedNik(masked)) => conditions.push(format!("nik_masked = {}", query.bind(masked.as_str()))),
         Some(JobSearch::Nik(nik)) => conditions.push(format!("nik = {}", query.bind(nik.as_str()))),
         Some(JobSearch::Text(text)) => {
-            let contains = query.bind(format!("%{}%", like_pattern(text)));
+            let contains = query.bind(format!("%{}%", like_pattern(&without_name_punctuation(text))));
             let starts = query.bind(format!("{}%", like_pattern(text)));
-            conditions.push(format!(
-                "(LOWER(name) LIKE {contains} ESCAPE '\\' OR LOWER(event_id) LIKE {starts} ESCAPE '\\')"
-            ));
+            let mut name = "LOWER(name)".to_owned();
+            for mark in NAME_PUNCTUATION {
+                name = format!("REPLACE({name}, '{}', '')", mark.to_string().replace('\'', "''"));
+            }
+            conditions
+                .push(format!("({name} LIKE {contains} ESCAPE '\\' OR LOWER(event_id) LIKE {starts} ESCAPE '\\')"));
         }
     }
     let direction = match filter.order {

@@ -77,6 +77,11 @@ async fn jobs_are_listed_shown_and_acted_on_from_the_command_line() {
     );
     assert!(held.contains("held — held by rina: address to check"), "{held}");
     assert_eq!(api.journal.history(waiting).await.unwrap().last().unwrap().actor, Actor::Staff("rina".into()));
+    // Holding it again: the intent is met already, said and not refused; nothing is written.
+    let steps = api.journal.history(waiting).await.unwrap().len();
+    let again = stdout(&cardspool(&["jobs", "hold", &id, "--api", &base], &with(OPERATOR)).await);
+    assert_eq!(again, format!("job {id}: already held\n"));
+    assert_eq!(api.journal.history(waiting).await.unwrap().len(), steps);
     let shown = stdout(&cardspool(&["jobs", "show", &id, "--api", &base], &with(VIEWER)).await);
     assert!(shown.contains("held from") && shown.contains("awaiting_authorization"), "{shown}");
     assert!(shown.contains("awaiting_authorization → held") && shown.contains("rina"), "{shown}");
@@ -126,7 +131,9 @@ async fn jobs_are_listed_shown_and_acted_on_from_the_command_line() {
     let anonymous = cardspool(&["jobs", "list", "--api", &base], &[]).await;
     assert!(stderr(&anonymous).contains("--token or CARDSPOOL_TOKEN"), "{}", stderr(&anonymous));
     let nowhere = cardspool(&["jobs", "list", "--api", "http://127.0.0.1:9"], &with(VIEWER)).await;
-    assert!(stderr(&nowhere).contains("cannot reach the spooler's API"), "{}", stderr(&nowhere));
+    let said = stderr(&nowhere);
+    assert!(said.contains("cannot connect to 127.0.0.1:9: is `cardspool run` running there?"), "{said}");
+    assert!(!said.contains("error sending request") && said.lines().count() == 1, "one sentence: {said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,4 +237,22 @@ async fn the_daily_report_is_written_to_a_file() {
     )
     .await;
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("use YYYY-MM-DD"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_are_listed_from_the_command_line() {
+    let api = Harness::start().await;
+    let rejection = cardspool::journal::NewRejection {
+        payload: b"{\"schema\": 9}",
+        event_id: Some("e-9".into()),
+        routing_key: "enrollment.completed".into(),
+        reason: "schema: version 9 is not supported".into(),
+    };
+    api.journal.record_rejection(&rejection, chrono::Utc::now()).await.unwrap();
+    api.journal.record_rejection(&rejection, chrono::Utc::now()).await.unwrap();
+    let base = api.base.clone();
+    let listed = stdout(&cardspool(&["rejections", "--api", &base, "--token", VIEWER], &[]).await);
+    assert!(listed.starts_with("1 distinct events refused, 2 deliveries in all\n"), "{listed}");
+    let row = listed.lines().find(|line| line.contains("e-9")).expect("the rejection's row");
+    assert!(row.contains("schema: version 9 is not supported") && row.contains(" WIB"), "{row}");
 }

@@ -339,6 +339,16 @@ async fn search_finds_a_card_by_full_nik_name_or_id(journal: Journal) {
     assert_eq!(api.get_ok("/api/v1/jobs?q=hamid&limit=500").await["jobs"].as_array().unwrap().len(), 250);
     assert_eq!(api.get_ok("/api/v1/jobs?q=h%25d").await["jobs"].as_array().unwrap().len(), 0, "% is literal");
     assert_eq!(api.get_ok("/api/v1/jobs?q=1502015203859999").await["jobs"].as_array().unwrap().len(), 0);
+    // A name is found whatever its spelling's punctuation and case.
+    let mut event = synthetic_event("nuraini-1", 300);
+    event["name"] = "SITI NUR'AINI".into();
+    let payload = serde_json::to_vec(&event).unwrap();
+    api.journal.admit(&parsed(&payload), &payload, "ektp", Utc::now()).await.unwrap();
+    for spelling in ["SITI NURAINI", "siti nur'aini", "Siti Nur-Aini", "nur’aini"] {
+        let found = api.get_ok(&format!("/api/v1/jobs?q={}", spelling.replace(' ', "%20"))).await;
+        let names: Vec<&str> = found["jobs"].as_array().unwrap().iter().map(|j| j["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["SITI NUR'AINI"], "{spelling}");
+    }
     api.assert_no_secrets();
 }
 
