@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::config::{CentralConfig, Config};
 use std::time::Duration;
 
-use crate::central::{CentralError, Verifier};
+use crate::central::Verifier;
 use crate::http::Api;
 use crate::journal::{Journal, JournalError};
 use crate::printer::PrinterError;
@@ -34,8 +34,6 @@ pub enum AppError {
     Notify(#[from] NotifyError),
     #[error(transparent)]
     Authorize(#[from] AuthorizeError),
-    #[error(transparent)]
-    Central(#[from] CentralError),
     #[error(transparent)]
     Render(#[from] RenderError),
     #[error(transparent)]

@@ -97,6 +97,12 @@ pub enum StaffCommand {
         #[command(subcommand)]
         command: CentralCommand,
     },
+    /// What waits and why, central, the printers and their blanks, refused events: the
+    /// dashboard's first panel in a terminal (as CUPS's `lpstat -t`).
+    Status {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Events refused at intake (in the dead-letter queue), newest first, with why.
     Rejections {
         #[command(flatten)]
@@ -233,6 +239,9 @@ pub enum PrintersCommand {
     /// Stop a printer taking jobs (the job on it finishes).
     Pause {
         name: String,
+        /// Why (shown to the other staff: "ribbon being changed").
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Let a printer take jobs again, over the faults it reports now.
     Resume {
@@ -388,6 +397,11 @@ pub async fn run(config: &Config, command: StaffCommand) -> Result<String, Staff
             let client = client(config, &api)?;
             printers(&client, command, api.json).await
         }
+        StaffCommand::Status { api } => {
+            let client = client(config, &api)?;
+            let summary = client.get("/summary", &[]).await?;
+            Ok(if api.json { pretty(&summary) } else { status_text(&summary) })
+        }
         StaffCommand::Rejections { api, limit } => {
             let client = client(config, &api)?;
             let answer = client.get("/rejections", &[("limit", limit.to_string())]).await?;
@@ -500,8 +514,9 @@ async fn jobs(client: &StaffClient, command: JobsCommand, as_json: bool) -> Resu
 async fn printers(client: &StaffClient, command: PrintersCommand, as_json: bool) -> Result<String, StaffCliError> {
     let answer = match &command {
         PrintersCommand::List => client.get("/printers", &[]).await?,
-        PrintersCommand::Pause { name } => {
-            client.post(&format!("/printers/{}/pause", path_segment(name)), &json!({})).await?
+        PrintersCommand::Pause { name, reason } => {
+            let body = reason.as_ref().map_or_else(|| json!({}), |reason| json!({ "reason": reason }));
+            client.post(&format!("/printers/{}/pause", path_segment(name)), &body).await?
         }
         PrintersCommand::Resume { name } => {
             client.post(&format!("/printers/{}/resume", path_segment(name)), &json!({})).await?
@@ -545,6 +560,51 @@ fn blanks(printer: &Value) -> String {
         Some("reserve") => format!("{blanks} {noun} (reserve: urgent cards only)"),
         _ => format!("{blanks} {noun}"),
     }
+}
+
+/// `cardspool status`: the summary as aligned lines.
+fn status_text(summary: &Value) -> String {
+    let mut out = String::new();
+    let mut field = |label: &str, value: String| {
+        let _ = writeln!(out, "{label:<13} {value}");
+    };
+    let central = &summary["central"];
+    if central.is_object() {
+        field("central", text(&central["summary"]));
+    } else {
+        let why = summary["central_off"].as_str().unwrap_or("not running here");
+        field("central", format!("does not run in this spooler ({why}): no card is authorized or printed"));
+    }
+    for (key, what) in [("authorization", "for central"), ("printing", "for a printer"), ("staff", "for staff")] {
+        let group = &summary["waiting"][key];
+        let count = group["count"].as_i64().unwrap_or(0);
+        let noun = if count == 1 { "card" } else { "cards" };
+        let mut line = format!("{count} {noun} {what}");
+        if count > 0 && group["oldest_received_at"].is_string() {
+            let _ = write!(line, ", the oldest received {}", local_time(&group["oldest_received_at"]));
+        }
+        field(if key == "authorization" { "waiting" } else { "" }, line);
+    }
+    match summary["printers"].as_array() {
+        None => field("printers", "printing does not run in this spooler".into()),
+        Some(printers) if printers.is_empty() => field("printers", "none configured".into()),
+        Some(printers) => {
+            for (n, printer) in printers.iter().enumerate() {
+                let line = format!("{}  {}  {}", text(&printer["name"]), printer_status(printer), blanks(printer));
+                field(if n == 0 { "printers" } else { "" }, line);
+            }
+        }
+    }
+    let rejections = &summary["rejections"];
+    field(
+        "refused",
+        format!(
+            "{} distinct events, {} deliveries in all",
+            text(&rejections["distinct"]),
+            text(&rejections["deliveries"])
+        ),
+    );
+    out
 }
 
 /// `jobs where`: the estimate of every job the query finds (at most ten).
@@ -784,6 +844,9 @@ fn printer_status(printer: &Value) -> String {
             text(&printer["paused"]["by"]),
             local_time(&printer["paused"]["since"])
         );
+        if let Some(reason) = printer["paused"]["reason"].as_str() {
+            let _ = write!(out, ": {reason}");
+        }
     }
     out
 }
@@ -801,12 +864,13 @@ fn printer_table(answer: &Value) -> Result<String, StaffCliError> {
                 text(&p["pool"]),
                 format!("{}/{}", text(&p["in_flight"]), text(&p["max_jobs"])),
                 blanks(p),
+                text(&p["uri"]),
                 local_time(&p["checked_at"]),
                 printer_status(p),
             ]
         })
         .collect();
-    Ok(table(&["NAME", "POOL", "JOBS", "BLANKS", "CHECKED", "STATUS"], &rows))
+    Ok(table(&["NAME", "POOL", "JOBS", "BLANKS", "DEVICE", "CHECKED", "STATUS"], &rows))
 }
 
 #[cfg(test)]

@@ -75,7 +75,15 @@ pub async fn act(
     let printers = printers(&state)?;
     let now = state.clock.now();
     let known = if action == "pause" {
-        printers.pause(&name, &staff.name, now)
+        let request: TestCardRequest = optional_json(&body)?;
+        let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+        if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS || r.chars().any(char::is_control)) {
+            return Err(ApiError::BadRequest(format!(
+                "the reason must be one line of at most {MAX_REASON_CHARS} characters"
+            )));
+        }
+        let reason = reason.map(|r| crate::domain::nik::redact_niks(r).into_owned());
+        printers.pause(&name, &staff.name, reason.as_deref(), now)
     } else {
         printers.resume(&name, &staff.name, now)
     };
@@ -87,6 +95,7 @@ pub async fn act(
     Ok((StatusCode::OK, Json(json!({ "printer": PrinterStateView::from(&view) }))))
 }
 
+/// The optional body of a pause or a test card: why.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TestCardRequest {

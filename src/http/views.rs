@@ -201,6 +201,7 @@ impl From<&RejectionRecord> for RejectionView {
 pub struct PauseView {
     pub by: String,
     pub since: DateTime<Utc>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -281,7 +282,11 @@ impl From<&PrinterView> for PrinterStateView {
             status,
             faults,
             faulted_since,
-            paused: view.paused.as_ref().map(|p| PauseView { by: p.by.clone(), since: p.since }),
+            paused: view.paused.as_ref().map(|p| PauseView {
+                by: p.by.clone(),
+                since: p.since,
+                reason: p.reason.as_deref().map(redacted),
+            }),
             max_jobs: view.max_jobs,
             in_flight: view.in_flight,
             reasons: view.reasons.clone(),

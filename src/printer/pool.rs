@@ -50,6 +50,8 @@ impl Health {
 pub struct Pause {
     pub by: String,
     pub since: DateTime<Utc>,
+    /// Why, as staff said it (shown to the others).
+    pub reason: Option<String>,
 }
 
 #[derive(Debug)]
@@ -95,7 +97,10 @@ impl PrinterView {
             (Health::Faulted { faults, .. }, _) => {
                 format!("faulted: {}", faults.iter().map(Fault::label).collect::<Vec<_>>().join(", "))
             }
-            (_, Some(pause)) => format!("paused by {}", pause.by),
+            (_, Some(pause)) => match &pause.reason {
+                Some(reason) => format!("paused by {}: {reason}", pause.by),
+                None => format!("paused by {}", pause.by),
+            },
             (Health::Unchecked, None) => "not checked yet".to_owned(),
             (Health::Ready, None) if self.in_flight >= self.max_jobs => {
                 format!("busy with {} of {} jobs", self.in_flight, self.max_jobs)
@@ -317,9 +322,9 @@ impl Printers {
     }
 
     /// Staff stop a printer taking jobs (its job in hand finishes). `false` for an unknown name.
-    pub fn pause(&self, name: &str, by: &str, now: DateTime<Utc>) -> bool {
+    pub fn pause(&self, name: &str, by: &str, reason: Option<&str>, now: DateTime<Utc>) -> bool {
         let Some(index) = self.index(name) else { return false };
-        self.lock().1[index].paused = Some(Pause { by: by.to_owned(), since: now });
+        self.lock().1[index].paused = Some(Pause { by: by.to_owned(), since: now, reason: reason.map(str::to_owned) });
         info!(printer = name, by, "printer paused by staff");
         true
     }
@@ -494,7 +499,7 @@ mod tests {
     fn paused_printers_take_no_jobs() {
         let printers = printers(&[("a", "ektp", 1)]);
         ready(&printers, &["a"]);
-        assert!(printers.pause("a", "rina", Utc::now()));
+        assert!(printers.pause("a", "rina", None, Utc::now()));
         assert!(printers.acquire("ektp").is_none());
         assert_eq!(printers.view("a").unwrap().paused.unwrap().by, "rina");
         printers.resume("a", "rina", Utc::now());

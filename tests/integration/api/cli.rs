@@ -159,8 +159,15 @@ async fn printers_are_listed_paused_and_resumed_from_the_command_line() {
     assert!(lines[2].starts_with("card-2") && lines[2].contains("faulted: unreachable"), "{table}");
     let refused = cardspool(&["printers", "pause", "card-1", "--api", &base, "--token", VIEWER], &[]).await;
     assert!(stderr(&refused).contains("operator"));
-    let paused = stdout(&cardspool(&["printers", "pause", "card-1", "--api", &base, "--token", OPERATOR], &[]).await);
+    let paused = stdout(
+        &cardspool(
+            &["printers", "pause", "card-1", "--reason", "ribbon being changed", "--api", &base, "--token", OPERATOR],
+            &[],
+        )
+        .await,
+    );
     assert!(paused.starts_with("card-1: paused — paused by rina since "), "{paused}");
+    assert!(paused.trim_end().ends_with(": ribbon being changed"), "the reason is shown to the others: {paused}");
     assert!(printers.acquire("ektp").is_none());
     let resumed = stdout(&cardspool(&["printers", "resume", "card-1", "--api", &base, "--token", OPERATOR], &[]).await);
     assert_eq!(resumed, "card-1: ready\n");
@@ -255,4 +262,28 @@ async fn rejections_are_listed_from_the_command_line() {
     assert!(listed.starts_with("1 distinct events refused, 2 deliveries in all\n"), "{listed}");
     let row = listed.lines().find(|line| line.contains("e-9")).expect("the rejection's row");
     assert!(row.contains("schema: version 9 is not supported") && row.contains(" WIB"), "{row}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_what_waits_central_and_the_printers_in_a_terminal() {
+    let (api, _printers) = api::with_two_folder_printers().await;
+    api.job_in(1, JobState::AwaitingAuthorization).await;
+    api.job_in(2, JobState::AwaitingAuthorization).await;
+    api.job_in(3, JobState::Failed).await;
+    api.journal.load_blanks("card-1", 40, "rina", chrono::Utc::now()).await.unwrap();
+    let base = api.base.clone();
+    let status = stdout(&cardspool(&["status", "--api", &base, "--token", VIEWER], &[]).await);
+    for expected in [
+        "central       does not run in this spooler",
+        "waiting       2 cards for central, the oldest received ",
+        "              0 cards for a printer",
+        "              1 card for staff",
+        "printers      card-1  ready  40 blanks (low)",
+        "              card-2  faulted: unreachable",
+        "refused       0 distinct events, 0 deliveries in all",
+    ] {
+        assert!(status.contains(expected), "{expected:?} missing:\n{status}");
+    }
+    let listed = stdout(&cardspool(&["printers", "list", "--api", &base, "--token", VIEWER], &[]).await);
+    assert!(listed.lines().next().unwrap().contains("DEVICE") && listed.contains("dir://"), "{listed}");
 }

@@ -203,7 +203,7 @@ async fn a_test_card_goes_to_the_named_printer_and_into_the_ledger_as_test() {
     assert_eq!(counts.iter().map(|c| c.count(CardOutcome::Test)).sum::<i64>(), 1, "{counts:?}");
 
     // A paused printer takes no test card; neither does one that does not exist.
-    running.printers.pause("card-1", "rina", chrono::Utc::now());
+    running.printers.pause("card-1", "rina", None, chrono::Utc::now());
     let refused = running.dispatch.send_test_card("card-1", "test".into()).await.unwrap_err();
     assert!(
         matches!(refused, TestCardError::NotReady { .. }) && refused.to_string().contains("paused by rina"),
