@@ -14,7 +14,7 @@ use tracing::info;
 use super::actions::{self, ActionRequest, JobAction};
 use super::auth::Staff;
 use super::error::{optional_json, ApiError};
-use super::summary::LimitParams;
+use super::summary::{checked_limit, LimitParams};
 use super::views::{CardView, JobView, TransitionView};
 use super::ApiState;
 use crate::central::CentralState;
@@ -57,10 +57,7 @@ fn parse_filter(params: &ListParams) -> Result<JobFilter, ApiError> {
         Some("oldest") => ListOrder::OldestFirst,
         Some(other) => return Err(ApiError::BadRequest(format!("order {other:?}: use newest or oldest"))),
     };
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::BadRequest(format!("limit must be 1 to {MAX_PAGE}")));
-    }
+    let limit = checked_limit(params.limit, DEFAULT_PAGE, MAX_PAGE)?;
     Ok(JobFilter {
         states,
         office: params.office.clone().filter(|o| !o.is_empty()),
@@ -203,10 +200,7 @@ pub async fn nik_searches(
 ) -> Result<Json<Value>, ApiError> {
     staff.require(StaffRole::Supervisor, "reading the search audit")?;
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::BadRequest(format!("limit must be 1 to {MAX_PAGE}")));
-    }
+    let limit = checked_limit(params.limit, DEFAULT_PAGE, MAX_PAGE)?;
     let searches = state.journal.nik_searches(limit).await?;
     let searches: Vec<Value> = searches
         .iter()

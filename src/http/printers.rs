@@ -75,7 +75,7 @@ pub async fn act(
     let printers = printers(&state)?;
     let now = state.clock.now();
     let known = if action == "pause" {
-        let request: TestCardRequest = optional_json(&body)?;
+        let request: ReasonRequest = optional_json(&body)?;
         let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS || r.chars().any(char::is_control)) {
             return Err(ApiError::BadRequest(format!(
@@ -98,7 +98,7 @@ pub async fn act(
 /// The optional body of a pause or a test card: why.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TestCardRequest {
+struct ReasonRequest {
     #[serde(default)]
     reason: Option<String>,
 }
@@ -111,7 +111,7 @@ async fn test_card(
     name: &str,
     body: &[u8],
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let request: TestCardRequest = optional_json(body)?;
+    let request: ReasonRequest = optional_json(body)?;
     let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
         return Err(ApiError::BadRequest(format!("the reason is longer than {MAX_REASON_CHARS} characters")));

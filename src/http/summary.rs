@@ -99,16 +99,25 @@ pub struct LimitParams {
     pub limit: Option<u32>,
 }
 
+/// `limit` as asked, or `default`; within 1 to `max`.
+///
+/// # Errors
+/// [`ApiError::BadRequest`] for 0 or more than `max`.
+pub fn checked_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if limit == 0 || limit > max {
+        return Err(ApiError::BadRequest(format!("limit must be 1 to {max}")));
+    }
+    Ok(limit)
+}
+
 pub async fn rejections(
     State(state): State<Arc<ApiState>>,
     _staff: Staff,
     params: Result<Query<LimitParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let limit = params.limit.unwrap_or(50);
-    if limit == 0 || limit > MAX_REJECTIONS {
-        return Err(ApiError::BadRequest(format!("limit must be 1 to {MAX_REJECTIONS}")));
-    }
+    let limit = checked_limit(params.limit, 50, MAX_REJECTIONS)?;
     let (distinct, deliveries) = state.journal.rejection_counts().await?;
     let records = state.journal.rejections(limit).await?;
     Ok(Json(json!({

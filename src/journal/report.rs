@@ -36,9 +36,7 @@ impl Journal {
             .collect();
         let mut printed_per_hour = [0_i64; 24];
         for card in self.cards_of_day(&date.to_string()).await? {
-            let day = by_printer
-                .entry(card.printer.clone())
-                .or_insert_with(|| PrinterDay { printer: card.printer.clone(), ..PrinterDay::default() });
+            let day = day_of(&mut by_printer, &card.printer);
             match card.outcome {
                 CardOutcome::Printed => {
                     day.printed += 1;
@@ -85,18 +83,13 @@ impl Journal {
         .await?;
         let stock = self.blank_stock().await?;
         for (printer, now) in &stock {
-            let day = by_printer
-                .entry(printer.clone())
-                .or_insert_with(|| PrinterDay { printer: printer.clone(), ..PrinterDay::default() });
+            let day = day_of(&mut by_printer, printer);
             let after =
                 loaded_after.get(printer).copied().unwrap_or(0) - taken_after.get(printer).copied().unwrap_or(0);
             day.stock_at_day_end = Some(now - after);
         }
         for (printer, cards) in loaded {
-            by_printer
-                .entry(printer.clone())
-                .or_insert_with(|| PrinterDay { printer, ..PrinterDay::default() })
-                .blanks_loaded = cards;
+            day_of(&mut by_printer, &printer).blanks_loaded = cards;
         }
 
         let count = |sql: &'static str| async move {
@@ -138,4 +131,10 @@ impl Journal {
             printed_per_hour,
         })
     }
+}
+
+/// `printer`'s day in the report being gathered, started empty on first mention.
+fn day_of<'a>(days: &'a mut BTreeMap<String, PrinterDay>, printer: &str) -> &'a mut PrinterDay {
+    days.entry(printer.to_owned())
+        .or_insert_with(|| PrinterDay { printer: printer.to_owned(), ..PrinterDay::default() })
 }
