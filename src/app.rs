@@ -99,6 +99,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     };
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
+    let status_events = Arc::new(crate::telemetry::StatusEventStats::default());
 
     // The staff API (health, metrics, JSON API, dashboard), bound before any work starts so a
     // taken port stops the spooler at once.
@@ -113,6 +114,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         .with_office_code(&config.central.office)
         .with_stock_levels(config.printing.low_stock, config.printing.reserve_stock)
         .with_intake_stats(intake.stats.clone())
+        .with_status_event_stats(status_events.clone())
         .with_printing(dispatch.printers().clone(), Arc::new(dispatch.clone()))
         .with_templates(templates);
     let api = match (&config.api.tls_cert_file, &config.api.tls_key_file) {
@@ -144,6 +146,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         clock,
         instance: instance.clone(),
         lease: config.journal.lease(),
+        stats: status_events,
+        held_back_retry: crate::workers::notify::HELD_BACK_RETRY,
     };
     let notify_task = tasks.spawn(stop_on_error(notify.run(token.child_token()), stop_all));
     tasks.spawn(dispatch.run(token.child_token()));

@@ -29,8 +29,11 @@ enum Command {
     /// Publish enrollment events (JSON files) with publisher confirms, as an upstream service
     /// would. Exits non-zero if any is not confirmed or not routed to a queue.
     Publish {
+        /// The event files (JSON), each published as it is; a file that cannot be read is
+        /// reported and the others are still published.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The routing key on the enrollments exchange.
         #[arg(long, default_value = "enrollment.completed")]
         routing_key: String,
     },
@@ -52,6 +55,7 @@ enum Command {
     },
     /// The reference central authorization service, with fault injection (PUT /admin/fault).
     CentralSim {
+        /// The address to serve on.
         #[arg(long, default_value = "127.0.0.1:8470")]
         listen: std::net::SocketAddr,
         /// Secret key file (base64); generated and saved when missing. Default: a fresh key.
@@ -173,5 +177,33 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// Every command and every argument says what it is for in `--help`.
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            if command.get_about().is_none() {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if !matches!(id, "help" | "version") && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} <{id}>"));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "no help text for:\n{}", missing.join("\n"));
     }
 }

@@ -1,6 +1,6 @@
 //! Logging set-up: human-readable lines by default, JSON objects per line with `--log-json`
 //! (or `[log] format = "json"`). `RUST_LOG` overrides the configured filter. And the counters
-//! the workers keep for the API and `/metrics` (`IntakeStats`), so that the API reads them
+//! the workers keep for the API and `/metrics` (`IntakeStats`, `StatusEventStats`), so that the API reads them
 //! without depending on the workers.
 //!
 //! What may appear in a log line is a rule of the whole crate: event ids, job ids, masked NIKs
@@ -8,6 +8,9 @@
 
 use std::io::IsTerminal as _;
 use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
 
 use tracing_subscriber::EnvFilter;
 
@@ -41,4 +44,43 @@ pub struct IntakeStats {
     /// Acks the broker never got (connection lost after the commit): each is redelivered and
     /// then recognised as a duplicate.
     pub acks_lost: AtomicU64,
+}
+
+/// What the status events' publisher met, shared with the API and metrics.
+#[derive(Debug, Default)]
+pub struct StatusEventStats {
+    /// Status events the broker returned because no queue took them (each try counts).
+    pub unroutable: AtomicU64,
+    held_back: Mutex<Option<HeldBack>>,
+}
+
+/// Why the status events are not going out: the first one no queue takes holds back those
+/// after it, so that upstream receives each job's events in order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct HeldBack {
+    pub routing_key: String,
+    pub since: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl StatusEventStats {
+    /// Records that `routing_key` was not routed; keeps the first `since` of a run of refusals.
+    /// Returns whether this starts the run (for a log line once, not at every retry).
+    pub fn held_back(&self, routing_key: &str, reason: &str, now: DateTime<Utc>) -> bool {
+        self.unroutable.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut held = self.held_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let starts = held.is_none();
+        let since = held.as_ref().filter(|h| h.routing_key == routing_key).map_or(now, |h| h.since);
+        *held = Some(HeldBack { routing_key: routing_key.to_owned(), since, reason: reason.to_owned() });
+        starts
+    }
+
+    /// Records that status events go out again; returns whether they had been held back.
+    pub fn flowing(&self) -> bool {
+        self.held_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take().is_some()
+    }
+
+    pub fn current(&self) -> Option<HeldBack> {
+        self.held_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
 }

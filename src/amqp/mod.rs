@@ -71,6 +71,41 @@ pub async fn declare_spooler_topology(config: &AmqpConfig) -> Result<(), AmqpErr
     declared
 }
 
+/// Declares a queue bound to every status event (`card.#`), as upstream would to read them,
+/// holding at most `max_length` (the oldest are dropped beyond): for the demo, which plays
+/// upstream too. A real upstream declares its own (`deploy/rabbitmq/definitions.json`).
+///
+/// # Errors
+/// [`AmqpError::Topology`] when the broker refuses the queue or its binding.
+pub async fn declare_status_queue(config: &AmqpConfig, queue: &str, max_length: i64) -> Result<(), AmqpError> {
+    use lapin::options::{QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::{AMQPValue, FieldTable};
+    let connection = connect(config, "cardspool-status-queue").await?;
+    let channel = connection.create_channel().await?;
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(max_length));
+    let topology_error = |source| AmqpError::Topology { what: format!("queue {queue}"), source };
+    let declared = async {
+        declare_topology(&channel, config).await?;
+        let options = QueueDeclareOptions { durable: true, ..QueueDeclareOptions::default() };
+        channel.queue_declare(queue.into(), options, arguments).await.map_err(topology_error)?;
+        channel
+            .queue_bind(
+                queue.into(),
+                config.status_exchange.as_str().into(),
+                "card.#".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(topology_error)?;
+        Ok(())
+    }
+    .await;
+    close_quietly(&connection, "declared").await;
+    declared
+}
+
 /// The broker's address without credentials, for log lines and error messages.
 pub fn endpoint(url: &str) -> String {
     match AMQPUri::from_str(url) {

@@ -167,6 +167,15 @@ impl CentralMonitor {
         self.publish(&shared);
     }
 
+    /// The backlog counted by someone else than the worker (the API, so that central's count
+    /// agrees with the job lists); leaves the breaker to the worker's clock.
+    pub fn set_backlog(&self, jobs_waiting: u64, oldest_waiting_since: Option<DateTime<Utc>>) {
+        let mut shared = self.lock();
+        shared.jobs_waiting = jobs_waiting;
+        shared.oldest_waiting_since = oldest_waiting_since;
+        self.publish(&shared);
+    }
+
     /// Completes when staff asked for a check ([`CentralMonitor::probe_now`]).
     pub async fn woken(&self) {
         self.inner.wake.notified().await;

@@ -25,6 +25,8 @@ pub enum DemoError {
 
 /// Where the demo keeps its journal, spool and printed cards.
 pub const DEMO_DIR: &str = "cardspool-demo";
+/// The queue the demo reads status events into, as an upstream service would.
+pub const DEMO_STATUS_QUEUE: &str = "cardspool.demo.status";
 
 /// The demo's configuration: `base` (file and environment, so the broker can be pointed
 /// elsewhere) with its own journal, spool, a folder printer and the simulator as central.
@@ -96,6 +98,8 @@ pub async fn run(base: &Config, samples: &Path, shutdown: impl Future<Output = (
     // The demo is upstream and the spooler at once: the spooler's queue must exist before the
     // samples are published, or they would be returned as unroutable.
     crate::amqp::declare_spooler_topology(&config.amqp).await?;
+    // ... and upstream's queue for the status events, or they would wait, held back.
+    crate::amqp::declare_status_queue(&config.amqp, DEMO_STATUS_QUEUE, 10_000).await?;
     let results = crate::amqp::publish_confirmed(&config.amqp, &publications).await?;
     let confirmed = results.iter().filter(|result| result.is_ok()).count();
 
@@ -112,6 +116,7 @@ pub async fn run(base: &Config, samples: &Path, shutdown: impl Future<Output = (
         );
     }
     println!("  broker       {}", crate::amqp::endpoint(&config.amqp.url));
+    println!("  status       events to upstream in queue {DEMO_STATUS_QUEUE} (the latest 10,000)");
     println!("  stop         Ctrl-C (published events already journaled are kept; rerun to see none printed twice)");
 
     let result = crate::app::run(config, shutdown).await;

@@ -10,8 +10,6 @@ use crate::domain::event;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishCommandError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Amqp(#[from] AmqpError),
 }
@@ -24,31 +22,46 @@ pub struct FileOutcome {
 }
 
 /// Publishes every file to the enrollments exchange with `routing_key`, the event's id as the
-/// message id, and waits for all confirms.
+/// message id, and waits for all confirms. A file that cannot be read is reported in its
+/// outcome; the others are still published.
 ///
 /// # Errors
-/// When a file cannot be read (nothing is published then) or the broker cannot be reached.
+/// When the broker cannot be reached.
 pub async fn publish_files(
     config: &AmqpConfig,
     files: &[PathBuf],
     routing_key: &str,
 ) -> Result<Vec<FileOutcome>, PublishCommandError> {
     let mut publications = Vec::with_capacity(files.len());
-    for path in files {
-        let body = std::fs::read(path).map_err(|source| PublishCommandError::Read { path: path.clone(), source })?;
-        publications.push(Publication {
-            exchange: config.enrollments_exchange.clone(),
-            routing_key: routing_key.to_owned(),
-            message_id: event::peek_event_id(&body),
-            body,
-            headers: lapin::types::FieldTable::default(),
-            mandatory: true,
-        });
+    let mut unreadable = Vec::new();
+    for (n, path) in files.iter().enumerate() {
+        match std::fs::read(path) {
+            Ok(body) => publications.push(Publication {
+                exchange: config.enrollments_exchange.clone(),
+                routing_key: routing_key.to_owned(),
+                message_id: event::peek_event_id(&body),
+                body,
+                headers: lapin::types::FieldTable::default(),
+                mandatory: true,
+            }),
+            Err(error) => unreadable.push((n, format!("cannot read it: {error}"))),
+        }
     }
-    let results = publish_confirmed(config, &publications).await?;
+    let mut published = if publications.is_empty() {
+        Vec::new().into_iter()
+    } else {
+        publish_confirmed(config, &publications).await?.into_iter()
+    };
+    let mut unreadable = unreadable.into_iter().peekable();
     Ok(files
         .iter()
-        .zip(results)
-        .map(|(path, result)| FileOutcome { path: path.clone(), result: result.map_err(|e| e.to_string()) })
+        .enumerate()
+        .map(|(n, path)| {
+            let result = match unreadable.next_if(|(at, _)| *at == n) {
+                Some((_, why)) => Err(why),
+                None => published.next().map_or_else(|| Err("not sent".to_owned()), |r| r.map_err(|e| e.to_string())),
+            };
+            FileOutcome { path: path.clone(), result }
+        })
         .collect())
 }

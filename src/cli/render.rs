@@ -53,7 +53,9 @@ pub struct RenderArgs {
 pub enum TemplateCommand {
     /// Check a template (structure, fonts, every label fitted) and render a specimen card with it.
     Check {
+        /// The template's name (`ektp`).
         name: String,
+        /// Templates directory (default: `render.templates_dir` of the configuration).
         #[arg(long)]
         templates_dir: Option<PathBuf>,
         /// Also write the specimen card here.
@@ -62,13 +64,20 @@ pub enum TemplateCommand {
     },
     /// List the templates, with their pools, and the problems of those that cannot be used.
     List {
+        /// Templates directory (default: `render.templates_dir` of the configuration).
         #[arg(long)]
         templates_dir: Option<PathBuf>,
+        /// Print JSON (name, pool, title, file; and the problems) instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Write the built-in templates and their fonts into DIR, to edit them there (then set
     /// `[render] templates_dir = DIR`: a template there overrides the built-in one of its name).
     /// Never writes over an existing file.
-    Export { dir: PathBuf },
+    Export {
+        /// Where to write them (created if missing).
+        dir: PathBuf,
+    },
 }
 
 fn templates_dir(config: &Config, given: Option<&Path>) -> PathBuf {
@@ -169,8 +178,23 @@ pub fn template_command(config: &Config, command: &TemplateCommand) -> Result<(S
                 true,
             ))
         }
-        TemplateCommand::List { templates_dir: dir } => {
+        TemplateCommand::List { templates_dir: dir, json } => {
             let store = TemplateStore::load(&templates_dir(config, dir.as_deref()))?;
+            if *json {
+                let templates: Vec<serde_json::Value> = store
+                    .names()
+                    .filter_map(|name| store.get(name))
+                    .map(|t| {
+                        serde_json::json!({
+                            "name": t.name(), "pool": t.pool(), "title": t.title(),
+                            "file": t.file().display().to_string(),
+                        })
+                    })
+                    .collect();
+                let problems: Vec<String> = store.problems().iter().map(ToString::to_string).collect();
+                let listing = serde_json::json!({ "templates": templates, "problems": problems });
+                return Ok((serde_json::to_string_pretty(&listing).unwrap_or_default(), store.problems().is_empty()));
+            }
             let mut lines: Vec<String> = store
                 .names()
                 .filter_map(|name| store.get(name))

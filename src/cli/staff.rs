@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::job::JobState;
 use crate::domain::office_time::OfficeZone;
 use serde_json::{json, Value};
 
@@ -23,6 +24,9 @@ pub enum StaffCliError {
     Api { status: u16, code: String, message: String },
     #[error("the API's answer is not what this command expects: {0}")]
     Unexpected(String),
+    /// Something answered at the address, but not as cardspool's API does (JSON).
+    #[error("the service at {place} is not a cardspool API (it answered HTTP {status}{}): check --api", content_type.as_deref().map(|t| format!(", {t}")).unwrap_or_default())]
+    NotCardspool { place: String, status: u16, content_type: Option<String> },
     #[error("{0}")]
     Usage(String),
 }
@@ -55,7 +59,7 @@ impl StaffCliError {
         match self {
             StaffCliError::Connect { .. } => true,
             StaffCliError::Api { status, .. } => *status == 503,
-            StaffCliError::Unexpected(_) | StaffCliError::Usage(_) => false,
+            StaffCliError::Unexpected(_) | StaffCliError::Usage(_) | StaffCliError::NotCardspool { .. } => false,
         }
     }
 }
@@ -111,6 +115,24 @@ pub enum StaffCommand {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+    /// The blank-card ledger: cards per printer and day by outcome (printed, spoiled, test,
+    /// not fed, cancelled, unknown, still on the printer), and the blanks used.
+    Ledger {
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Only this printer.
+        #[arg(long)]
+        printer: Option<String>,
+        /// One office day, YYYY-MM-DD (default: today in the office's zone).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        day: Option<String>,
+        /// The first day of a range, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day of a range, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Reports: the daily report the supervisor signs.
     Report {
         #[command(flatten)]
@@ -142,17 +164,28 @@ pub enum ReportCommand {
 pub enum CentralCommand {
     /// Central's state, since when, and the cards waiting for it.
     Status,
-    /// Ask central now rather than at the next scheduled probe (after fixing its complaint).
-    Check,
+    /// Ask central now rather than at the next scheduled probe (after fixing its complaint),
+    /// wait for its answer, and show central's state after it.
+    Check {
+        /// How long to wait for central's answer, in seconds.
+        #[arg(long, default_value_t = 15)]
+        wait: u64,
+    },
+}
+
+/// The job states, for `--state`'s help and the error for a wrong one.
+fn job_states() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(JobState::ALL.iter().map(|state| state.as_str()))
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum JobsCommand {
     /// List jobs, newest first.
     List {
-        /// Only jobs in this state (several: comma-separated, e.g. failed,unknown,held).
-        #[arg(long)]
-        state: Option<String>,
+        /// Only jobs in these states, comma-separated (e.g. failed,unknown,held).
+        #[arg(long, value_delimiter = ',', value_name = "STATES", value_parser = job_states())]
+        state: Vec<String>,
+        /// Only jobs of this enrolling office (its 4-digit regency code, e.g. 1502).
         #[arg(long)]
         office: Option<String>,
         /// Search: a full NIK, a masked NIK, a job or event id, or part of a name.
@@ -168,9 +201,11 @@ pub enum JobsCommand {
         #[arg(long)]
         oldest: bool,
     },
-    /// A job with its history (the audit trail) and its cards.
+    /// A job with its history (the audit trail) and its cards. Several jobs found: they are
+    /// listed to choose from.
     Show {
-        /// The job's id.
+        /// The job's id or its first characters, an event id, a full NIK or part of a name.
+        #[arg(value_name = "JOB")]
         id: String,
     },
     /// Where a citizen's card stands and when it is expected ("position 37 of 112 for pool
@@ -194,11 +229,12 @@ pub enum JobsCommand {
     /// Decide what became of a job in doubt (unknown), after looking at the printer.
     /// Supervisor; needs a reason.
     Resolve {
-        /// The job's id.
+        /// The job's id, or its first characters (enough that no other job's id starts so).
         id: String,
         /// What staff found, for the audit trail.
         #[arg(long)]
         reason: String,
+        /// What came out of the printer.
         #[arg(long, value_enum)]
         outcome: Outcome,
     },
@@ -206,7 +242,7 @@ pub enum JobsCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct ActionArgs {
-    /// The job's id.
+    /// The job's id, or its first characters (enough that no other job's id starts so).
     pub id: String,
     /// Why, for the audit trail.
     #[arg(long)]
@@ -215,7 +251,7 @@ pub struct ActionArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReasonArgs {
-    /// The job's id.
+    /// The job's id, or its first characters (enough that no other job's id starts so).
     pub id: String,
     /// Why, for the audit trail (required).
     #[arg(long)]
@@ -235,9 +271,11 @@ pub enum Outcome {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum PrintersCommand {
+    /// Every printer: its pool, jobs on it, blanks, device and status.
     List,
     /// Stop a printer taking jobs (the job on it finishes).
     Pause {
+        /// The printer's name (`printers list`).
         name: String,
         /// Why (shown to the other staff: "ribbon being changed").
         #[arg(long)]
@@ -245,18 +283,22 @@ pub enum PrintersCommand {
     },
     /// Let a printer take jobs again, over the faults it reports now.
     Resume {
+        /// The printer's name (`printers list`).
         name: String,
     },
     /// Print a test card (a made-up holder on the printer's layout); it uses a blank, counted
     /// as `test` in the blank-card ledger.
     Test {
+        /// The printer's name (`printers list`).
         name: String,
+        /// Why, for the audit trail and the ledger ("new ribbon").
         #[arg(long)]
         reason: Option<String>,
     },
     /// Record blank cards put into a printer: its stock goes up by CARDS, and down by one for
     /// every card it takes. At or below `printing.reserve_stock` it prints urgent cards only.
     Load {
+        /// The printer's name (`printers list`).
         name: String,
         /// How many blanks were put in.
         cards: u32,
@@ -318,12 +360,19 @@ impl StaffClient {
         let connect = |source| StaffCliError::Connect { url: self.base.clone(), source };
         let response = request.send().await.map_err(connect)?;
         let status = response.status();
+        let content_type =
+            response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|t| t.to_str().ok()).map(str::to_owned);
         let text = response.text().await.map_err(connect)?;
-        let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.clone()));
+        // Every answer of cardspool's API, an error too, is a JSON object.
+        let Ok(body @ Value::Object(_)) = serde_json::from_str::<Value>(&text) else {
+            tracing::debug!(status = status.as_u16(), body = %shorten(&text, 200), "not an answer of cardspool's API");
+            return Err(self.not_cardspool(status, content_type));
+        };
         if status.is_success() {
             return Ok(body);
         }
-        let mut message = body["error"].as_str().map_or_else(|| text.trim().to_owned(), str::to_owned);
+        let Some(error) = body["error"].as_str() else { return Err(self.not_cardspool(status, content_type)) };
+        let mut message = error.to_owned();
         if status == reqwest::StatusCode::UNAUTHORIZED && self.token.is_none() {
             message.push_str(" — give one with --token or CARDSPOOL_TOKEN");
         }
@@ -332,6 +381,11 @@ impl StaffClient {
             code: body["code"].as_str().unwrap_or_default().to_owned(),
             message,
         })
+    }
+
+    fn not_cardspool(&self, status: reqwest::StatusCode, content_type: Option<String>) -> StaffCliError {
+        let place = self.base.split("://").nth(1).unwrap_or(&self.base).to_owned();
+        StaffCliError::NotCardspool { place, status: status.as_u16(), content_type }
     }
 
     /// `GET /api/v1{path}` with query parameters, for a file (a report): its bytes.
@@ -353,12 +407,11 @@ impl StaffClient {
             return Ok(bytes.to_vec());
         }
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let Some(message) = body["error"].as_str() else { return Err(self.not_cardspool(status, None)) };
         Err(StaffCliError::Api {
             status: status.as_u16(),
             code: body["code"].as_str().unwrap_or_default().to_owned(),
-            message: body["error"]
-                .as_str()
-                .map_or_else(|| String::from_utf8_lossy(&bytes).trim().to_owned(), str::to_owned),
+            message: message.to_owned(),
         })
     }
 
@@ -415,15 +468,30 @@ pub async fn run(config: &Config, command: StaffCommand) -> Result<String, Staff
                     vec![local_time(&r["last_at"]), event, text(&r["times"]), shorten(&text(&r["reason"]), 100)]
                 })
                 .collect();
+            let distinct = answer["distinct"].as_i64().unwrap_or(0);
+            let deliveries = answer["deliveries"].as_i64().unwrap_or(0);
             let mut out = format!(
-                "{} distinct events refused, {} deliveries in all\n",
-                text(&answer["distinct"]),
-                text(&answer["deliveries"])
+                "{} refused, {} in all\n",
+                counted(distinct, "distinct event", "distinct events"),
+                counted(deliveries, "delivery", "deliveries")
             );
             if !rows.is_empty() {
                 out.push_str(&table(&["LAST SEEN", "EVENT", "TIMES", "WHY"], &rows));
             }
             Ok(out)
+        }
+        StaffCommand::Ledger { api, printer, day, from, to } => {
+            let client = client(config, &api)?;
+            let (from, to) = match day {
+                Some(day) => (Some(day.clone()), Some(day)),
+                None => (from, to),
+            };
+            let query: Vec<(&str, String)> = [("printer", printer), ("from", from), ("to", to)]
+                .into_iter()
+                .filter_map(|(key, value)| value.map(|v| (key, v)))
+                .collect();
+            let ledger = client.get("/ledger", &query).await?;
+            Ok(if api.json { pretty(&ledger) } else { ledger_table(&ledger)? })
         }
         StaffCommand::Report { api, command: ReportCommand::Daily { date, format, output } } => {
             let client = client(config, &api)?;
@@ -436,20 +504,55 @@ pub async fn run(config: &Config, command: StaffCommand) -> Result<String, Staff
         }
         StaffCommand::Central { api, command } => {
             let client = client(config, &api)?;
-            let (answer, checked) = match command {
-                CentralCommand::Status => (client.get("/central", &[]).await?, false),
-                CentralCommand::Check => (client.post("/central/check", &json!({})).await?, true),
-            };
-            if api.json {
-                return Ok(pretty(&answer));
+            match command {
+                CentralCommand::Status => {
+                    let answer = client.get("/central", &[]).await?;
+                    Ok(if api.json { pretty(&answer) } else { central_status(&answer) })
+                }
+                CentralCommand::Check { wait } => {
+                    let asked = client.post("/central/check", &json!({})).await?;
+                    let (after, answered) =
+                        central_after_check(&client, &asked, std::time::Duration::from_secs(wait)).await?;
+                    if api.json {
+                        return Ok(pretty(&json!({ "note": asked["note"], "answered": answered, "central": after })));
+                    }
+                    let mut out = format!("{}\n", text(&asked["note"]));
+                    if !answered {
+                        let _ = writeln!(
+                            out,
+                            "no answer from central within {wait} s; `cardspool central status` shows it when it comes"
+                        );
+                    }
+                    out.push_str(&central_status(&after));
+                    Ok(out)
+                }
             }
-            Ok(if checked {
-                format!("{}\n{}", text(&answer["note"]), central_status(&answer["central"]))
-            } else {
-                central_status(&answer)
-            })
         }
     }
+}
+
+/// Central's state once the check staff asked for has an answer (a success or an error newer
+/// than the ones before it), or after `wait`; and whether the answer came. A check that was not
+/// needed (requests flowing already) is its own answer.
+async fn central_after_check(
+    client: &StaffClient,
+    asked: &Value,
+    wait: std::time::Duration,
+) -> Result<(Value, bool), StaffCliError> {
+    let before = &asked["central"];
+    if asked["asked"] == Value::Bool(false) {
+        return Ok((before.clone(), true));
+    }
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut after = before.clone();
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        after = client.get("/central", &[]).await?;
+        if after["last_success_at"] != before["last_success_at"] || after["last_error_at"] != before["last_error_at"] {
+            return Ok((after, true));
+        }
+    }
+    Ok((after, false))
 }
 
 fn client(config: &Config, api: &ApiArgs) -> Result<StaffClient, StaffCliError> {
@@ -468,6 +571,7 @@ async fn jobs(client: &StaffClient, command: JobsCommand, as_json: bool) -> Resu
     let (id, action, body) = match command {
         JobsCommand::List { state, office, q, limit, cursor, oldest } => {
             let mut query = vec![("limit", limit.to_string())];
+            let state = (!state.is_empty()).then(|| state.join(","));
             let optional = [("state", state), ("office", office), ("q", q), ("cursor", cursor)];
             query.extend(optional.into_iter().filter_map(|(key, value)| value.map(|v| (key, v))));
             if oldest {
@@ -477,6 +581,7 @@ async fn jobs(client: &StaffClient, command: JobsCommand, as_json: bool) -> Resu
             return Ok(if as_json { pretty(&page) } else { job_table(&page)? });
         }
         JobsCommand::Show { id } => {
+            let id = find_job(client, &id, Finding::AnyMatch).await?;
             let detail = client.get(&format!("/jobs/{}", path_segment(&id)), &[]).await?;
             return Ok(if as_json { pretty(&detail) } else { job_detail(&detail)? });
         }
@@ -496,6 +601,7 @@ async fn jobs(client: &StaffClient, command: JobsCommand, as_json: bool) -> Resu
             (id, "resolve", json!({ "reason": reason, "outcome": outcome }))
         }
     };
+    let id = find_job(client, &id, Finding::IdOnly).await?;
     let answer = client.post(&format!("/jobs/{}/{action}", path_segment(&id)), &body).await?;
     if as_json {
         return Ok(pretty(&answer));
@@ -545,7 +651,12 @@ async fn printers(client: &StaffClient, command: PrintersCommand, as_json: bool)
     }
     let printer = &answer["printer"];
     if let PrintersCommand::Load { cards, .. } = command {
-        return Ok(format!("{}: {cards} blanks loaded; {}\n", text(&printer["name"]), blanks(printer)));
+        return Ok(format!(
+            "{}: {} loaded; {}\n",
+            text(&printer["name"]),
+            counted(i64::from(cards), "blank", "blanks"),
+            blanks(printer)
+        ));
     }
     Ok(format!("{}: {}\n", text(&printer["name"]), printer_status(printer)))
 }
@@ -554,11 +665,11 @@ async fn printers(client: &StaffClient, command: PrintersCommand, as_json: bool)
 /// urgent cards only)`, or `-` while not counted.
 fn blanks(printer: &Value) -> String {
     let Some(blanks) = printer["blanks"].as_i64() else { return "-".to_owned() };
-    let noun = if blanks == 1 { "blank" } else { "blanks" };
+    let blanks = counted(blanks, "blank", "blanks");
     match printer["stock"].as_str() {
-        Some("low") => format!("{blanks} {noun} (low)"),
-        Some("reserve") => format!("{blanks} {noun} (reserve: urgent cards only)"),
-        _ => format!("{blanks} {noun}"),
+        Some("low") => format!("{blanks} (low)"),
+        Some("reserve") => format!("{blanks} (reserve: urgent cards only)"),
+        _ => blanks,
     }
 }
 
@@ -578,8 +689,7 @@ fn status_text(summary: &Value) -> String {
     for (key, what) in [("authorization", "for central"), ("printing", "for a printer"), ("staff", "for staff")] {
         let group = &summary["waiting"][key];
         let count = group["count"].as_i64().unwrap_or(0);
-        let noun = if count == 1 { "card" } else { "cards" };
-        let mut line = format!("{count} {noun} {what}");
+        let mut line = format!("{} {what}", counted(count, "card", "cards"));
         if count > 0 && group["oldest_received_at"].is_string() {
             let _ = write!(line, ", the oldest received {}", local_time(&group["oldest_received_at"]));
         }
@@ -595,16 +705,100 @@ fn status_text(summary: &Value) -> String {
             }
         }
     }
+    let status_events = &summary["status_events"];
+    if let Some(held) = status_events["held_back"].as_object() {
+        let waiting = status_events["unpublished"].as_i64().unwrap_or(0);
+        field(
+            "upstream",
+            format!(
+                "status events held back since {}: {} ({waiting} waiting)",
+                local_time(&held["since"]),
+                text(&held["reason"]),
+            ),
+        );
+    }
     let rejections = &summary["rejections"];
     field(
         "refused",
         format!(
-            "{} distinct events, {} deliveries in all",
-            text(&rejections["distinct"]),
-            text(&rejections["deliveries"])
+            "{}, {} in all",
+            counted(rejections["distinct"].as_i64().unwrap_or(0), "distinct event", "distinct events"),
+            counted(rejections["deliveries"].as_i64().unwrap_or(0), "delivery", "deliveries")
         ),
     );
     out
+}
+
+/// How far [`find_job`] may go from an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finding {
+    /// A job id or the first characters of one: what an action on a card takes.
+    IdOnly,
+    /// Also an event id, a full NIK or part of a name that finds one job (`jobs show`).
+    AnyMatch,
+}
+
+/// The job `given` names: a full job id, the first characters of one that no other job's id
+/// starts with (as git finds a commit), or with [`Finding::AnyMatch`] anything the search finds
+/// one job by. When several jobs match, the error lists them to choose from.
+async fn find_job(client: &StaffClient, given: &str, finding: Finding) -> Result<String, StaffCliError> {
+    const SHOWN: usize = 10;
+    let given = given.trim();
+    // A whole id is taken as it is by an action; `show` also finds an event id of that shape.
+    if finding == Finding::IdOnly && uuid::Uuid::parse_str(given).is_ok() {
+        return Ok(given.to_ascii_lowercase());
+    }
+    let page = client.get("/jobs", &[("q", given.to_owned()), ("limit", (SHOWN + 1).to_string())]).await?;
+    let found = array(&page["jobs"], "jobs")?;
+    let prefix = given.to_ascii_lowercase();
+    let by_id: Vec<&Value> = found.iter().filter(|job| text(&job["id"]).starts_with(&prefix)).collect();
+    let candidates: Vec<&Value> = match finding {
+        Finding::AnyMatch if by_id.is_empty() => found.iter().collect(),
+        Finding::IdOnly | Finding::AnyMatch => by_id,
+    };
+    let what = match finding {
+        Finding::IdOnly => "a job id or its first characters",
+        Finding::AnyMatch => "a job id or its first characters, an event id, a full NIK or part of a name",
+    };
+    match candidates.as_slice() {
+        [one] => Ok(text(&one["id"])),
+        [] if finding == Finding::IdOnly && !found.is_empty() => Err(StaffCliError::Usage(format!(
+            "no job id starts with {given:?}; the search finds these, give one's id:\n{}",
+            matches_table(&found.iter().collect::<Vec<_>>(), SHOWN)
+        ))),
+        [] => Err(StaffCliError::Usage(format!("no job matches {given:?} ({what})"))),
+        many => {
+            let more = if many.len() > SHOWN { " or more" } else { "" };
+            let choose = if many.iter().all(|job| text(&job["id"]).starts_with(&prefix)) {
+                "give more of the id"
+            } else {
+                "give one's id"
+            };
+            Err(StaffCliError::Usage(format!(
+                "{}{more} jobs match {given:?}; {choose}:\n{}",
+                many.len().min(SHOWN),
+                matches_table(many, SHOWN)
+            )))
+        }
+    }
+}
+
+/// The jobs to choose from, as `jobs list` shows them (at most `shown`).
+fn matches_table(jobs: &[&Value], shown: usize) -> String {
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .take(shown)
+        .map(|job| {
+            vec![
+                text(&job["id"]),
+                text(&job["state"]),
+                text(&job["nik"]),
+                shorten(&text(&job["name"]), 24),
+                local_time(&job["created_at"]),
+            ]
+        })
+        .collect();
+    table(&["ID", "STATE", "NIK", "NAME", "RECEIVED"], &rows).trim_end().to_owned()
 }
 
 /// `jobs where`: the estimate of every job the query finds (at most ten).
@@ -660,6 +854,11 @@ fn local_time(value: &Value) -> String {
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
         .map(|t| zone.format(t.with_timezone(&Utc)))
         .unwrap_or_default()
+}
+
+/// `1 card`, `2 cards`, `0 cards`.
+fn counted(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn shorten(text: &str, max: usize) -> String {
@@ -813,16 +1012,9 @@ fn central_status(central: &Value) -> String {
     field("last success", local_time(&central["last_success_at"]));
     field("next check", local_time(&central["next_probe_at"]));
     field("paused until", local_time(&central["paused_until"]));
-    let waiting = central["jobs_waiting"].as_u64().unwrap_or(0);
+    let waiting = counted(central["jobs_waiting"].as_i64().unwrap_or(0), "card", "cards");
     let oldest = local_time(&central["oldest_waiting_since"]);
-    field(
-        "waiting",
-        if oldest.is_empty() {
-            format!("{waiting} cards")
-        } else {
-            format!("{waiting} cards, the oldest since {oldest}")
-        },
-    );
+    field("waiting", if oldest.is_empty() { waiting } else { format!("{waiting}, the oldest since {oldest}") });
     out
 }
 
@@ -849,6 +1041,43 @@ fn printer_status(printer: &Value) -> String {
         }
     }
     out
+}
+
+/// The ledger's outcomes as columns, in the order staff read them.
+const LEDGER_COLUMNS: [(&str, &str); 8] = [
+    ("printed", "PRINTED"),
+    ("spoiled", "SPOILED"),
+    ("test", "TEST"),
+    ("not_fed", "NOT FED"),
+    ("cancelled", "CANCELLED"),
+    ("unknown", "UNKNOWN"),
+    ("sent", "ON PRINTER"),
+    ("blanks_used", "BLANKS USED"),
+];
+
+fn ledger_table(ledger: &Value) -> Result<String, StaffCliError> {
+    let days = array(&ledger["days"], "days")?;
+    let span = if ledger["from"] == ledger["to"] {
+        text(&ledger["from"])
+    } else {
+        format!("{} to {}", text(&ledger["from"]), text(&ledger["to"]))
+    };
+    if days.is_empty() {
+        return Ok(format!("no cards in the ledger for {span}\n"));
+    }
+    let mut headers = vec!["DAY", "PRINTER"];
+    headers.extend(LEDGER_COLUMNS.iter().map(|(_, header)| *header));
+    let line = |day: String, printer: String, counts: &Value| {
+        let mut row = vec![day, printer];
+        row.extend(LEDGER_COLUMNS.iter().map(|(key, _)| text(&counts[*key])));
+        row
+    };
+    let mut rows: Vec<Vec<String>> =
+        days.iter().map(|day| line(text(&day["day"]), text(&day["printer"]), day)).collect();
+    if days.len() > 1 {
+        rows.push(line("total".into(), String::new(), &ledger["totals"]));
+    }
+    Ok(table(&headers, &rows))
 }
 
 fn printer_table(answer: &Value) -> Result<String, StaffCliError> {

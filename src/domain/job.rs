@@ -177,7 +177,7 @@ impl fmt::Display for JobState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown job state {0:?}")]
+#[error("unknown job state {given:?}; the states are {}", JobState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "), given = .0)]
 pub struct UnknownState(pub String);
 
 impl FromStr for JobState {

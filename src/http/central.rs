@@ -12,7 +12,7 @@ use super::auth::Staff;
 use super::error::ApiError;
 use super::views::central_view;
 use super::ApiState;
-use crate::central::CentralMonitor;
+use crate::central::{CentralMonitor, CentralStatus};
 use crate::config::StaffRole;
 
 fn monitor(state: &ApiState) -> Result<&CentralMonitor, ApiError> {
@@ -24,8 +24,17 @@ fn monitor(state: &ApiState) -> Result<&CentralMonitor, ApiError> {
     })
 }
 
+/// Central's state with the cards waiting for it counted now, so that the count agrees with
+/// the job lists (the worker refreshes its own count only every few seconds).
+pub async fn live_snapshot(state: &ApiState, monitor: &CentralMonitor) -> Result<CentralStatus, ApiError> {
+    let (waiting, oldest) = state.journal.authorization_backlog().await?;
+    monitor.set_backlog(u64::try_from(waiting).unwrap_or(0), oldest);
+    Ok(monitor.snapshot())
+}
+
 pub async fn status(State(state): State<Arc<ApiState>>, _staff: Staff) -> Result<Json<Value>, ApiError> {
-    Ok(Json(central_view(&monitor(&state)?.snapshot())))
+    let monitor = monitor(&state)?;
+    Ok(Json(central_view(&live_snapshot(&state, monitor).await?)))
 }
 
 pub async fn check(State(state): State<Arc<ApiState>>, staff: Staff) -> Result<Json<Value>, ApiError> {
@@ -35,5 +44,7 @@ pub async fn check(State(state): State<Arc<ApiState>>, staff: Staff) -> Result<J
     info!(staff = %staff.name, scheduled, "staff asked for a check of central");
     let note =
         if scheduled { "central is asked now" } else { "requests to central are flowing already: nothing to check" };
-    Ok(Json(json!({ "central": central_view(&monitor.snapshot()), "note": note })))
+    Ok(Json(
+        json!({ "central": central_view(&live_snapshot(&state, monitor).await?), "note": note, "asked": scheduled }),
+    ))
 }

@@ -50,6 +50,20 @@ impl Metrics {
             describe_counter!("cardspool_intake_rejected_total", "Events dead-lettered by this process");
             describe_counter!("cardspool_intake_reconnects_total", "Intake's reconnections to RabbitMQ");
             describe_counter!("cardspool_intake_acks_lost_total", "Acks lost with a connection (redelivered)");
+            describe_gauge!("cardspool_status_events_unpublished", "Status events waiting in the journal's outbox");
+            describe_gauge!(
+                "cardspool_status_events_oldest_age_seconds",
+                Unit::Seconds,
+                "Age of the oldest status event not yet published"
+            );
+            describe_gauge!(
+                "cardspool_status_events_held_back",
+                "1 while a status event no queue takes holds back the others (alert: upstream binds a queue)"
+            );
+            describe_counter!(
+                "cardspool_status_events_unroutable_total",
+                "Status events the broker returned because no queue took them (each try)"
+            );
             describe_counter!(
                 "cardspool_journal_commits_total",
                 "Transactions committed by this process's journal writer (many jobs' writes each)"
@@ -95,6 +109,7 @@ impl Metrics {
         let overview = state.journal.state_overview().await;
         let rejections = state.journal.rejection_counts().await;
         let stock = state.journal.blank_stock().await.unwrap_or_default();
+        let outbox = state.journal.outbox_backlog().await;
         if let Err(error) = overview.as_ref().and(rejections.as_ref()) {
             warn!(%error, "metrics: the journal did not answer");
         }
@@ -113,6 +128,15 @@ impl Metrics {
             if let Ok((distinct, deliveries)) = &rejections {
                 gauge!("cardspool_rejections").set(*distinct as f64);
                 counter!("cardspool_rejected_deliveries_total").absolute(u64::try_from(*deliveries).unwrap_or(0));
+            }
+            if let Ok((waiting, oldest)) = &outbox {
+                gauge!("cardspool_status_events_unpublished").set(*waiting as f64);
+                let age = oldest.map_or(0.0, |oldest| (now - oldest).num_milliseconds().max(0) as f64 / 1000.0);
+                gauge!("cardspool_status_events_oldest_age_seconds").set(age);
+            }
+            if let Some(stats) = &state.status_events {
+                gauge!("cardspool_status_events_held_back").set(if stats.current().is_some() { 1.0 } else { 0.0 });
+                counter!("cardspool_status_events_unroutable_total").absolute(stats.unroutable.load(Ordering::Relaxed));
             }
             let writer = state.journal.writer_stats();
             counter!("cardspool_journal_commits_total").absolute(writer.commits.load(Ordering::Relaxed));

@@ -46,7 +46,7 @@ use crate::journal::Journal;
 use crate::printer::pool::Printers;
 use crate::printer::test_card::TestCards;
 use crate::render::TemplateStore;
-use crate::telemetry::IntakeStats;
+use crate::telemetry::{IntakeStats, StatusEventStats};
 
 pub use actions::{plan as plan_staff_action, ActionRequest, JobAction, ResolveOutcome};
 pub use auth::Staff;
@@ -72,6 +72,8 @@ pub struct ApiState {
     /// The dispatch worker's printers; `None` when printing does not run in this process.
     printers: Option<Printers>,
     intake: Option<Arc<IntakeStats>>,
+    /// What the status events' publisher met (held back for want of a queue).
+    status_events: Option<Arc<StatusEventStats>>,
     /// Central's state from the authorize worker; `None` when authorization does not run.
     central: Option<CentralMonitor>,
     /// Why authorization does not run, when it does not (no usable central key).
@@ -108,6 +110,7 @@ impl Api {
                 },
                 printers: None,
                 intake: None,
+                status_events: None,
                 central: None,
                 central_off: None,
                 templates: None,
@@ -172,6 +175,14 @@ impl Api {
         self
     }
 
+    /// The status events' publisher's state (held back for want of a queue), for the summary
+    /// and `/metrics`.
+    #[must_use]
+    pub fn with_status_event_stats(mut self, stats: Arc<StatusEventStats>) -> Api {
+        self.state.status_events = Some(stats);
+        self
+    }
+
     /// Intake's counters, for the summary and `/metrics`.
     #[must_use]
     pub fn with_intake_stats(mut self, stats: Arc<IntakeStats>) -> Api {
@@ -218,6 +229,7 @@ impl Api {
             .route("/rejections", get(summary::rejections))
             .route("/audit/nik-searches", get(jobs::nik_searches))
             .route("/reports/daily", get(reports::daily))
+            .route("/ledger", get(reports::ledger))
             .route("/central", get(central::status))
             .route("/central/check", post(central::check))
             .route("/templates", get(templates::list))

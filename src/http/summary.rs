@@ -65,6 +65,11 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
         })
     });
     let stock = state.journal.blank_stock().await?;
+    let (unpublished, oldest_unpublished) = state.journal.outbox_backlog().await?;
+    let central = match &state.central {
+        Some(monitor) => Some(super::central::live_snapshot(&state, monitor).await?),
+        None => None,
+    };
     let printers = state.printers.as_ref().map(|printers| {
         printers
             .snapshot()
@@ -85,8 +90,13 @@ pub async fn summary(State(state): State<Arc<ApiState>>, _staff: Staff) -> Resul
             "latest": latest.iter().map(RejectionView::from).collect::<Vec<_>>(),
         },
         "intake": intake,
+        "status_events": {
+            "unpublished": unpublished,
+            "oldest_unpublished_at": oldest_unpublished,
+            "held_back": state.status_events.as_ref().and_then(|stats| stats.current()),
+        },
         "printers": printers,
-        "central": state.central.as_ref().map(|monitor| central_view(&monitor.snapshot())),
+        "central": central.as_ref().map(central_view),
         "central_off": state.central_off,
         "office": { "zone": state.office_zone.name(), "utc_offset_minutes": state.office_zone.utc_offset_minutes() },
     })))

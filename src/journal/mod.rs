@@ -583,6 +583,19 @@ impl Journal {
         rows.iter().map(OutboxMessage::from_row).collect()
     }
 
+    /// How many status events wait to be published, and since when the oldest.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn outbox_backlog(&self) -> Result<(i64, Option<DateTime<Utc>>), JournalError> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS waiting, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        Ok((row.try_get("waiting")?, oldest.map(from_millis)))
+    }
+
     /// Marks status events as confirmed by the broker.
     ///
     /// # Errors

@@ -179,12 +179,17 @@ fn filtered(filter: &JobFilter, columns: &str, limit: u32) -> Query {
         Some(JobSearch::Text(text)) => {
             let contains = query.bind(format!("%{}%", like_pattern(&without_name_punctuation(text))));
             let starts = query.bind(format!("{}%", like_pattern(text)));
+            // Job ids are written in lower case: the first characters of one find it, as git
+            // finds a commit.
+            let id_starts = query.bind(format!("{}%", like_pattern(text)));
             let mut name = "LOWER(name)".to_owned();
             for mark in NAME_PUNCTUATION {
                 name = format!("REPLACE({name}, '{}', '')", mark.to_string().replace('\'', "''"));
             }
-            conditions
-                .push(format!("({name} LIKE {contains} ESCAPE '\\' OR LOWER(event_id) LIKE {starts} ESCAPE '\\')"));
+            conditions.push(format!(
+                "({name} LIKE {contains} ESCAPE '\\' OR LOWER(event_id) LIKE {starts} ESCAPE '\\' \
+                 OR id LIKE {id_starts} ESCAPE '\\')"
+            ));
         }
     }
     let direction = match filter.order {

@@ -2,8 +2,11 @@
 //!
 //! Each status event was written in the same transaction as the state change it announces, so
 //! none is lost when the broker is away; this loop publishes them in order with publisher
-//! confirms and marks them published only once confirmed. A crash between the confirm and the
-//! mark publishes an event twice: consumers deduplicate by (`job_id`, `type`, `at`).
+//! confirms and `mandatory`, and marks them published only once confirmed and taken by a queue.
+//! A crash between the confirm and the mark publishes an event twice: consumers deduplicate by
+//! `message_id`. An event no queue takes (upstream has bound none yet) stays in the outbox and
+//! holds back the ones after it: it is tried again alone every [`HELD_BACK_RETRY`], counted,
+//! and shown to staff until a queue takes it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,18 +14,22 @@ use std::time::Duration;
 
 use lapin::types::FieldTable;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::amqp::{self, AmqpError, ConfirmedPublisher, Publication, PublishError};
 use crate::clock::Clock;
 use crate::config::AmqpConfig;
 use crate::journal::{Journal, JournalError};
+use crate::telemetry::StatusEventStats;
 
 /// Status events published per round trip to the journal.
 const BATCH: u32 = 200;
 /// How often the outbox is looked at when it was found empty and no commit woke us: a safety
 /// net (another instance's commits, a missed wake-up); commits of this process wake at once.
 const IDLE_POLL: Duration = Duration::from_secs(2);
+/// How often a status event no queue took is offered again: binding a queue is a person's
+/// act, so there is no hurry, and the broker is not flooded meanwhile.
+pub const HELD_BACK_RETRY: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -52,6 +59,10 @@ pub struct Notify {
     /// long: instances sharing a journal publish each status event once.
     pub instance: String,
     pub lease: Duration,
+    pub stats: Arc<StatusEventStats>,
+    /// How long a status event no queue took waits before it is offered again
+    /// ([`HELD_BACK_RETRY`]).
+    pub held_back_retry: Duration,
 }
 
 impl Notify {
@@ -95,7 +106,9 @@ impl Notify {
         while !shutdown.is_cancelled() {
             let now = self.clock.now();
             let until = now + chrono::Duration::from_std(self.lease).unwrap_or_default();
-            let pending = self.journal.claim_unpublished(&self.instance, now, until, BATCH).await?;
+            // While one is held back, it goes alone: the others would be sent again with it.
+            let batch = if self.stats.current().is_some() { 1 } else { BATCH };
+            let pending = self.journal.claim_unpublished(&self.instance, now, until, batch).await?;
             if pending.is_empty() {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -111,21 +124,39 @@ impl Notify {
                     body: message.body.clone().into_bytes(),
                     message_id: Some(message.id.clone()),
                     headers: FieldTable::default(),
-                    mandatory: false,
+                    mandatory: true,
                 })
                 .collect();
             let results = publisher.publish_all(&publications).await;
-            // Mark the confirmed prefix only: order is kept, the rest goes again next session.
-            let confirmed: Vec<String> = pending
+            // Every event a queue took is marked, even behind one that failed: it was delivered.
+            let delivered: Vec<String> = pending
                 .iter()
                 .zip(&results)
-                .take_while(|(_, result)| result.is_ok())
+                .filter(|(_, result)| result.is_ok())
                 .map(|(message, _)| message.id.clone())
                 .collect();
-            self.journal.mark_published(&confirmed, self.clock.now()).await?;
-            debug!(published = confirmed.len(), "status events published");
-            if let Some(Err(error)) = results.into_iter().find(Result::is_err) {
-                return Err(error.into());
+            self.journal.mark_published(&delivered, self.clock.now()).await?;
+            debug!(published = delivered.len(), "status events published");
+            match results.into_iter().find_map(Result::err) {
+                None => {
+                    if self.stats.flowing() {
+                        info!("a queue takes the status events again; the ones held back are going out");
+                    }
+                }
+                Some(PublishError::NotRouted { exchange, routing_key }) => {
+                    let reason = format!(
+                        "no queue is bound to exchange {exchange} for routing key {routing_key}: \
+                         upstream binds one (to card.#); until then status events wait in the journal"
+                    );
+                    if self.stats.held_back(&routing_key, &reason, self.clock.now()) {
+                        warn!(%exchange, %routing_key, retry_in_s = self.held_back_retry.as_secs(), "status events held back: {reason}");
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(self.held_back_retry) => {}
+                    }
+                }
+                Some(error) => return Err(error.into()),
             }
         }
         // Closed before its connection: lapin reports a connection closed under open channels

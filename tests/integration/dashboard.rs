@@ -166,7 +166,7 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
         "schema: version 9 is not supported",
         "Central authorization does not run in this spooler: no card is authorized or printed \
          (central.public_key is not configured).",
-        "1 distinct events refused, 1 deliveries in all.",
+        "1 distinct event refused, 1 delivery in all.",
     ] {
         assert!(dom.contains(expected), "the dashboard lacks {expected:?}:\n{dom}");
     }

@@ -42,6 +42,11 @@ async fn the_broker_users_of_deploy_may_do_their_part_and_nothing_more() {
         permission["user"] = users.name(permission["user"].as_str().unwrap()).into();
         permission["vhost"] = vhost.name.clone().into();
     }
+    for kind in ["exchanges", "queues", "bindings"] {
+        for entity in definitions[kind].as_array_mut().unwrap() {
+            entity["vhost"] = vhost.name.clone().into();
+        }
+    }
     definitions["vhosts"] = serde_json::json!([]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("definitions.json");
@@ -75,6 +80,28 @@ async fn the_broker_users_of_deploy_may_do_their_part_and_nothing_more() {
     let published = cardspool::amqp::publish_confirmed(&upstream, &publications(&upstream, &[payload])).await;
     assert!(published.expect("upstream's user connects").iter().all(Result::is_ok), "upstream publishes");
     assert_eq!(vhost.queue_depth("cardspool.intake").await, 1);
+
+    // Upstream reads status events from its queue, which the definitions bind to card.#: the
+    // spooler's first status event is routed, not held back.
+    eventually("upstream's status queue", Duration::from_secs(30), || async {
+        vhost.has_queue("upstream.status").await
+    })
+    .await;
+    let status = cardspool::amqp::Publication {
+        exchange: spooler.status_exchange.clone(),
+        routing_key: "card.queued".into(),
+        body: b"{}".to_vec(),
+        message_id: Some("status-1".into()),
+        headers: lapin::types::FieldTable::default(),
+        mandatory: true,
+    };
+    let sent = cardspool::amqp::publish_confirmed(&spooler, &[status]).await.expect("the spooler's user publishes");
+    assert!(sent.iter().all(Result::is_ok), "a status event is routed to upstream's queue: {sent:?}");
+    let connection = cardspool::amqp::connect(&upstream, "cardspool-test-upstream").await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let got = channel.basic_get("upstream.status".into(), lapin::options::BasicGetOptions::default()).await;
+    assert!(got.expect("upstream may read its status queue").is_some(), "the status event is there");
+    cardspool::amqp::close_quietly(&connection, "done").await;
 
     // ... and nothing else: not the spooler's queues, not reading, not the status exchange.
     let refused = cardspool::amqp::declare_spooler_topology(&upstream).await;

@@ -287,6 +287,25 @@ async fn publish_command_reports_unroutable_events_and_exits_non_zero() {
     assert!(stderr.contains("NOT published") && stderr.contains("no queue is bound"), "{stderr}");
     // lapin's own line about a returned message holds the whole body: never logged.
     assert!(!stderr.contains("BasicReturnMessage") && !stderr.contains("data: ["), "{stderr}");
+
+    // A file that cannot be read is reported on its own; the others still go.
+    let second = dir.path().join("second.json");
+    std::fs::write(&second, synthetic_payload("published-2", 2)).unwrap();
+    let missing = dir.path().join("missing.json");
+    let output = std::process::Command::new(services::binary())
+        .arg("publish")
+        .args([&missing, &second])
+        .current_dir(dir.path())
+        .env("CARDSPOOL_AMQP__URL", vhost.url())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("NOT published") && stderr.contains("missing.json: cannot read it"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("published") && stdout.contains("second.json"), "{stdout}");
+    assert!(stdout.contains("1 of 2 events confirmed"), "{stdout}");
+    assert_eq!(vhost.queue_depth("cardspool.intake").await, 2);
 }
 
 #[test]

@@ -19,4 +19,5 @@ mod intake;
 mod journal;
 mod printing;
 mod render;
+mod status_events;
 mod tls;

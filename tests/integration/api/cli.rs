@@ -186,13 +186,21 @@ async fn central_status_and_check_from_the_command_line() {
     monitor.record(&Verdict::Failed { detail: "HTTP 503".into(), retry_after: None, alert: None }, false, now);
     monitor.set_waiting(214, Some(now), now);
     let api = api::with_central(&monitor).await;
+    // The worker's count is some seconds old; what staff see is counted when they ask.
+    api.job_in(1, JobState::AwaitingAuthorization).await;
+    api.job_in(2, JobState::AwaitingAuthorization).await;
     let base = api.base.clone();
 
     let status = stdout(&cardspool(&["central", "status", "--api", &base, "--token", VIEWER], &[]).await);
     assert!(status.contains("central       http://central.test:8470"), "{status}");
     assert!(status.contains("state         down since "), "{status}");
     assert!(status.contains("last error    HTTP 503"), "{status}");
-    assert!(status.contains("waiting       214 cards, the oldest since "), "{status}");
+    assert!(status.contains("waiting       2 cards, the oldest since "), "{status}");
+    let listed = stdout(
+        &cardspool(&["jobs", "list", "--state", "awaiting_authorization", "--api", &base, "--token", VIEWER], &[])
+            .await,
+    );
+    assert_eq!(listed.lines().count(), 1 + 2, "the same two cards: {listed}");
     // Times in the office's zone, the Indonesian way.
     let wita = stdout(
         &cardspool(&["central", "status", "--api", &base, "--token", VIEWER], &[("CARDSPOOL_OFFICE__ZONE", "WITA")])
@@ -201,11 +209,127 @@ async fn central_status_and_check_from_the_command_line() {
     let since = cardspool::domain::office_time::OfficeZone::Wita.format(now);
     assert!(wita.contains(&format!("state         down since {since}")), "{since}: {wita}");
     let json = stdout(&cardspool(&["central", "status", "--api", &base, "--token", VIEWER, "--json"], &[]).await);
-    assert_eq!(serde_json::from_str::<Value>(&json).unwrap()["jobs_waiting"], 214);
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap()["jobs_waiting"], 2);
     let refused = cardspool(&["central", "check", "--api", &base, "--token", VIEWER], &[]).await;
     assert!(stderr(&refused).contains("operator"));
-    let checked = stdout(&cardspool(&["central", "check", "--api", &base, "--token", OPERATOR], &[]).await);
-    assert!(checked.starts_with("central is asked now\n"), "{checked}");
+    // No worker runs here to ask central: the check says that no answer came, and shows the
+    // state as it is after the wait.
+    let checked =
+        stdout(&cardspool(&["central", "check", "--wait", "1", "--api", &base, "--token", OPERATOR], &[]).await);
+    assert!(checked.starts_with("central is asked now\nno answer from central within 1 s;"), "{checked}");
+    assert!(checked.contains("state         down since "), "{checked}");
+    // The answer arrives while the command waits: it shows the state after it.
+    let answering = monitor.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        answering.record(&Verdict::Healthy, true, chrono::Utc::now());
+    });
+    let checked =
+        stdout(&cardspool(&["central", "check", "--wait", "20", "--api", &base, "--token", OPERATOR], &[]).await);
+    assert!(checked.starts_with("central is asked now\ncentral "), "{checked}");
+    assert!(checked.contains("state         up since "), "{checked}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_are_found_by_the_first_characters_of_their_id_and_by_name() {
+    let api = Harness::start().await;
+    let first = api.job_in(1, JobState::AwaitingAuthorization).await;
+    let second = api.job_in(2, JobState::AwaitingAuthorization).await;
+    let base = api.base.clone();
+    let with = |token: &'static str| [("CARDSPOOL_TOKEN", token)];
+    let (first_id, second_id) = (first.to_string(), second.to_string());
+    // The shortest prefix of the first id that the second does not share, and one more.
+    let shared = first_id.chars().zip(second_id.chars()).take_while(|(a, b)| a == b).count();
+    let unique = &first_id[..=shared];
+
+    let shown = stdout(&cardspool(&["jobs", "show", unique, "--api", &base], &with(VIEWER)).await);
+    assert!(shown.starts_with(&format!("job           {first_id}\n")), "{shown}");
+    let held = stdout(&cardspool(&["jobs", "hold", unique, "--api", &base], &with(OPERATOR)).await);
+    assert!(held.starts_with(&format!("job {first_id}: held")), "{held}");
+    // A prefix both ids share is refused, listing both.
+    let ambiguous = cardspool(&["jobs", "release", &first_id[..shared], "--api", &base], &with(OPERATOR)).await;
+    let said = stderr(&ambiguous);
+    assert!(said.contains("2 jobs match") && said.contains(&first_id) && said.contains(&second_id), "{said}");
+    assert_eq!(api.state_of(first).await, JobState::Held, "nothing done");
+    // `show` takes an event id or a name: one match is shown, several are offered; an action
+    // wants a job id.
+    let second_job = api.journal.job(second).await.unwrap().unwrap();
+    let by_event = stdout(&cardspool(&["jobs", "show", &second_job.event_id, "--api", &base], &with(VIEWER)).await);
+    assert!(by_event.starts_with(&format!("job           {second_id}\n")), "{by_event}");
+    assert_eq!(api.journal.job(first).await.unwrap().unwrap().name, second_job.name, "two of one name");
+    let namesakes = cardspool(&["jobs", "show", &second_job.name.to_lowercase(), "--api", &base], &with(VIEWER)).await;
+    let said = stderr(&namesakes);
+    assert!(said.contains("2 jobs match") && said.contains("give one's id"), "{said}");
+    assert!(said.contains(&first_id) && said.contains(&second_id), "{said}");
+    let by_name_action = cardspool(&["jobs", "cancel", &second_job.name, "--api", &base], &with(OPERATOR)).await;
+    let said = stderr(&by_name_action);
+    assert!(said.contains("no job id starts with") && said.contains(&second_id), "the matches are offered: {said}");
+    assert_eq!(api.state_of(second).await, JobState::AwaitingAuthorization);
+    let nothing = cardspool(&["jobs", "show", "ffffffff", "--api", &base], &with(VIEWER)).await;
+    assert!(stderr(&nothing).contains("no job matches \"ffffffff\""), "{}", stderr(&nothing));
+
+    // A wrong state names the right ones, in the error and in --help.
+    let wrong = cardspool(&["jobs", "list", "--state", "printd", "--api", &base], &with(VIEWER)).await;
+    let said = stderr(&wrong);
+    assert!(said.contains("printd") && said.contains("awaiting_authorization") && said.contains("printed"), "{said}");
+    let usage = stdout(&cardspool(&["jobs", "list", "--help"], &[]).await);
+    assert!(usage.contains("awaiting_authorization") && usage.contains("spoiled"), "{usage}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blank_card_ledger_per_printer_and_day() {
+    let api = Harness::start().await;
+    api.job_in(1, JobState::Printed).await;
+    api.job_in(2, JobState::Printed).await;
+    api.job_in(3, JobState::Unknown).await;
+    let base = api.base.clone();
+    // job_in prints on card-1 an hour ago; the day is the office's (WIB).
+    let day = cardspool::journal::ledger_day(chrono::Utc::now() - chrono::Duration::hours(1), 420);
+    let ledger = api.get_ok(&format!("/api/v1/ledger?from={day}&to={day}")).await;
+    assert_eq!(ledger["days"][0]["printer"], "card-1", "{ledger}");
+    assert_eq!((ledger["totals"]["printed"].as_i64(), ledger["totals"]["unknown"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(ledger["totals"]["blanks_used"], 2, "{ledger}");
+    let table = stdout(&cardspool(&["ledger", "--day", &day, "--api", &base, "--token", VIEWER], &[]).await);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("DAY") && lines[0].contains("PRINTED") && lines[0].contains("BLANKS USED"), "{table}");
+    assert!(lines[1].starts_with(&day) && lines[1].contains("card-1"), "{table}");
+    let json = stdout(
+        &cardspool(&["ledger", "--day", &day, "--printer", "card-9", "--json", "--api", &base, "--token", VIEWER], &[])
+            .await,
+    );
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap()["days"], serde_json::json!([]));
+    let bad =
+        cardspool(&["ledger", "--from", "2026-12-09", "--to", "2026-12-01", "--api", &base, "--token", VIEWER], &[])
+            .await;
+    assert!(stderr(&bad).contains("is after"), "{}", stderr(&bad));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_that_is_not_cardspool_at_the_api_address_is_named_as_such() {
+    // Something else answers at the address: a web server's HTML page.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0_u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let page = "<html><body>Not Found</body></html>";
+            let answer = format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    let output = cardspool(&["jobs", "list", "--api", &format!("http://{address}"), "--token", VIEWER], &[]).await;
+    let said = stderr(&output);
+    assert_eq!(
+        said.trim_end(),
+        format!(
+            "cardspool: the service at {address} is not a cardspool API (it answered HTTP 404, text/html): check --api"
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,7 +383,7 @@ async fn rejections_are_listed_from_the_command_line() {
     api.journal.record_rejection(&rejection, chrono::Utc::now()).await.unwrap();
     let base = api.base.clone();
     let listed = stdout(&cardspool(&["rejections", "--api", &base, "--token", VIEWER], &[]).await);
-    assert!(listed.starts_with("1 distinct events refused, 2 deliveries in all\n"), "{listed}");
+    assert!(listed.starts_with("1 distinct event refused, 2 deliveries in all\n"), "{listed}");
     let row = listed.lines().find(|line| line.contains("e-9")).expect("the rejection's row");
     assert!(row.contains("schema: version 9 is not supported") && row.contains(" WIB"), "{row}");
 }
