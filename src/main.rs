@@ -101,7 +101,8 @@ fn main() -> ExitCode {
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let format = if cli.log_json { LogFormat::Json } else { config.log.format };
-    cardspool::telemetry::init(format, &config.log.filter);
+    let one_shot = !matches!(cli.command, Command::Run | Command::Demo { .. } | Command::CentralSim { .. });
+    cardspool::telemetry::init_for(format, &config.log.filter, one_shot);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command {

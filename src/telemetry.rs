@@ -19,8 +19,22 @@ use crate::config::LogFormat;
 /// Installs the global subscriber. Safe to call more than once (later calls do nothing), so
 /// tests and the binary can share it.
 pub fn init(format: LogFormat, filter: &str) {
+    init_for(format, filter, false);
+}
+
+/// As [`init`]; `one_shot`: a command that does one thing and exits (publish, the staff
+/// commands), whose errors are one sentence on stderr: lapin's own error lines (protocol dumps
+/// of a refused login) are left out unless `RUST_LOG` asks for them.
+pub fn init_for(format: LogFormat, filter: &str, one_shot: bool) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(filter))
+        .unwrap_or_else(|_| {
+            let filter = EnvFilter::new(filter);
+            if one_shot {
+                filter.add_directive("lapin=off".parse().expect("a valid directive"))
+            } else {
+                filter
+            }
+        })
         // lapin logs a message the broker returned (unroutable) with its whole body: an
         // event's NIK, photo and signature. Never, whatever the filter asks; cardspool reports
         // each returned message itself, without its body.

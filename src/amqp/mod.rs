@@ -37,7 +37,7 @@ pub enum AmqpError {
     TlsCa { path: String, source: std::io::Error },
     #[error("cannot reach RabbitMQ at {endpoint} within {timeout_ms} ms")]
     ConnectTimeout { endpoint: String, timeout_ms: u64 },
-    #[error("RabbitMQ at {endpoint}: {source}")]
+    #[error("RabbitMQ at {endpoint}: {}", connect_problem(source))]
     Connect { endpoint: String, source: lapin::Error },
     #[error(
         "RabbitMQ refused to declare {what}: {source}. If it exists with other arguments, delete it or \
@@ -48,6 +48,23 @@ pub enum AmqpError {
     Channel(#[from] lapin::Error),
     #[error("the consumer stream ended (the broker cancelled the consumer or closed the channel)")]
     ConsumerEnded,
+}
+
+/// What went wrong connecting, in the words of the configuration a person can fix; lapin's
+/// own text (a protocol dump) only when the case is not one of the usual ones.
+fn connect_problem(source: &lapin::Error) -> String {
+    let detail = source.to_string();
+    if detail.contains("ACCESS_REFUSED") || detail.contains("ACCESS-REFUSED") {
+        "the user name or password in amqp.url was refused".to_owned()
+    } else if detail.contains("NOT_ALLOWED - vhost") && detail.contains("not found") {
+        "the vhost in amqp.url does not exist (a URL's vhost `/` is written %2f)".to_owned()
+    } else if detail.contains("NOT_ALLOWED") {
+        "this user may not use the vhost in amqp.url".to_owned()
+    } else if detail.contains("Connection refused") {
+        "connection refused: is RabbitMQ running there, and is amqp.url right?".to_owned()
+    } else {
+        detail
+    }
 }
 
 impl AmqpError {
@@ -109,7 +126,8 @@ pub async fn declare_status_queue(config: &AmqpConfig, queue: &str, max_length: 
 /// The broker's address without credentials, for log lines and error messages.
 pub fn endpoint(url: &str) -> String {
     match AMQPUri::from_str(url) {
-        Ok(uri) => format!("{}:{}/{}", uri.authority.host, uri.authority.port, uri.vhost),
+        Ok(uri) if uri.vhost == "/" => format!("{}:{}", uri.authority.host, uri.authority.port),
+        Ok(uri) => format!("{}:{} (vhost {})", uri.authority.host, uri.authority.port, uri.vhost),
         Err(_) => "<invalid url>".to_owned(),
     }
 }

@@ -373,7 +373,8 @@ impl StaffClient {
         }
         let Some(error) = body["error"].as_str() else { return Err(self.not_cardspool(status, content_type)) };
         let mut message = error.to_owned();
-        if status == reqwest::StatusCode::UNAUTHORIZED && self.token.is_none() {
+        if status == reqwest::StatusCode::UNAUTHORIZED && self.token.is_none() && body["code"] != "no_tokens_configured"
+        {
             message.push_str(" — give one with --token or CARDSPOOL_TOKEN");
         }
         Err(StaffCliError::Api {

@@ -306,6 +306,19 @@ async fn publish_command_reports_unroutable_events_and_exits_non_zero() {
     assert!(stdout.contains("published") && stdout.contains("second.json"), "{stdout}");
     assert!(stdout.contains("1 of 2 events confirmed"), "{stdout}");
     assert_eq!(vhost.queue_depth("cardspool.intake").await, 2);
+
+    // A refused login is one sentence naming what to fix, not the broker's protocol dump.
+    let refused = std::process::Command::new(services::binary())
+        .arg("publish")
+        .arg(&second)
+        .current_dir(dir.path())
+        .env("CARDSPOOL_AMQP__URL", vhost.url().replace("guest:guest", "guest:wrong"))
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("the user name or password in amqp.url was refused"), "{stderr}");
 }
 
 #[test]

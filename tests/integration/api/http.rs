@@ -76,6 +76,7 @@ async fn an_address_that_sends_ten_wrong_tokens_is_refused_for_a_minute_even_wit
 
 #[tokio::test]
 async fn a_spooler_without_staff_tokens_says_so() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let (journal, _dir) = journal::sqlite().await;
     let listener = cardspool::http::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -86,6 +87,16 @@ async fn a_spooler_without_staff_tokens_says_so() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "no_tokens_configured", "{body}");
     assert!(body["error"].as_str().unwrap().contains("[[api.tokens]]"), "{body}");
+    // The command line says so too, and does not ask for a token no token could satisfy.
+    let output = tokio::process::Command::new(crate::support::services::binary())
+        .args(["jobs", "list", "--api", &base])
+        .env_remove("CARDSPOOL_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && said.contains("[[api.tokens]]"), "{said}");
+    assert!(!said.contains("--token"), "{said}");
 }
 
 #[tokio::test]
