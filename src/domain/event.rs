@@ -96,6 +96,26 @@ vocabulary!(Religion {
     Khonghucu = "KHONGHUCU",
     Kepercayaan = "KEPERCAYAAN TERHADAP TUHAN YME",
 });
+/// Spellings of a vocabulary's values that real upstream systems send, read as the card's
+/// spelling (the event is accepted with a warning naming the change). Only misspellings of
+/// one value: a synonym (`MUSLIM`, `MENIKAH`) or another case is still refused, as the contract
+/// says, because it may mean something else in another registry.
+const RELIGION_SPELLINGS: &[(&str, Religion)] = &[
+    ("KONGHUCU", Religion::Khonghucu),
+    ("KONG HU CU", Religion::Khonghucu),
+    ("KHONG HU CU", Religion::Khonghucu),
+    ("KHONGHUCHU", Religion::Khonghucu),
+    ("BUDHA", Religion::Buddha),
+    ("BUDDA", Religion::Buddha),
+    ("KATHOLIK", Religion::Katolik),
+    ("KHATOLIK", Religion::Katolik),
+    ("KRISTEN PROTESTAN", Religion::Kristen),
+    ("PROTESTAN", Religion::Kristen),
+    ("KEPERCAYAAN TERHADAP TUHAN YANG MAHA ESA", Religion::Kepercayaan),
+    ("KEPERCAYAAN", Religion::Kepercayaan),
+];
+const SEX_SPELLINGS: &[(&str, Sex)] = &[("LAKI LAKI", Sex::Male), ("LAKI - LAKI", Sex::Male)];
+
 vocabulary!(MaritalStatus {
     BelumKawin = "BELUM KAWIN",
     Kawin = "KAWIN",
@@ -472,6 +492,29 @@ impl Checker {
         parsed
     }
 
+    /// As [`Checker::vocabulary`], also reading the known other `spellings` of its values; a
+    /// value read that way is noted in `respelled` (a warning on the job).
+    fn vocabulary_spelt<T: fmt::Display + Copy>(
+        &mut self,
+        object: &Map<String, Value>,
+        field: &str,
+        from_label: fn(&str) -> Option<T>,
+        expected: fn() -> String,
+        spellings: &[(&str, T)],
+        respelled: &mut Vec<String>,
+    ) -> Option<T> {
+        let value = self.string(object, field)?;
+        if let Some(parsed) = from_label(value) {
+            return Some(parsed);
+        }
+        if let Some((_, parsed)) = spellings.iter().find(|(spelling, _)| *spelling == value) {
+            respelled.push(format!("{field}: {value} read as {parsed}"));
+            return Some(*parsed);
+        }
+        self.fail(field, format!("{}, got {}", expected(), shown(value)));
+        None
+    }
+
     fn date(&mut self, object: &Map<String, Value>, field: &str) -> Option<NaiveDate> {
         let value = self.string(object, field)?;
         let parsed = parse_iso_date(value);
@@ -587,10 +630,18 @@ impl Checker {
                 self.fail("birth_date", "is after the enrollment (occurred_at)");
             }
         }
-        let sex = self.vocabulary(object, "sex", Sex::from_label, Sex::expected);
+        let mut respelled = Vec::new();
+        let sex = self.vocabulary_spelt(object, "sex", Sex::from_label, Sex::expected, SEX_SPELLINGS, &mut respelled);
         let blood_type = self.vocabulary(object, "blood_type", BloodType::from_label, BloodType::expected);
         let address = self.address(object);
-        let religion = self.vocabulary(object, "religion", Religion::from_label, Religion::expected);
+        let religion = self.vocabulary_spelt(
+            object,
+            "religion",
+            Religion::from_label,
+            Religion::expected,
+            RELIGION_SPELLINGS,
+            &mut respelled,
+        );
         let marital_status =
             self.vocabulary(object, "marital_status", MaritalStatus::from_label, MaritalStatus::expected);
         let occupation = self.text(object, "occupation", 40);
@@ -644,7 +695,7 @@ impl Checker {
             },
         );
 
-        let mut warnings = Vec::new();
+        let mut warnings = respelled;
         if let (Some(nik), Some(born)) = (&nik, birth_date) {
             if !nik.matches_birth_date(born) {
                 let (d, m, y) = nik.birth_day_month_year();
@@ -958,6 +1009,29 @@ mod tests {
         assert_eq!(event.template, None);
         assert_eq!(event.valid_until, ValidUntil::Lifetime);
         assert_eq!((event.photo.format, event.photo.width, event.photo.height), (ImageFormat::Jpeg, 30, 40));
+    }
+
+    #[test]
+    fn other_spellings_of_a_religion_are_read_as_the_card_s_with_a_warning() {
+        for (sent, card) in [
+            ("KONGHUCU", Religion::Khonghucu),
+            ("KONG HU CU", Religion::Khonghucu),
+            ("BUDHA", Religion::Buddha),
+            ("KATHOLIK", Religion::Katolik),
+            ("PROTESTAN", Religion::Kristen),
+            ("KEPERCAYAAN TERHADAP TUHAN YANG MAHA ESA", Religion::Kepercayaan),
+        ] {
+            let mut event = valid_event();
+            event["religion"] = json!(sent);
+            let parsed = parse(&event).unwrap_or_else(|e| panic!("{sent}: {e}"));
+            assert_eq!(parsed.religion, card, "{sent}");
+            assert_eq!(parsed.warnings, [format!("religion: {sent} read as {card}")]);
+        }
+        check(|e| e["sex"] = json!("LAKI LAKI"), Ok(&["sex: LAKI LAKI read as LAKI-LAKI", "the NIK encodes sex"]));
+        // Synonyms and other cases stay refused: they may mean something else elsewhere.
+        check(|e| e["religion"] = json!("MUSLIM"), Err(&["religion"]));
+        check(|e| e["religion"] = json!("konghucu"), Err(&["religion"]));
+        check(|e| e["marital_status"] = json!("MENIKAH"), Err(&["marital_status"]));
     }
 
     #[test]

@@ -174,6 +174,31 @@ fn every_sample_event_is_valid_with_warnings_only_where_intended() {
 }
 
 #[test]
+fn other_spellings_are_valid_for_the_schema_and_read_as_the_card_s() {
+    let sample = sorted_files("samples/events").remove(0);
+    let original: Value = serde_json::from_slice(&std::fs::read(&sample).unwrap()).unwrap();
+    for (field, sent, card) in [
+        ("religion", "KONGHUCU", "KHONGHUCU"),
+        ("religion", "BUDHA", "BUDDHA"),
+        ("religion", "KATHOLIK", "KATOLIK"),
+        ("religion", "KEPERCAYAAN", "KEPERCAYAAN TERHADAP TUHAN YME"),
+        ("sex", "LAKI LAKI", "LAKI-LAKI"),
+    ] {
+        let mut event = original.clone();
+        event[field] = Value::from(sent);
+        assert!(validator().is_valid(&event), "{field} {sent} is valid for the schema");
+        let parsed = parse_event(&serde_json::to_vec(&event).unwrap(), &ImageLimits::default()).unwrap();
+        let read = if field == "sex" { parsed.sex.to_string() } else { parsed.religion.to_string() };
+        assert_eq!(read, card);
+        assert!(
+            parsed.warnings.iter().any(|w| w == &format!("{field}: {sent} read as {card}")),
+            "{:?}",
+            parsed.warnings
+        );
+    }
+}
+
+#[test]
 fn samples_cover_the_vocabularies_and_the_edge_cases() {
     let events: Vec<EnrollmentEvent> = sample_events().into_iter().map(|(_, e)| e).collect();
     let covers = |what: &str, missing: Vec<String>| assert!(missing.is_empty(), "no sample with {what} {missing:?}");
