@@ -17,6 +17,7 @@ use crate::http::Api;
 use crate::journal::{Journal, JournalError};
 use crate::printer::PrinterError;
 use crate::render::{RenderError, TemplateStore};
+use crate::telemetry::{panic_message, PartsHealth};
 use crate::workers::authorize::{AuthorizeError, Authorizer};
 use crate::workers::cards::TemplateCards;
 use crate::workers::dispatch::Dispatch;
@@ -42,6 +43,10 @@ pub enum AppError {
     Api { addr: std::net::SocketAddr, source: std::io::Error },
     #[error("cannot serve the API over TLS with {cert} and {key}: {source}")]
     ApiTls { cert: String, key: String, source: std::io::Error },
+    /// A part stopped while the spooler ran (a panic, or it ended without being asked): the
+    /// spooler stops as a whole, so that its supervisor (systemd, Docker) restarts it.
+    #[error("the {part} part of the spooler stopped: {why}")]
+    PartStopped { part: &'static str, why: String },
 }
 
 /// Runs the spooler until `shutdown` completes, then stops taking new work, lets the work in
@@ -100,6 +105,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
     let status_events = Arc::new(crate::telemetry::StatusEventStats::default());
+    let parts_health = Arc::new(PartsHealth::default());
 
     // The staff API (health, metrics, JSON API, dashboard), bound before any work starts so a
     // taken port stops the spooler at once.
@@ -115,6 +121,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         .with_stock_levels(config.printing.low_stock, config.printing.reserve_stock)
         .with_intake_stats(intake.stats.clone())
         .with_status_event_stats(status_events.clone())
+        .with_parts_health(parts_health.clone())
         .with_printing(dispatch.printers().clone(), Arc::new(dispatch.clone()))
         .with_templates(templates);
     let api = match (&config.api.tls_cert_file, &config.api.tls_key_file) {
@@ -134,12 +141,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         (None, Some(reason)) => api.with_central_off(reason),
         (None, None) => api,
     };
-    let api_task = tasks.spawn(api.serve(listener, token.child_token().cancelled_owned()));
+    let api_addr = config.api.listen;
+    let serving = api.serve(listener, token.child_token().cancelled_owned());
+    let api_task = tasks.spawn(watch(
+        "api",
+        async move { serving.await.map_err(|source| AppError::Api { addr: api_addr, source }) },
+        parts_health.clone(),
+        token.clone(),
+    ));
 
-    // Intake and notify only end early for a broker configuration that can never work; the
-    // spooler then stops as a whole rather than run on without them.
+    // Every part is watched: one that fails (a broker configuration that can never work), panics
+    // or ends unasked stops the spooler as a whole, rather than let it run on without it, and
+    // `/healthz` names it meanwhile.
     let stop_all = token.clone();
-    let intake_task = tasks.spawn(stop_on_error(intake.run(token.child_token()), stop_all.clone()));
     let notify = Notify {
         amqp: config.amqp.clone(),
         journal: journal.clone(),
@@ -149,10 +163,31 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         stats: status_events,
         held_back_retry: crate::workers::notify::HELD_BACK_RETRY,
     };
-    let notify_task = tasks.spawn(stop_on_error(notify.run(token.child_token()), stop_all));
-    tasks.spawn(dispatch.run(token.child_token()));
-    tasks.spawn(Retention::new(&config.journal, journal.clone(), clock).run(token.child_token()));
-    let authorize_task = authorizer.map(|authorizer| tasks.spawn(authorizer.run(token.child_token())));
+    let retention = Retention::new(&config.journal, journal.clone(), clock);
+    let mut parts = vec![
+        tasks.spawn(watch("intake", intake.run(token.child_token()), parts_health.clone(), stop_all.clone())),
+        tasks.spawn(watch("notify", notify.run(token.child_token()), parts_health.clone(), stop_all.clone())),
+        tasks.spawn(watch(
+            "dispatch",
+            ended(dispatch.run(token.child_token())),
+            parts_health.clone(),
+            stop_all.clone(),
+        )),
+        tasks.spawn(watch(
+            "retention",
+            ended(retention.run(token.child_token())),
+            parts_health.clone(),
+            stop_all.clone(),
+        )),
+    ];
+    if let Some(authorizer) = authorizer {
+        parts.push(tasks.spawn(watch(
+            "authorize",
+            authorizer.run(token.child_token()),
+            parts_health.clone(),
+            stop_all.clone(),
+        )));
+    }
     tasks.close();
 
     tokio::select! {
@@ -162,33 +197,61 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     token.cancel();
     tasks.wait().await;
     journal.close().await;
-    match intake_task.await {
-        Ok(result) => result?,
-        Err(join_error) => error!(error = %join_error, "intake task panicked"),
-    }
-    match notify_task.await {
-        Ok(result) => result?,
-        Err(join_error) => error!(error = %join_error, "notify task panicked"),
-    }
-    if let Some(task) = authorize_task {
-        match task.await {
-            Ok(result) => result?,
-            Err(join_error) => error!(error = %join_error, "authorize task panicked"),
+    // The first part that failed is the spooler's error (its exit status is not 0).
+    let mut failed = None;
+    for part in std::iter::once(api_task).chain(parts) {
+        if let Ok(Err(error)) = part.await {
+            failed.get_or_insert(error);
         }
     }
-    match api_task.await {
-        Ok(Ok(())) => {}
-        Ok(Err(io_error)) => error!(error = %io_error, "the API stopped with an error"),
-        Err(join_error) => error!(error = %join_error, "API task panicked"),
+    if let Some(error) = failed {
+        return Err(error);
     }
     info!("stopped");
     Ok(())
 }
 
-async fn stop_on_error<E>(work: impl Future<Output = Result<(), E>>, stop_all: CancellationToken) -> Result<(), E> {
-    let result = work.await;
-    if result.is_err() {
-        stop_all.cancel();
+/// A part that cannot fail but may still panic or end.
+async fn ended(work: impl Future<Output = ()>) -> Result<(), std::convert::Infallible> {
+    work.await;
+    Ok(())
+}
+
+/// Runs one part of the spooler as a task of its own and watches it: an error, a panic, or an
+/// end before `stop_all` was cancelled marks the part down in `health` and stops every part.
+async fn watch<E>(
+    part: &'static str,
+    work: impl Future<Output = Result<(), E>> + Send + 'static,
+    health: Arc<PartsHealth>,
+    stop_all: CancellationToken,
+) -> Result<(), AppError>
+where
+    E: Into<AppError> + std::fmt::Display + Send + 'static,
+{
+    let outcome = tokio::spawn(work).await;
+    let why = match outcome {
+        Ok(Ok(())) if stop_all.is_cancelled() => return Ok(()),
+        Ok(Ok(())) => "it ended without being asked to".to_owned(),
+        Ok(Err(error)) => {
+            let why = error.to_string();
+            error!(part, error = %why, "a part of the spooler failed: stopping");
+            health.down(part, why);
+            stop_all.cancel();
+            return Err(error.into());
+        }
+        Err(join_error) if join_error.is_panic() => {
+            format!("it panicked: {}", panic_message(join_error.into_panic().as_ref()))
+        }
+        Err(join_error) => format!("its task was cancelled: {join_error}"),
+    };
+    error!(part, %why, "a part of the spooler stopped: stopping the spooler");
+    health.down(part, why.clone());
+    stop_all.cancel();
+    Err(AppError::PartStopped { part, why })
+}
+
+impl From<std::convert::Infallible> for AppError {
+    fn from(never: std::convert::Infallible) -> AppError {
+        match never {}
     }
-    result
 }

@@ -98,3 +98,65 @@ impl StatusEventStats {
         self.held_back.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
+
+/// The parts of a running spooler that stopped when they should not have (a panic, an error
+/// retrying cannot fix), with why: `/healthz` answers 503 naming them while the spooler stops.
+#[derive(Debug, Default)]
+pub struct PartsHealth {
+    down: Mutex<std::collections::BTreeMap<&'static str, String>>,
+}
+
+impl PartsHealth {
+    pub fn down(&self, part: &'static str, why: String) {
+        self.down.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(part, why);
+    }
+
+    /// The parts down, by name, with why.
+    pub fn down_parts(&self) -> std::collections::BTreeMap<&'static str, String> {
+        self.down.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+/// What a caught panic said, for the log and for staff.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
+/// Makes a part panic where the tests ask for it (the `test-hooks` feature): when
+/// `CARDSPOOL_TEST_PANIC` is `point` or `point:TEXT` and `subject` holds TEXT. Does nothing in
+/// a build without the feature.
+#[inline]
+pub fn panic_if_asked(point: &str, subject: &[u8]) {
+    #[cfg(feature = "test-hooks")]
+    if let Ok(asked) = std::env::var("CARDSPOOL_TEST_PANIC") {
+        let (asked_point, text) = asked.split_once(':').unwrap_or((asked.as_str(), ""));
+        let holds = text.is_empty() || subject.windows(text.len()).any(|w| w == text.as_bytes());
+        assert!(!(asked_point == point && holds), "test hook: a panic in {point}, as CARDSPOOL_TEST_PANIC asked");
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    let _ = (point, subject);
+}
+
+/// Whether a journal write at `point` should fail as if the database were restarting (the
+/// `test-hooks` feature): when `CARDSPOOL_TEST_FAIL` is `point:N`, the first N calls fail.
+/// Always `false` in a build without the feature.
+#[inline]
+pub fn fail_if_asked(point: &str) -> bool {
+    #[cfg(feature = "test-hooks")]
+    {
+        static FAILED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let Ok(asked) = std::env::var("CARDSPOOL_TEST_FAIL") else { return false };
+        let Some((asked_point, times)) = asked.split_once(':') else { return false };
+        let times: u32 = times.parse().unwrap_or(0);
+        asked_point == point && FAILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < times
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        let _ = point;
+        false
+    }
+}

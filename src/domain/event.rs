@@ -245,6 +245,10 @@ pub enum EventError {
     DuplicateKey(String),
     #[error("{}", join_errors(.0))]
     Invalid(Vec<FieldError>),
+    /// Checking the event failed inside the spooler (a bug, not the event's fault as far as
+    /// anyone can tell): it is set aside with this reason rather than lost or retried forever.
+    #[error("the spooler failed while checking this event ({0}); publish it again once that is fixed")]
+    CheckFailed(String),
 }
 
 fn join_errors(errors: &[FieldError]) -> String {

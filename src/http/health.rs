@@ -1,4 +1,4 @@
-//! The operator's endpoints: `GET /healthz` (the process answers), `GET /readyz` (and so does
+//! The operator's endpoints: `GET /healthz` (the process answers and every part runs), `GET /readyz` (and so does
 //! the journal, and central's key is usable), `GET /metrics` (Prometheus text). Unauthenticated and read-only.
 
 use std::sync::Arc;
@@ -16,8 +16,17 @@ use super::ApiState;
 /// A journal that takes longer than this to answer `SELECT 1` is not ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub async fn healthz() -> impl IntoResponse {
-    Json(json!({ "status": "ok" }))
+/// 200 while every part of the spooler runs; 503 naming the parts that stopped (the spooler
+/// is stopping then, with a non-zero exit status, for its supervisor to restart it).
+pub async fn healthz(State(state): State<Arc<ApiState>>) -> impl IntoResponse {
+    let down = state.parts.as_ref().map(|parts| parts.down_parts()).unwrap_or_default();
+    if down.is_empty() {
+        (StatusCode::OK, Json(json!({ "status": "ok" })))
+    } else {
+        let down: serde_json::Map<String, serde_json::Value> =
+            down.into_iter().map(|(part, why)| (part.to_owned(), json!(redact_niks(&why)))).collect();
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "down", "down": down })))
+    }
 }
 
 pub async fn readyz(State(state): State<Arc<ApiState>>) -> impl IntoResponse {

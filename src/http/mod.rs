@@ -46,7 +46,7 @@ use crate::journal::Journal;
 use crate::printer::pool::Printers;
 use crate::printer::test_card::TestCards;
 use crate::render::TemplateStore;
-use crate::telemetry::{IntakeStats, StatusEventStats};
+use crate::telemetry::{IntakeStats, PartsHealth, StatusEventStats};
 
 pub use actions::{plan as plan_staff_action, ActionRequest, JobAction, ResolveOutcome};
 pub use auth::Staff;
@@ -74,6 +74,8 @@ pub struct ApiState {
     intake: Option<Arc<IntakeStats>>,
     /// What the status events' publisher met (held back for want of a queue).
     status_events: Option<Arc<StatusEventStats>>,
+    /// The spooler's parts that stopped (`/healthz`).
+    parts: Option<Arc<PartsHealth>>,
     /// Central's state from the authorize worker; `None` when authorization does not run.
     central: Option<CentralMonitor>,
     /// Why authorization does not run, when it does not (no usable central key).
@@ -111,6 +113,7 @@ impl Api {
                 printers: None,
                 intake: None,
                 status_events: None,
+                parts: None,
                 central: None,
                 central_off: None,
                 templates: None,
@@ -172,6 +175,13 @@ impl Api {
     #[must_use]
     pub fn with_stock_levels(mut self, low: u32, reserve: u32) -> Api {
         self.state.stock_levels = views::StockLevels { low, reserve };
+        self
+    }
+
+    /// The parts of the spooler, for `/healthz` to name one that stopped.
+    #[must_use]
+    pub fn with_parts_health(mut self, parts: Arc<PartsHealth>) -> Api {
+        self.state.parts = Some(parts);
         self
     }
 

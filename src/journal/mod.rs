@@ -648,6 +648,24 @@ impl Journal {
         }
     }
 
+    /// Leaves a job in `state` to be tried again at `until`, saying why (a passing fault such
+    /// as a full spool disk): no step and no audit entry, the claim given up. Nothing happens
+    /// if the job moved meanwhile.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn defer(
+        &self,
+        job_id: JobId,
+        state: JobState,
+        until: DateTime<Utc>,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), JournalError> {
+        let write = Write::Defer { job_id, state, until, reason: reason.to_owned(), at };
+        self.writer.write(write).await.map(drop)
+    }
+
     /// Gives up `owner`'s claims on `jobs` (taken, but not worked on now), so that another
     /// instance may take them at once. Jobs on a printer keep their lease.
     ///

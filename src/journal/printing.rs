@@ -192,6 +192,9 @@ impl Journal {
         step: &Step,
     ) -> Result<(), JournalError> {
         step.from.transition(step.to, &step.actor)?;
+        if crate::telemetry::fail_if_asked("settle") {
+            return Err(JournalError::Database(sqlx::Error::PoolTimedOut));
+        }
         let write =
             Write::Settle { job_id, card: card.into(), outcome, reason: reason.to_owned(), then: Some(step.clone()) };
         match self.writer.write(write).await? {

@@ -166,6 +166,10 @@ pub(super) enum Write {
     /// `owner`'s claims on `ids` given up (work it took and will not do now), unless the jobs
     /// moved meanwhile (a step ends a claim anyway).
     Release { owner: String, ids: Vec<JobId> },
+    /// A job left in `state` to be tried again at `until` (a passing fault: the journal, a
+    /// full disk), with `reason` for staff; its claim given up. No step, so no audit entry for
+    /// every try; nothing if the job moved meanwhile.
+    Defer { job_id: JobId, state: JobState, until: DateTime<Utc>, reason: String, at: DateTime<Utc> },
     /// A job's latest card line settled, after the job's step when there is one (same
     /// transaction; a refused step writes nothing).
     SettleLatest { job_id: JobId, step: Option<Step>, settle: LatestCard },
@@ -201,6 +205,7 @@ impl Write {
                 redact(reason);
                 then.iter_mut().for_each(redact_step);
             }
+            Write::Defer { reason, .. } => redact(reason),
             _ => {}
         }
         if let Write::SettleLatest { settle, .. } = self {
@@ -406,6 +411,20 @@ async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written,
                 }
                 query.execute(&mut *connection).await?;
             }
+            Ok(Written::Done)
+        }
+        Write::Defer { job_id, state, until, reason, at } => {
+            sqlx::query(
+                "UPDATE jobs SET next_attempt_at = $1, reason = $2, updated_at = $3, owner = NULL, lease_until = NULL
+                 WHERE id = $4 AND state = $5",
+            )
+            .bind(millis(*until))
+            .bind(reason.as_str())
+            .bind(millis(*at))
+            .bind(job_id.to_string())
+            .bind(state.as_str())
+            .execute(&mut *connection)
+            .await?;
             Ok(Written::Done)
         }
         Write::SettleLatest { job_id, step, settle } => {

@@ -20,6 +20,12 @@ const FILE_MODE: u32 = 0o640;
 #[derive(Debug, Clone)]
 pub struct FolderPrinter {
     root: PathBuf,
+    /// Makes the renames in the folder durable; a test puts a failing one in.
+    flush_folder: fn(&Path) -> std::io::Result<()>,
+}
+
+fn flush_folder(root: &Path) -> std::io::Result<()> {
+    std::fs::File::open(root).and_then(|dir| dir.sync_all())
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrinterError + '_ {
@@ -28,7 +34,7 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrinterError + '_ {
 
 impl FolderPrinter {
     pub fn new(root: impl Into<PathBuf>) -> FolderPrinter {
-        FolderPrinter { root: root.into() }
+        FolderPrinter { root: root.into(), flush_folder }
     }
 
     pub fn display_uri(&self) -> String {
@@ -72,14 +78,26 @@ impl FolderPrinter {
         let sidecar = serde_json::to_vec_pretty(&sidecar).expect("a JSON value serialises");
         let pdf = submission.pdf.clone();
         let root = self.root.clone();
+        let flush = self.flush_folder;
         tokio::task::spawn_blocking(move || {
             write_atomically(&json_path, &sidecar)?;
             if let Err(error) = write_atomically(&pdf_path, &pdf) {
+                // A failed rename may still have put the card in place: then it is handed over.
+                if pdf_path.exists() {
+                    return Err(PrinterError::InDoubt(format!("the card is in the folder, but: {error}")));
+                }
                 let _ = std::fs::remove_file(&json_path);
                 return Err(error);
             }
-            // The renames are durable once the directory is flushed.
-            std::fs::File::open(&root).and_then(|dir| dir.sync_all()).map_err(io_error(&root))
+            // The card is handed over (the watcher may take it now): whatever fails from here,
+            // the card may print, so it is never "not taken". The renames are durable once the
+            // directory is flushed.
+            flush(&root).map_err(|error| {
+                PrinterError::InDoubt(format!(
+                    "the card is in the folder, but flushing {} failed: {error}",
+                    root.display()
+                ))
+            })
         })
         .await
         .map_err(|e| PrinterError::InDoubt(format!("writing to the folder was interrupted: {e}")))??;
@@ -190,6 +208,18 @@ mod tests {
         assert!(matches!(printer.status().await, Err(PrinterError::Unreachable(_))));
         let error = printer.submit(&submission("job-1")).await.unwrap_err();
         assert!(!error.may_have_taken_job(), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_error_after_the_card_is_in_the_folder_is_in_doubt_never_not_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let printer =
+            FolderPrinter { flush_folder: |_| Err(std::io::Error::other("EIO")), ..FolderPrinter::new(dir.path()) };
+        let error = printer.submit(&submission("job-1")).await.unwrap_err();
+        assert!(error.may_have_taken_job(), "the card is in the folder: {error}");
+        assert!(error.to_string().contains("the card is in the folder, but flushing"), "{error}");
+        // Asked afterwards, the folder says the card is there: printed, not sent again.
+        assert!(matches!(printer.find_jobs("job-1").await.unwrap(), Lookup::Found(_)));
     }
 
     #[tokio::test]

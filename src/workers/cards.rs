@@ -48,6 +48,7 @@ fn no_key() -> RenderFailure {
         reason: "central's public key is not configured: the authorization cannot be checked".into(),
         bad_data: false,
         reauthorize: false,
+        passing: false,
     }
 }
 
@@ -67,6 +68,7 @@ impl CardRenderer for TemplateCards {
             reason: format!("the event no longer validates: {error}"),
             bad_data: true,
             reauthorize: false,
+            passing: false,
         })?;
         let verifier = self.verifier.as_ref().ok_or_else(no_key)?;
         let stored = job.authorization.as_deref().unwrap_or_default();
@@ -84,6 +86,7 @@ impl CardRenderer for TemplateCards {
                 reason: format!("the authorization cannot be printed on: {problem}"),
                 bad_data: false,
                 reauthorize: !problem.names_another_card(),
+                passing: false,
             });
         }
         let context = CardContext {
@@ -98,6 +101,7 @@ impl CardRenderer for TemplateCards {
             reason: format!("cannot render the card: {error}"),
             bad_data: false,
             reauthorize: false,
+            passing: false,
         })
     }
 
@@ -115,6 +119,7 @@ impl CardRenderer for TemplateCards {
             reason: format!("the authorization cannot be printed on: {problem}"),
             bad_data: false,
             reauthorize: !problem.names_another_card(),
+            passing: false,
         })
     }
 
@@ -129,6 +134,7 @@ impl CardRenderer for TemplateCards {
             reason: format!("cannot render the test card with template {}: {error}", template.name()),
             bad_data: false,
             reauthorize: false,
+            passing: false,
         }))
     }
 }

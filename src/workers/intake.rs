@@ -225,7 +225,17 @@ impl Intake {
                     let parsed = if bytes > max_bytes {
                         Err(EventError::TooLarge { bytes, limit: max_bytes })
                     } else {
-                        event::parse_event(&delivery.data, &limits)
+                        // A panic in a decoder must not take the delivery with it: a later
+                        // `multiple` ack would then ack it unseen. It is set aside instead.
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            crate::telemetry::panic_if_asked("validation", &delivery.data);
+                            event::parse_event(&delivery.data, &limits)
+                        }))
+                        .unwrap_or_else(|panic| {
+                            let what = crate::telemetry::panic_message(panic.as_ref());
+                            error!(panic = %what, "checking an event panicked; it is dead-lettered with the reason");
+                            Err(EventError::CheckFailed(what))
+                        })
                     };
                     (delivery, parsed)
                 })
@@ -235,7 +245,8 @@ impl Intake {
             .await;
         let mut validated = Validated { valid: Vec::new(), invalid: Vec::new() };
         for task in parsed {
-            let (delivery, parsed) = task.expect("event validation does not panic");
+            // The closure above catches the validation's panics; nothing else in it can panic.
+            let (delivery, parsed) = task.expect("the validation task returns its delivery");
             match parsed {
                 Ok(event) => {
                     let template = event.template.clone().unwrap_or_else(|| self.default_template.clone());

@@ -37,6 +37,8 @@ impl Retention {
     /// Runs until `shutdown`: a pass at start, then one every hour.
     pub async fn run(self, shutdown: CancellationToken) {
         if self.payloads.is_none() && self.outbox.is_none() {
+            // Nothing to purge, but a part ends only when asked: the spooler watches for that.
+            shutdown.cancelled().await;
             return;
         }
         let mut every = tokio::time::interval(EVERY);

@@ -17,6 +17,7 @@ mod deploy;
 mod instances;
 mod intake;
 mod journal;
+mod parts;
 mod printing;
 mod render;
 mod status_events;

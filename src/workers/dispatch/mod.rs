@@ -52,6 +52,21 @@ pub struct RenderFailure {
     /// The job's authorization cannot be printed on (expired, or no longer checks out): the job
     /// goes back to central for a new one instead of failing.
     pub reauthorize: bool,
+    /// A fault that passes by itself (the journal unreachable, the spool's disk full): the job
+    /// waits and is tried again, rather than go to staff.
+    pub passing: bool,
+}
+
+impl RenderFailure {
+    /// A fault of the card's data or template: final until someone changes something.
+    pub fn lasting(reason: String, bad_data: bool) -> RenderFailure {
+        RenderFailure { reason, bad_data, reauthorize: false, passing: false }
+    }
+
+    /// A fault that passes by itself: the job is tried again later.
+    pub fn passing(reason: String) -> RenderFailure {
+        RenderFailure { reason, bad_data: false, reauthorize: false, passing: true }
+    }
 }
 
 /// What dispatch needs from rendering: a template's pool, and a job's card as PDF.
@@ -124,6 +139,7 @@ pub struct Dispatch {
 }
 
 /// How a job on a printer ended, as far as dispatch can tell.
+#[derive(Debug, Clone)]
 enum Settlement {
     Finished(RemoteJobStatus),
     /// The printer does not know the job (never got it, or forgot it).
@@ -289,6 +305,7 @@ impl Dispatch {
 
     /// One pass over the queue: authorized jobs rendered, rendered jobs given to free printers.
     async fn pass(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
+        crate::telemetry::panic_if_asked("dispatch", b"");
         if !self.renderer.checks_authorizations() {
             // No card leaves on an authorization nobody can check (a journal from a run that had
             // the key, a key taken out since): they wait until the key is back.

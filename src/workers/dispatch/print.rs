@@ -2,6 +2,8 @@
 //! with its printer before it is sent, then followed on the printer to its end and settled
 //! (printed, aborted and requeued or failed, cancelled, or in doubt for staff).
 
+use std::time::Duration;
+
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, info_span, warn, Instrument};
@@ -13,6 +15,10 @@ use crate::printer::pool::Lease;
 use crate::printer::{Fault, Lookup, PrinterError, RemoteJob, RemoteJobState, RemoteJobStatus, Submission};
 
 use super::{ask_central_again, ignore_conflict, Dispatch, Settlement, BATCH};
+
+/// How long a journal write about a card on a printer is retried before the job is left to
+/// the reconciliation: longer than a PostgreSQL restart takes.
+const CARD_WRITE_PATIENCE: Duration = Duration::from_secs(120);
 
 impl Dispatch {
     /// Gives rendered jobs to free printers of their pools, each in a task of its own.
@@ -103,6 +109,13 @@ impl Dispatch {
                 warn!("the rendered card is missing from the spool; rendering it again");
                 match self.render_into_spool(job).await {
                     Ok(_) => self.spool.read(job.id).await.ok().flatten().unwrap_or_default(),
+                    Err(failure) if failure.passing => {
+                        let now = self.clock.now();
+                        let retry = chrono::Duration::from_std(super::render::PASSING_FAULT_RETRY).unwrap_or_default();
+                        let reason = format!("waiting to be rendered again: {}", failure.reason);
+                        warn!(reason = %failure.reason, "cannot render the card now; trying again");
+                        return self.journal.defer(job.id, JobState::Rendered, now + retry, &reason, now).await;
+                    }
                     Err(failure) => {
                         let step = Step::system(
                             JobState::Rendered,
@@ -149,7 +162,11 @@ impl Dispatch {
         let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now() };
         let (remote, look_up) = match printer.submit(&submission).await {
             Ok(remote) => {
-                self.journal.record_card_sent(job.id, &self.card(job.id, &name, remote.printer_job_id)).await?;
+                let card = self.card(job.id, &name, remote.printer_job_id);
+                self.write_about_card("the card's ledger line", shutdown, || {
+                    self.journal.record_card_sent(job.id, &card)
+                })
+                .await?;
                 info!(printer_job_id = ?remote.printer_job_id, "card sent");
                 (remote, false)
             }
@@ -181,7 +198,8 @@ impl Dispatch {
             }
         };
         let settlement = self.settle_on_printer(job.id, &lease, remote, look_up, shutdown).await;
-        self.conclude(job.id, &lease, settlement).await
+        self.write_about_card("the card's outcome", shutdown, || self.conclude(job.id, &lease, settlement.clone()))
+            .await
     }
 
     /// Finds what became of a job on its printer and follows it to its end. `look_up` when
@@ -255,6 +273,38 @@ impl Dispatch {
     }
 
     /// Journals the end of a job on a printer.
+    /// A journal write about a card that is on a printer (its ledger line, its outcome): a
+    /// failure that may pass (the journal restarting) is retried with a growing pause for up to
+    /// [`CARD_WRITE_PATIENCE`], so the card stays followed and ledgered. Past that, or at
+    /// shutdown, the error is returned: the job stays `printing`, and the reconciliation at the
+    /// next lease tick (or start) asks the printer again.
+    pub(super) async fn write_about_card<T, F, Fut>(
+        &self,
+        what: &str,
+        shutdown: &CancellationToken,
+        mut write: F,
+    ) -> Result<T, JournalError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, JournalError>>,
+    {
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match write().await {
+                Err(error) if error.is_retryable() && started.elapsed() < CARD_WRITE_PATIENCE => {
+                    warn!(%error, retry_in_ms = pause.as_millis() as u64, "cannot journal {what} of a card on a printer; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return Err(error),
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     pub(super) async fn conclude(
         &self,
         job_id: JobId,

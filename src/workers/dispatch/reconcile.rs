@@ -54,7 +54,7 @@ impl Dispatch {
                     async move {
                         let _in_hand = in_hand;
                         if let Err(error) = this.reconcile_job(&job, &shutdown).await {
-                            error!(%error, "reconciliation failed; the job stays printing until the next start");
+                            error!(%error, "reconciliation failed; the job stays printing until the next lease tick tries again");
                         }
                     }
                     .instrument(span),
@@ -78,6 +78,7 @@ impl Dispatch {
         info!("asking the printer about a job left printing");
         let remote = RemoteJob { printer_job_id: job.printer_job_id, job_name: job.id.to_string() };
         let settlement = self.settle_on_printer(job.id, &lease, remote, true, shutdown).await;
-        self.conclude(job.id, &lease, settlement).await
+        self.write_about_card("the card's outcome", shutdown, || self.conclude(job.id, &lease, settlement.clone()))
+            .await
     }
 }

@@ -8,6 +8,10 @@ use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
 
 use super::{ask_central_again, ignore_conflict, Dispatch, InHand, RenderFailure, BATCH, RENDERS_PER_CORE};
 
+/// How long a job waits after a passing fault (a full spool disk, the journal away) before it
+/// is rendered again.
+pub(super) const PASSING_FAULT_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Dispatch {
     /// Renders the authorized jobs due into the spool, a batch at a time: how many it handled.
     /// Each card is drawn on a blocking thread, then waits for the spool's flush and the
@@ -46,6 +50,13 @@ impl Dispatch {
                 info!(reason = %failure.reason, "asking central again before printing");
                 ask_central_again(JobState::Authorized, failure.reason, self.clock.now())
             }
+            Err(failure) if failure.passing => {
+                let now = self.clock.now();
+                let until = now + chrono::Duration::from_std(PASSING_FAULT_RETRY).unwrap_or_default();
+                warn!(reason = %failure.reason, retry_in_s = PASSING_FAULT_RETRY.as_secs(), "cannot render the card now; trying again");
+                let reason = format!("waiting to be rendered again: {}", failure.reason);
+                return self.journal.defer(job.id, JobState::Authorized, until, &reason, now).await;
+            }
             Err(failure) => {
                 let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };
                 warn!(reason = %failure.reason, "cannot render the card");
@@ -56,24 +67,25 @@ impl Dispatch {
     }
 
     pub(super) async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
-        let payload = self.journal.payload(job.id).await.map_err(|e| RenderFailure {
-            reason: e.to_string(),
-            bad_data: false,
-            reauthorize: false,
+        let payload = self.journal.payload(job.id).await.map_err(|e| {
+            if e.is_retryable() {
+                RenderFailure::passing(format!("cannot read the event from the journal: {e}"))
+            } else {
+                RenderFailure::lasting(format!("cannot read the event from the journal: {e}"), false)
+            }
         })?;
         let renderer = self.renderer.clone();
         let record = job.clone();
         let at = self.clock.now();
-        let pdf =
-            tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at)).await.map_err(|e| {
-                RenderFailure { reason: format!("renderer crashed: {e}"), bad_data: false, reauthorize: false }
-            })??;
+        let pdf = tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at))
+            .await
+            .map_err(|e| RenderFailure::lasting(format!("renderer crashed: {e}"), false))??;
         let bytes = pdf.len();
-        self.spool.write(job.id, pdf).await.map_err(|e| RenderFailure {
-            reason: e.to_string(),
-            bad_data: false,
-            reauthorize: false,
-        })?;
+        // A full or failing spool disk passes (someone frees space, the disk comes back).
+        self.spool
+            .write(job.id, pdf)
+            .await
+            .map_err(|e| RenderFailure::passing(format!("cannot write the spool: {e}")))?;
         Ok(bytes)
     }
 }

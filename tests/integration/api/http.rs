@@ -511,6 +511,18 @@ async fn metrics_show_jobs_by_state_and_rejections() {
 }
 
 #[tokio::test]
+async fn healthz_names_a_part_that_stopped() {
+    let parts = std::sync::Arc::new(cardspool::telemetry::PartsHealth::default());
+    let (journal, dir) = journal::sqlite().await;
+    let api = Harness::with_journal(journal, dir, |api| api.with_parts_health(parts.clone())).await;
+    assert_eq!(api.get("/healthz", None).await.0, StatusCode::OK);
+    parts.down("dispatch", "it panicked: index out of bounds".into());
+    let (status, body) = api.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body, json!({"status": "down", "down": {"dispatch": "it panicked: index out of bounds"}}));
+}
+
+#[tokio::test]
 async fn readyz_fails_when_the_journal_is_closed() {
     let api = Harness::start().await;
     let (status, body) = api.get("/readyz", None).await;

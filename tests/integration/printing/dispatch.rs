@@ -73,7 +73,12 @@ impl CardRenderer for LapsedCards {
     }
 
     fn authorization_holds(&self, _job: &JobRecord, _at: chrono::DateTime<chrono::Utc>) -> Result<(), RenderFailure> {
-        Err(RenderFailure { reason: "the authorization expired".into(), bad_data: false, reauthorize: true })
+        Err(RenderFailure {
+            reason: "the authorization expired".into(),
+            bad_data: false,
+            reauthorize: true,
+            passing: false,
+        })
     }
 
     fn test_card(&self, pool: &str, at: chrono::DateTime<chrono::Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
@@ -304,6 +309,35 @@ async fn a_job_that_keeps_jamming_goes_to_staff() {
     let job = journal.job(jobs[0]).await.unwrap().unwrap();
     assert!(job.reason.contains("staff decide"), "{}", job.reason);
     assert_eq!(journal.spoiled_cards_of_job(jobs[0]).await.unwrap(), 1);
+}
+
+/// A passing fault while drawing (the spool's disk full or gone) is not for staff: the job
+/// waits, says why, and prints once the disk is back.
+#[tokio::test]
+async fn a_spool_that_cannot_be_written_makes_the_job_wait_then_print_not_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    let sims = start_pool(1);
+    let jobs = authorized_jobs(&journal, 1).await;
+    let spool = dir.path().join("spool");
+    let running = start_dispatch(&journal, &sims, printing(&spool));
+    // The spool's directory is replaced by a file: every write into it fails, as on a lost disk.
+    std::fs::remove_dir_all(&spool).unwrap();
+    std::fs::write(&spool, b"not a directory").unwrap();
+    eventually("the job waiting, saying why", Duration::from_secs(30), || async {
+        let job = journal.job(jobs[0]).await.unwrap().unwrap();
+        job.state == JobState::Authorized
+            && job.reason.starts_with("waiting to be rendered again: cannot write the spool")
+    })
+    .await;
+    let history: Vec<_> = journal.history(jobs[0]).await.unwrap().iter().map(|step| step.to).collect();
+    assert!(!history.contains(&JobState::Failed), "{history:?}");
+    // The disk is back: the card is drawn and printed, without staff.
+    std::fs::remove_file(&spool).unwrap();
+    std::fs::create_dir(&spool).unwrap();
+    wait_for(&journal, &jobs, &[JobState::Printed], Duration::from_secs(60)).await;
+    running.stop().await;
+    assert_eq!(arrivals(&sims, jobs[0]), 1);
 }
 
 /// The authorization is checked again just before a card goes to a printer: one that lapsed

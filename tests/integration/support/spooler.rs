@@ -66,6 +66,11 @@ impl Spooler {
         }
     }
 
+    /// The exit status once the spooler stopped on its own.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("try_wait").is_none()
     }
