@@ -344,3 +344,26 @@ fn the_decompression_bombs_are_small_files_refused_from_the_header() {
         assert!(started.elapsed() < std::time::Duration::from_secs(1), "{name}: took {:?}", started.elapsed());
     }
 }
+
+/// Every relative link in the project's Markdown points to a file that exists.
+#[test]
+fn every_file_the_documentation_links_to_exists() {
+    let mut documents: Vec<PathBuf> =
+        ["README.md", "ARCHITECTURE.md", "RELIABILITY.md"].iter().map(PathBuf::from).collect();
+    documents.extend(sorted_files("docs").into_iter().filter(|p| p.extension().is_some_and(|e| e == "md")));
+    let mut dead = Vec::new();
+    for document in &documents {
+        let text = std::fs::read_to_string(document).unwrap();
+        for link in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            let target = link.split('#').next().unwrap_or_default();
+            if target.is_empty() || target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let resolved = document.parent().unwrap_or(Path::new("")).join(target);
+            if !resolved.exists() {
+                dead.push(format!("{}: {link}", document.display()));
+            }
+        }
+    }
+    assert!(dead.is_empty(), "links to files that do not exist:\n{}", dead.join("\n"));
+}

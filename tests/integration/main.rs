@@ -3,7 +3,7 @@
 //!
 //! One crate rather than one per file: the shared support and the dependencies are compiled and
 //! linked once. `scripts/test` runs it with the library's `test-hooks` feature (the paused-clock
-//! tests need it). The broker-restart test is a target of its own (`tests/broker_restart.rs`):
+//! tests need it). The service-restart tests are a target of its own (`tests/restarts.rs`):
 //! it stops the RabbitMQ every test here uses, and cargo runs test targets one after another.
 
 mod support;
@@ -20,5 +20,6 @@ mod journal;
 mod parts;
 mod printing;
 mod render;
+mod soak;
 mod status_events;
 mod tls;

@@ -66,6 +66,11 @@ impl Spooler {
         }
     }
 
+    /// The process id, to sample its memory.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The exit status once the spooler stopped on its own.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().expect("try_wait")

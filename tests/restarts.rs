@@ -1,9 +1,12 @@
-//! RabbitMQ restarted under the spooler's feet. This is a test binary of its own, with a single
-//! test: `rabbitmqctl stop_app` stops the broker for every vhost, and cargo never runs two test
-//! binaries at once, so no other test sees the outage.
+//! The tests that restart the services every other test uses: RabbitMQ restarted under the
+//! spooler's feet, and the fault campaign (`fault_campaign.rs`, which also restarts
+//! PostgreSQL). A test binary of its own: cargo never runs two test binaries at once, so no
+//! other test sees the outages; within it, the tests take turns (`SERVICES`).
 
 #[path = "integration/support/mod.rs"]
 mod support;
+
+mod fault_campaign;
 
 use std::process::Command;
 use std::time::Duration;
@@ -24,8 +27,12 @@ impl Drop for RestartGuard {
     }
 }
 
+/// The services are restarted by one test at a time.
+static SERVICES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restart_mid_stream_loses_and_duplicates_nothing() {
+    let _turn = SERVICES.lock().await;
     services::require_rabbitmq().await;
     let vhost = Vhost::new();
     let dir = tempfile::tempdir().unwrap();

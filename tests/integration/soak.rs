@@ -1,0 +1,154 @@
+//! The soak (RELIABILITY.md): events published at a steady rate for minutes to one spooler
+//! (central up, two hot folders), its resident memory sampled every 10 s; nothing may be lost,
+//! and the memory must stay flat. A measurement run by hand (`scripts/soak`), not part of the
+//! suite: `CARDSPOOL_SOAK_RATE` events/s (100) for `CARDSPOOL_SOAK_MINUTES` (10).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cardspool::amqp::{ConfirmedPublisher, Publication};
+use cardspool::clock::Clock;
+use cardspool::config::{CentralConfig, PrinterConfig, PrintingConfig};
+use cardspool::domain::job::JobState;
+use cardspool::sim::central::{CentralSimCore, CentralSimServer};
+
+use crate::support::fixtures::synthetic_payload;
+use crate::support::journal::{self, count, total};
+use crate::support::services::{self, spooler_config, sqlite_url, Vhost};
+use crate::support::spooler::Spooler;
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The spooler's resident memory, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement of minutes: scripts/soak"]
+async fn soak_nothing_lost_and_memory_flat() {
+    services::require_rabbitmq().await;
+    let rate = setting("CARDSPOOL_SOAK_RATE", 100);
+    let minutes = setting("CARDSPOOL_SOAK_MINUTES", 10);
+    let vhost = Vhost::new();
+    let dir = tempfile::tempdir().unwrap();
+    let journal_url = sqlite_url(dir.path());
+    let journal = journal::at(&journal_url).await;
+    let core = Arc::new(CentralSimCore::generate(Clock::system()));
+    let central = CentralSimServer::start("127.0.0.1:0".parse().unwrap(), core).await.expect("central-sim");
+    let mut config = spooler_config(&vhost, &journal_url);
+    config.central = CentralConfig {
+        url: central.url(),
+        public_key: central.public_key(),
+        drain_rate_per_s: 5_000,
+        drain_concurrency: 32,
+        poll_interval_ms: 100,
+        ..CentralConfig::default()
+    };
+    config.printers = ["hot-1", "hot-2"]
+        .iter()
+        .map(|name| {
+            let folder = dir.path().join(name);
+            std::fs::create_dir_all(&folder).unwrap();
+            PrinterConfig {
+                name: (*name).into(),
+                uri: format!("dir://{}", folder.display()),
+                pool: "ektp".into(),
+                max_jobs: 8,
+                ignore_tls_errors: false,
+            }
+        })
+        .collect();
+    // Printed cards leave the spool at once, as in production.
+    config.printing = PrintingConfig { queue_poll_ms: 200, retention_s: 0, ..PrintingConfig::default() };
+    config.amqp.prefetch = 200;
+    let file = dir.path().join("cardspool.toml");
+    std::fs::write(&file, toml::to_string(&config).unwrap()).unwrap();
+    let spooler = Spooler::start(
+        &vhost,
+        &journal_url,
+        dir.path(),
+        &[("CARDSPOOL_CONFIG", file.to_str().unwrap()), ("CARDSPOOL_LOG__FILTER", "warn")],
+    );
+    let pid = spooler.pid();
+
+    // One event made once; each copy gets its own event id of the same length.
+    let template = synthetic_payload("soak-00000000", 1);
+    let marker = b"soak-00000000";
+    let at = template.windows(marker.len()).position(|w| w == marker).expect("the event id in the payload");
+    let amqp = vhost.amqp_config();
+    let connection = cardspool::amqp::connect(&amqp, "soak-publisher").await.unwrap();
+    let confirmed = ConfirmedPublisher::open(&connection).await.unwrap();
+    cardspool::amqp::declare_topology(confirmed.channel(), &amqp).await.unwrap();
+
+    let started = Instant::now();
+    let duration = Duration::from_secs(minutes * 60);
+    let mut published = 0_u64;
+    let mut samples: Vec<(u64, f64)> = Vec::new();
+    let mut next_sample = Duration::ZERO;
+    let tick = Duration::from_millis(100);
+    while started.elapsed() < duration {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64 + 1;
+        let batch: Vec<Publication> = (published..due)
+            .map(|n| {
+                let mut body = template.clone();
+                body[at..at + marker.len()].copy_from_slice(format!("soak-{n:08}").as_bytes());
+                Publication {
+                    exchange: amqp.enrollments_exchange.clone(),
+                    routing_key: "enrollment.completed".into(),
+                    message_id: Some(format!("soak-{n:08}")),
+                    body,
+                    headers: lapin::types::FieldTable::default(),
+                    mandatory: true,
+                }
+            })
+            .collect();
+        let results = confirmed.publish_all(&batch).await;
+        assert!(results.iter().all(Result::is_ok), "the broker confirms every event");
+        published = due;
+        if started.elapsed() >= next_sample {
+            samples.push((started.elapsed().as_secs(), rss_mib(pid)));
+            next_sample += Duration::from_secs(10);
+        }
+        tokio::time::sleep(tick).await;
+    }
+    let publishing = started.elapsed();
+    cardspool::amqp::close_quietly(&connection, "done").await;
+
+    // Nothing lost: every event becomes a job and its card is printed.
+    let deadline = Instant::now() + Duration::from_secs(minutes * 60 * 3);
+    loop {
+        let printed = count(&journal, JobState::Printed).await;
+        if started.elapsed() >= next_sample {
+            samples.push((started.elapsed().as_secs(), rss_mib(pid)));
+            next_sample += Duration::from_secs(10);
+        }
+        if printed == published as i64 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{printed} of {published} printed");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let done = started.elapsed();
+    assert_eq!(total(&journal).await, published as i64, "one job per event");
+    let warm = samples.iter().find(|(at, _)| *at >= 60).map_or(samples[0].1, |s| s.1);
+    let last = samples.last().unwrap().1;
+    println!(
+        "soak: {published} events at {rate}/s over {:.0} s, all printed after {:.0} s",
+        publishing.as_secs_f64(),
+        done.as_secs_f64()
+    );
+    println!("RSS (s, MiB): {samples:?}");
+    println!("after warm-up (60 s) {warm:.1} MiB, last {last:.1} MiB: {:.2}×", last / warm);
+    assert!(last <= warm * 1.2, "memory grew from {warm:.1} to {last:.1} MiB");
+    drop(spooler);
+}
