@@ -16,15 +16,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt as _;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions};
-use lapin::types::{AMQPValue, FieldTable};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 use cardspool::clock::Clock;
-use cardspool::config::{ApiToken, CentralConfig, PrinterConfig, PrintingConfig, StaffRole};
+use cardspool::config::{ApiToken, PrintingConfig, StaffRole};
 use cardspool::domain::job::JobState;
 use cardspool::journal::{CardOutcome, Journal};
 use cardspool::sim::central::{CentralSimCore, CentralSimServer, DownHow, Fault};
@@ -32,7 +29,7 @@ use cardspool::sim::central::{CentralSimCore, CentralSimServer, DownHow, Fault};
 use crate::support::fixtures::synthetic_payload;
 use crate::support::journal::{self, count};
 use crate::support::printer_sim::{SimFault, SimPrinter};
-use crate::support::services::{self, rabbitmqctl, spooler_config, Vhost};
+use crate::support::services::{self, folder_printer, office_config, rabbitmqctl, Take, Vhost};
 use crate::support::spooler::{publications, Spooler};
 use crate::support::wait::eventually;
 
@@ -165,23 +162,9 @@ impl Office {
         assert!(mounted.success(), "mounting a tmpfs needs root");
         let guard = Mounted(spools.clone());
 
-        let mut config = spooler_config(&vhost, &journal_url);
-        config.central = CentralConfig {
-            url: server.url(),
-            public_key: server.public_key(),
-            drain_rate_per_s: 2_000,
-            drain_concurrency: 16,
-            poll_interval_ms: 200,
-            ..CentralConfig::default()
-        };
+        let mut config = office_config(&vhost, &journal_url, &server);
         config.printers = printers.iter().map(SimPrinter::config).collect();
-        config.printers.push(PrinterConfig {
-            name: "hot-folder".into(),
-            uri: format!("dir://{}", folder.display()),
-            pool: "ektp".into(),
-            max_jobs: 8,
-            ignore_tls_errors: false,
-        });
+        config.printers.push(folder_printer("hot-folder", &folder, 8));
         config.printing = PrintingConfig {
             status_poll_ms: 500,
             follow_poll_ms: 100,
@@ -447,12 +430,12 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
     }
 
     // Every bad event dead-lettered with its reason, none printed.
-    let dead = drain(&office.vhost, "cardspool.dead").await;
+    let dead = office.vhost.take("cardspool.dead", Take::UntilQuiet).await;
     let mut refused = HashSet::new();
     let mut poison = 0;
-    for (body, reason) in &dead {
-        let event: Value = serde_json::from_slice(body).unwrap_or_default();
-        match reason {
+    for message in &dead {
+        let event: Value = serde_json::from_slice(&message.body).unwrap_or_default();
+        match message.rejection {
             Some(_) => {
                 refused.insert(event["event_id"].as_str().unwrap_or_default().to_owned());
             }
@@ -470,7 +453,7 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
         office.journal.outbox_backlog().await.unwrap().0 == 0
     })
     .await;
-    let status_events = drain(&office.vhost, "upstream.status").await;
+    let status_events = office.vhost.take("upstream.status", Take::UntilQuiet).await;
     let outbox_rows = outbox_rows(&office.journal_url).await;
     assert!(status_events.len() as i64 >= outbox_rows, "{} status events for {outbox_rows} rows", status_events.len());
 
@@ -493,30 +476,6 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
         last_card.as_secs_f64(),
         last_card.saturating_sub(last_fault).as_secs_f64()
     );
-}
-
-/// Every message in `queue`, with its `x-cardspool-error` header.
-async fn drain(vhost: &Vhost, queue: &str) -> Vec<(Vec<u8>, Option<String>)> {
-    let config = vhost.amqp_config();
-    let connection = cardspool::amqp::connect(&config, "campaign-drain").await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let mut consumer = channel
-        .basic_consume(queue.into(), "drain".into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .unwrap();
-    let mut messages = Vec::new();
-    while let Ok(Some(Ok(delivery))) = tokio::time::timeout(Duration::from_secs(3), consumer.next()).await {
-        let reason = delivery.properties.headers().as_ref().and_then(|headers| {
-            headers.inner().get(cardspool::amqp::REJECTION_HEADER).and_then(|value| match value {
-                AMQPValue::LongString(text) => Some(text.to_string()),
-                _ => None,
-            })
-        });
-        delivery.acker.ack(BasicAckOptions::default()).await.unwrap();
-        messages.push((delivery.data, reason));
-    }
-    cardspool::amqp::close_quietly(&connection, "done").await;
-    messages
 }
 
 async fn outbox_rows(journal_url: &str) -> i64 {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cardspool::clock::Clock;
-use cardspool::config::{CentralConfig, PrinterConfig, PrintingConfig};
+use cardspool::config::PrintingConfig;
 use cardspool::domain::job::JobState;
 use cardspool::journal::Journal;
 use cardspool::sim::central::{CentralSimCore, CentralSimServer};
@@ -18,7 +18,7 @@ use cardspool::sim::central::{CentralSimCore, CentralSimServer};
 use crate::support::fixtures::synthetic_payload;
 use crate::support::journal::{self, count, total};
 use crate::support::printer_sim::SimPrinter;
-use crate::support::services::{self, spooler_config, Vhost};
+use crate::support::services::{self, folder_printer, office_config, Vhost};
 use crate::support::spooler::{publish_all, Spooler};
 use crate::support::wait::eventually;
 
@@ -51,23 +51,9 @@ impl Office {
         let folder = dir.path().join("hot-folder");
         std::fs::create_dir_all(&folder).unwrap();
 
-        let mut config = spooler_config(&vhost, &journal_url);
-        config.central = CentralConfig {
-            url: central.url(),
-            public_key: central.public_key(),
-            drain_rate_per_s: 2_000,
-            drain_concurrency: 16,
-            poll_interval_ms: 200,
-            ..CentralConfig::default()
-        };
+        let mut config = office_config(&vhost, &journal_url, &central);
         config.printers = printers.iter().map(SimPrinter::config).collect();
-        config.printers.push(PrinterConfig {
-            name: "hot-folder".into(),
-            uri: format!("dir://{}", folder.display()),
-            pool: "ektp".into(),
-            max_jobs: 8,
-            ignore_tls_errors: false,
-        });
+        config.printers.push(folder_printer("hot-folder", &folder, 8));
         config.printing = PrintingConfig {
             status_poll_ms: 500,
             follow_poll_ms: 100,

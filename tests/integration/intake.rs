@@ -4,15 +4,12 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures_util::StreamExt as _;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions};
-use lapin::types::{AMQPValue, FieldTable};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 use crate::support::fixtures::{synthetic_event, synthetic_payload};
 use crate::support::journal::{self, total};
-use crate::support::services::{self, sqlite_url, Vhost};
+use crate::support::services::{self, sqlite_url, Take, Vhost};
 use crate::support::spooler::{assert_recovered_exactly_once, publish_all, Spooler};
 use crate::support::wait::eventually;
 
@@ -65,35 +62,7 @@ fn assert_log_is_clean(log: &str, payloads: &[Vec<u8>]) {
 
 /// Messages waiting in the dead-letter queue, with their rejection header.
 async fn drain_dead_letters(vhost: &Vhost, expected: usize) -> Vec<(Vec<u8>, Option<String>)> {
-    let config = vhost.amqp_config();
-    let connection = cardspool::amqp::connect(&config, "test-dead-letters").await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let mut consumer = channel
-        .basic_consume(
-            config.dead_letter_queue.as_str().into(),
-            "test".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let mut messages = Vec::new();
-    while messages.len() < expected {
-        let delivery = tokio::time::timeout(Duration::from_secs(10), consumer.next())
-            .await
-            .expect("dead letters arrive")
-            .expect("stream open")
-            .expect("delivery");
-        let reason = delivery.properties.headers().as_ref().and_then(|headers| {
-            headers.inner().get(cardspool::amqp::REJECTION_HEADER).and_then(|value| match value {
-                AMQPValue::LongString(text) => Some(text.to_string()),
-                _ => None,
-            })
-        });
-        delivery.acker.ack(BasicAckOptions::default()).await.unwrap();
-        messages.push((delivery.data, reason));
-    }
-    messages
+    vhost.take("cardspool.dead", Take::Count(expected)).await.into_iter().map(|m| (m.body, m.rejection)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cardspool::clock::Clock;
-use cardspool::config::{CentralConfig, PrinterConfig, PrintingConfig};
+use cardspool::config::PrintingConfig;
 use cardspool::domain::job::JobState;
 use cardspool::journal::CardOutcome;
 use cardspool::sim::central::{CentralSimCore, CentralSimServer};
 
 use crate::support::fixtures::synthetic_payload;
 use crate::support::journal::{self, total};
-use crate::support::services::{self, spooler_config, sqlite_url, Vhost};
+use crate::support::services::{self, folder_printer, office_config, sqlite_url, Vhost};
 use crate::support::spooler::{publish_all, Spooler};
 use crate::support::wait::eventually;
 
@@ -72,21 +72,8 @@ async fn a_journal_write_that_fails_while_a_card_is_on_a_printer_is_retried_not_
     let core = Arc::new(CentralSimCore::generate(Clock::system()));
     let central = CentralSimServer::start("127.0.0.1:0".parse().unwrap(), core).await.expect("central-sim");
     let folder = dir.path().join("hot-folder");
-    std::fs::create_dir_all(&folder).unwrap();
-    let mut config = spooler_config(&vhost, &journal_url);
-    config.central = CentralConfig {
-        url: central.url(),
-        public_key: central.public_key(),
-        poll_interval_ms: 200,
-        ..CentralConfig::default()
-    };
-    config.printers = vec![PrinterConfig {
-        name: "hot-folder".into(),
-        uri: format!("dir://{}", folder.display()),
-        pool: "ektp".into(),
-        max_jobs: 2,
-        ignore_tls_errors: false,
-    }];
+    let mut config = office_config(&vhost, &journal_url, &central);
+    config.printers = vec![folder_printer("hot-folder", &folder, 2)];
     config.printing =
         PrintingConfig { status_poll_ms: 500, follow_poll_ms: 100, queue_poll_ms: 200, ..PrintingConfig::default() };
     let file = dir.path().join("cardspool.toml");

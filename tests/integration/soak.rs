@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use cardspool::amqp::{ConfirmedPublisher, Publication};
 use cardspool::clock::Clock;
-use cardspool::config::{CentralConfig, PrinterConfig, PrintingConfig};
+use cardspool::config::PrintingConfig;
 use cardspool::domain::job::JobState;
 use cardspool::sim::central::{CentralSimCore, CentralSimServer};
 
 use crate::support::fixtures::synthetic_payload;
 use crate::support::journal::{self, count, total};
-use crate::support::services::{self, spooler_config, sqlite_url, Vhost};
+use crate::support::services::{self, folder_printer, office_config, sqlite_url, Vhost};
 use crate::support::spooler::Spooler;
 
 fn setting(name: &str, default: u64) -> u64 {
@@ -45,29 +45,10 @@ async fn soak_nothing_lost_and_memory_flat() {
     let journal = journal::at(&journal_url).await;
     let core = Arc::new(CentralSimCore::generate(Clock::system()));
     let central = CentralSimServer::start("127.0.0.1:0".parse().unwrap(), core).await.expect("central-sim");
-    let mut config = spooler_config(&vhost, &journal_url);
-    config.central = CentralConfig {
-        url: central.url(),
-        public_key: central.public_key(),
-        drain_rate_per_s: 5_000,
-        drain_concurrency: 32,
-        poll_interval_ms: 100,
-        ..CentralConfig::default()
-    };
-    config.printers = ["hot-1", "hot-2"]
-        .iter()
-        .map(|name| {
-            let folder = dir.path().join(name);
-            std::fs::create_dir_all(&folder).unwrap();
-            PrinterConfig {
-                name: (*name).into(),
-                uri: format!("dir://{}", folder.display()),
-                pool: "ektp".into(),
-                max_jobs: 8,
-                ignore_tls_errors: false,
-            }
-        })
-        .collect();
+    let mut config = office_config(&vhost, &journal_url, &central);
+    config.central.drain_rate_per_s = 5_000;
+    config.central.drain_concurrency = 32;
+    config.printers = ["hot-1", "hot-2"].iter().map(|name| folder_printer(name, &dir.path().join(name), 8)).collect();
     // Printed cards leave the spool at once, as in production.
     config.printing = PrintingConfig { queue_poll_ms: 200, retention_s: 0, ..PrintingConfig::default() };
     config.amqp.prefetch = 200;

@@ -7,15 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use futures_util::StreamExt as _;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions};
-use lapin::types::FieldTable;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::api::{Harness, OPERATOR, SUPERVISOR, VIEWER};
 use crate::support::journal;
-use crate::support::services::{self, Vhost};
+use crate::support::services::{self, Take, Vhost};
 use crate::support::wait::eventually;
 use cardspool::clock::Clock;
 use cardspool::domain::job::JobState;
@@ -32,39 +29,6 @@ fn schema() -> jsonschema::Validator {
         .should_validate_formats(true)
         .build(&schema)
         .expect("the schema compiles")
-}
-
-/// A status event as a consumer receives it.
-struct Received {
-    routing_key: String,
-    message_id: String,
-    body: Value,
-}
-
-async fn receive(vhost: &Vhost, queue: &str, expected: usize) -> Vec<Received> {
-    let config = vhost.amqp_config();
-    let connection = cardspool::amqp::connect(&config, "test-upstream").await.unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let mut consumer = channel
-        .basic_consume(queue.into(), "upstream".into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .unwrap();
-    let mut received = Vec::new();
-    while received.len() < expected {
-        let delivery = tokio::time::timeout(Duration::from_secs(20), consumer.next())
-            .await
-            .expect("status events arrive")
-            .expect("stream open")
-            .expect("delivery");
-        received.push(Received {
-            routing_key: delivery.routing_key.to_string(),
-            message_id: delivery.properties.message_id().as_ref().map(ToString::to_string).unwrap_or_default(),
-            body: serde_json::from_slice(&delivery.data).expect("a status event is JSON"),
-        });
-        delivery.acker.ack(BasicAckOptions::default()).await.unwrap();
-    }
-    cardspool::amqp::close_quietly(&connection, "done").await;
-    received
 }
 
 /// Takes a reprinted job from central's queue to printed again, as the spooler would.
@@ -168,7 +132,7 @@ async fn status_events_wait_for_a_queue_match_their_schema_and_tell_holds_and_re
     .await;
     assert!(stats.current().is_none(), "no longer held back");
     assert!(api.get_ok("/api/v1/summary").await["status_events"]["held_back"].is_null());
-    let received = receive(&vhost, "upstream.status", usize::try_from(written).unwrap()).await;
+    let received = vhost.take("upstream.status", Take::Count(usize::try_from(written).unwrap())).await;
     shutdown.cancel();
     worker.await.unwrap().unwrap();
 
@@ -177,11 +141,13 @@ async fn status_events_wait_for_a_queue_match_their_schema_and_tell_holds_and_re
     let mut ids = HashSet::new();
     let mut per_job: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for event in &received {
-        let errors: Vec<String> = validator.iter_errors(&event.body).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{}: {errors:?}", event.body);
-        assert_eq!(event.body["type"], event.routing_key.as_str());
-        assert!(ids.insert(event.message_id.clone()), "message_id {:?} twice", event.message_id);
-        per_job.entry(event.body["job_id"].as_str().unwrap().to_owned()).or_default().push(event.routing_key.clone());
+        let body: Value = serde_json::from_slice(&event.body).expect("a status event is JSON");
+        let errors: Vec<String> = validator.iter_errors(&body).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{body}: {errors:?}");
+        assert_eq!(body["type"], event.routing_key.as_str());
+        let id = event.message_id.clone().expect("every status event has a message_id");
+        assert!(ids.insert(id.clone()), "message_id {id:?} twice");
+        per_job.entry(body["job_id"].as_str().unwrap().to_owned()).or_default().push(event.routing_key.clone());
     }
     assert_eq!(vhost.queue_depth("upstream.status").await, 0, "nothing more than the journal wrote");
     // A reprint keeps the job: upstream hears it wait again and print again.

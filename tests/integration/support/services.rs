@@ -152,6 +152,70 @@ impl Vhost {
     }
 }
 
+/// A message taken from a queue, as a consumer sees it.
+pub struct Taken {
+    pub routing_key: String,
+    pub message_id: Option<String>,
+    pub body: Vec<u8>,
+    /// The spooler's `x-cardspool-error` header (a rejected event's reasons).
+    pub rejection: Option<String>,
+}
+
+/// How many messages [`Vhost::take`] waits for.
+pub enum Take {
+    /// Exactly this many, failing when one does not come within 20 s.
+    Count(usize),
+    /// Whatever arrives until the queue has been quiet for 3 s.
+    UntilQuiet,
+}
+
+impl Vhost {
+    /// Consumes and acks messages from `queue`.
+    pub async fn take(&self, queue: &str, take: Take) -> Vec<Taken> {
+        use futures_util::StreamExt as _;
+        let config = self.amqp_config();
+        let connection = cardspool::amqp::connect(&config, "cardspool-test-take").await.expect("connect");
+        let channel = connection.create_channel().await.expect("channel");
+        let mut consumer = channel
+            .basic_consume(
+                queue.into(),
+                "test-take".into(),
+                lapin::options::BasicConsumeOptions::default(),
+                lapin::types::FieldTable::default(),
+            )
+            .await
+            .expect("consume");
+        let mut taken = Vec::new();
+        loop {
+            let wait = match take {
+                Take::Count(n) if taken.len() >= n => break,
+                Take::Count(_) => Duration::from_secs(20),
+                Take::UntilQuiet => Duration::from_secs(3),
+            };
+            let delivery = match tokio::time::timeout(wait, consumer.next()).await {
+                Ok(Some(Ok(delivery))) => delivery,
+                _ if matches!(take, Take::UntilQuiet) => break,
+                _ => panic!("{} of the messages expected from {queue} arrived", taken.len()),
+            };
+            let rejection = delivery.properties.headers().as_ref().and_then(|headers| {
+                headers.inner().get(cardspool::amqp::REJECTION_HEADER).and_then(|value| match value {
+                    lapin::types::AMQPValue::LongString(text) => Some(text.to_string()),
+                    _ => None,
+                })
+            });
+            delivery.acker.ack(lapin::options::BasicAckOptions::default()).await.expect("ack");
+            taken.push(Taken {
+                routing_key: delivery.routing_key.to_string(),
+                message_id: delivery.properties.message_id().as_ref().map(ToString::to_string),
+                body: delivery.data,
+                rejection,
+            });
+        }
+        cardspool::amqp::close_quietly(&connection, "done").await;
+        taken
+    }
+}
+
 impl Drop for Vhost {
     fn drop(&mut self) {
         let _ = Command::new("rabbitmqctl").args(["delete_vhost", &self.name]).output();
@@ -179,6 +243,33 @@ pub fn spooler_config(vhost: &Vhost, journal_url: &str) -> Config {
         amqp: vhost.amqp_config(),
         journal: cardspool::config::JournalConfig { url: journal_url.to_owned(), ..Default::default() },
         ..Config::default()
+    }
+}
+
+/// The spooler's configuration against the central simulator `central`: its URL and key,
+/// draining fast, looking for work every 200 ms.
+pub fn office_config(vhost: &Vhost, journal_url: &str, central: &cardspool::sim::central::CentralSimServer) -> Config {
+    let mut config = spooler_config(vhost, journal_url);
+    config.central = cardspool::config::CentralConfig {
+        url: central.url(),
+        public_key: central.public_key(),
+        drain_rate_per_s: 2_000,
+        drain_concurrency: 16,
+        poll_interval_ms: 200,
+        ..cardspool::config::CentralConfig::default()
+    };
+    config
+}
+
+/// A hot-folder printer of pool `ektp` at `folder` (made when missing).
+pub fn folder_printer(name: &str, folder: &Path, max_jobs: u32) -> cardspool::config::PrinterConfig {
+    std::fs::create_dir_all(folder).expect("the hot folder");
+    cardspool::config::PrinterConfig {
+        name: name.into(),
+        uri: format!("dir://{}", folder.display()),
+        pool: "ektp".into(),
+        max_jobs,
+        ignore_tls_errors: false,
     }
 }
 
