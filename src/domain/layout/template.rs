@@ -592,6 +592,11 @@ impl<F: FnMut(usize, &str, String)> ItemChecker<'_, F> {
             self.error("box", "is required: [x, y, width, height] in mm from the top-left corner");
             return None;
         };
+        // TOML has `nan`, and NaN passes every comparison below (found by fuzzing).
+        if ![x, y, width, height].iter().all(|v| v.is_finite()) {
+            self.error("box", format!("must be numbers, got [{x}, {y}, {width}, {height}]"));
+            return None;
+        }
         if width <= 0.0 || height <= 0.0 {
             self.error("box", format!("width and height must be positive, got {width} x {height}"));
             return None;
@@ -732,7 +737,15 @@ impl<F: FnMut(usize, &str, String)> ItemChecker<'_, F> {
                 self.error(key, "is required: [x, y] in mm");
                 None
             }
-            Some([x, y]) if x < bleed.x || y < bleed.y || x > bleed.right() || y > bleed.bottom() => {
+            // A NaN (TOML's `nan`) passes the comparisons: it is off the card too (found by fuzzing).
+            Some([x, y])
+                if !x.is_finite()
+                    || !y.is_finite()
+                    || x < bleed.x
+                    || y < bleed.y
+                    || x > bleed.right()
+                    || y > bleed.bottom() =>
+            {
                 self.error(key, format!("[{x}, {y}] is off the card"));
                 None
             }
@@ -912,6 +925,17 @@ size = 6
     fn boxes_must_stay_on_the_card() {
         let source = MINIMAL.replace("[2.0, 10.0, 20.0, 3.0]", "[80.0, 10.0, 20.0, 3.0]");
         assert_eq!(errors(&source)[0].field, "page[1].item[1].box");
+    }
+
+    #[test]
+    fn nan_is_no_coordinate() {
+        // Found by fuzzing (domain::fuzz): both were accepted with a NaN in them.
+        let source = MINIMAL.replace("[2.0, 10.0, 20.0, 3.0]", "[nan, 10.0, 20.0, 3.0]");
+        assert_eq!(errors(&source)[0].field, "page[1].item[1].box");
+        let source = MINIMAL.replace("[2.0, 10.0, 20.0, 3.0]", "[2.0, 10.0, nan, 3.0]");
+        assert_eq!(errors(&source)[0].field, "page[1].item[1].box");
+        let line = format!("{MINIMAL}\n[[page.item]]\ntype = \"line\"\nfrom = [2, nan]\nto = [10, 10]\n");
+        assert_eq!(errors(&line)[0].field, "page[1].item[2].from");
     }
 
     #[test]
