@@ -856,8 +856,13 @@ fn check_image(bytes: Vec<u8>, check: ImageCheck, decode: bool) -> Result<Encode
         ImageFormat::Png => image::ImageFormat::Png,
     };
     let reader = || image::ImageReader::with_format(Cursor::new(bytes.as_slice()), image_format);
-    // The header alone gives the dimensions: a bomb is refused here, before any inflating.
-    let (width, height) = reader().into_dimensions().map_err(|e| format!("cannot be read as {format:?}: {e}"))?;
+    // The header alone gives the dimensions: a bomb is refused here, before any inflating. The
+    // header's reading is held to the most a decoding may take, as it inflates a PNG's colour
+    // profile (iCCP): under image's default cap (512 MiB) a 64 KiB PNG made the reader allocate
+    // 99 MiB (found by fuzzing, tests/alloc_limits.rs).
+    let mut header = reader();
+    header.limits(decoder_limits(check.max_pixels));
+    let (width, height) = header.into_dimensions().map_err(|e| format!("cannot be read as {format:?}: {e}"))?;
     let pixels = u64::from(width) * u64::from(height);
     if pixels > check.max_pixels {
         return Err(format!("is {width}x{height} pixels, more than the limit of {} pixels", check.max_pixels));
@@ -868,10 +873,9 @@ fn check_image(bytes: Vec<u8>, check: ImageCheck, decode: bool) -> Result<Encode
     if !decode {
         return Ok(EncodedImage { format, width, height, bytes });
     }
-    let mut limits = image::Limits::default();
+    let mut limits = decoder_limits(pixels);
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
-    limits.max_alloc = Some(pixels * 8 + 1024 * 1024);
     let mut decoder = reader();
     decoder.limits(limits);
     decoder.decode().map_err(|e| format!("cannot be decoded as {format:?}: {e}"))?;
@@ -881,6 +885,15 @@ fn check_image(bytes: Vec<u8>, check: ImageCheck, decode: bool) -> Result<Encode
         return Err("is a truncated JPEG (no end-of-image marker after the image data)".into());
     }
     Ok(EncodedImage { format, width, height, bytes })
+}
+
+/// What a decoder may allocate for an image of `pixels`: 8 bytes a pixel (RGBA with 16-bit
+/// samples at most) and 1 MiB for its tables and metadata. The renderer decodes a PNG again
+/// under the same limits.
+pub fn decoder_limits(pixels: u64) -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(pixels.saturating_mul(8).saturating_add(1024 * 1024));
+    limits
 }
 
 /// Whether a JPEG's marker structure runs, segment by segment, to its end-of-image marker.

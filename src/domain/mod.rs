@@ -8,6 +8,9 @@
 pub mod card_digest;
 pub mod estimate;
 pub mod event;
+// Property tests of the parsers of untrusted input (issue 11); tests only.
+#[cfg(test)]
+mod fuzz;
 pub mod job;
 pub mod layout;
 pub mod ledger;

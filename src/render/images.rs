@@ -6,10 +6,11 @@
 //! signature lies on the card's background.
 
 use std::collections::BTreeMap;
+use std::io::Cursor;
 
 use printpdf::{DictItem, ExternalStream, ExternalXObject};
 
-use crate::domain::event::{EncodedImage, ImageFormat};
+use crate::domain::event::{decoder_limits, EncodedImage, ImageFormat};
 
 /// Fast deflate: a signature is mostly empty, level 1 already shrinks it tenfold.
 const DEFLATE_LEVEL: u8 = 1;
@@ -43,7 +44,7 @@ fn xobject(dict: BTreeMap<String, DictItem>, content: Vec<u8>) -> ExternalXObjec
 pub(crate) fn image_xobject(image: &EncodedImage) -> Result<ExternalXObject, String> {
     match image.format {
         ImageFormat::Jpeg => jpeg_xobject(image),
-        ImageFormat::Png => png_xobject(&image.bytes),
+        ImageFormat::Png => png_xobject(image),
     }
 }
 
@@ -112,9 +113,12 @@ fn jpeg_frame(bytes: &[u8]) -> Result<JpegFrame, String> {
     Err("JPEG has no frame header".into())
 }
 
-fn png_xobject(bytes: &[u8]) -> Result<ExternalXObject, String> {
-    let decoded = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
-        .map_err(|e| format!("PNG cannot be decoded: {e}"))?;
+fn png_xobject(png: &EncodedImage) -> Result<ExternalXObject, String> {
+    // Under intake's cap for its pixels: under image's default (512 MiB), a compressed colour
+    // profile (iCCP) inflates to hundreds of MiB from a small file (tests/alloc_limits.rs).
+    let mut reader = image::ImageReader::with_format(Cursor::new(&png.bytes), image::ImageFormat::Png);
+    reader.limits(decoder_limits(u64::from(png.width) * u64::from(png.height)));
+    let decoded = reader.decode().map_err(|e| format!("PNG cannot be decoded: {e}"))?;
     let (width, height) = (decoded.width(), decoded.height());
     let has_alpha = decoded.color().has_alpha();
     let gray = !decoded.color().has_color();

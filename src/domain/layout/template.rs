@@ -592,6 +592,11 @@ impl<F: FnMut(usize, &str, String)> ItemChecker<'_, F> {
             self.error("box", "is required: [x, y, width, height] in mm from the top-left corner");
             return None;
         };
+        // TOML has `nan`, and NaN passes every comparison below (found by fuzzing).
+        if ![x, y, width, height].iter().all(|v| v.is_finite()) {
+            self.error("box", format!("must be numbers, got [{x}, {y}, {width}, {height}]"));
+            return None;
+        }
         if width <= 0.0 || height <= 0.0 {
             self.error("box", format!("width and height must be positive, got {width} x {height}"));
             return None;
@@ -653,7 +658,8 @@ impl<F: FnMut(usize, &str, String)> ItemChecker<'_, F> {
             self.error("size", format!("is required, 2 to 72 pt, got {size}"));
         }
         let min_size = raw.min_size.unwrap_or(size);
-        if min_size < 2.0 || min_size > size {
+        // NaN passes both comparisons (the others here are `contains`, which refuses it).
+        if min_size.is_nan() || min_size < 2.0 || min_size > size {
             self.error("min_size", format!("must be 2 pt or more and at most size ({size}), got {min_size}"));
         }
         let max_lines = raw.max_lines.unwrap_or(1);
@@ -732,7 +738,15 @@ impl<F: FnMut(usize, &str, String)> ItemChecker<'_, F> {
                 self.error(key, "is required: [x, y] in mm");
                 None
             }
-            Some([x, y]) if x < bleed.x || y < bleed.y || x > bleed.right() || y > bleed.bottom() => {
+            // A NaN (TOML's `nan`) passes the comparisons: it is off the card too (found by fuzzing).
+            Some([x, y])
+                if !x.is_finite()
+                    || !y.is_finite()
+                    || x < bleed.x
+                    || y < bleed.y
+                    || x > bleed.right()
+                    || y > bleed.bottom() =>
+            {
                 self.error(key, format!("[{x}, {y}] is off the card"));
                 None
             }
@@ -912,6 +926,19 @@ size = 6
     fn boxes_must_stay_on_the_card() {
         let source = MINIMAL.replace("[2.0, 10.0, 20.0, 3.0]", "[80.0, 10.0, 20.0, 3.0]");
         assert_eq!(errors(&source)[0].field, "page[1].item[1].box");
+    }
+
+    #[test]
+    fn nan_is_refused_wherever_a_number_goes() {
+        // Found by fuzzing (domain::fuzz): each was accepted with a NaN in it.
+        let source = MINIMAL.replace("[2.0, 10.0, 20.0, 3.0]", "[nan, 10.0, 20.0, 3.0]");
+        assert_eq!(errors(&source)[0].field, "page[1].item[1].box");
+        let source = MINIMAL.replace("[2.0, 10.0, 20.0, 3.0]", "[2.0, 10.0, nan, 3.0]");
+        assert_eq!(errors(&source)[0].field, "page[1].item[1].box");
+        let line = format!("{MINIMAL}\n[[page.item]]\ntype = \"line\"\nfrom = [2, nan]\nto = [10, 10]\n");
+        assert_eq!(errors(&line)[0].field, "page[1].item[2].from");
+        let min_size = MINIMAL.replace("size = 6", "size = 6\nmin_size = nan");
+        assert_eq!(errors(&min_size)[0].field, "page[1].item[1].min_size");
     }
 
     #[test]
