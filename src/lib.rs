@@ -15,8 +15,10 @@
 //! - [`http`]: the staff API, health checks, metrics and the dashboard (axum).
 //! - [`workers`]: the loops that move jobs along (intake, ...), combining domain and adapters.
 //! - [`app`]: builds the adapters, starts the workers, waits for shutdown: [`run`].
-//! - [`cli`]: the subcommands' own code; `main.rs` only parses and dispatches.
-//! - [`telemetry`]: logging set-up.
+//! - [`cli`]: the command line (its definition, [`cli::Cli`]) and the subcommands' own code;
+//!   `main.rs` only parses and dispatches.
+//! - [`telemetry`]: logging set-up, and what the workers share with the API (their counters,
+//!   the parts' health).
 
 pub mod amqp;
 pub mod app;

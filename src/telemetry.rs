@@ -1,7 +1,8 @@
 //! Logging set-up: human-readable lines by default, JSON objects per line with `--log-json`
-//! (or `[log] format = "json"`). `RUST_LOG` overrides the configured filter. And the counters
-//! the workers keep for the API and `/metrics` (`IntakeStats`, `StatusEventStats`), so that the API reads them
-//! without depending on the workers.
+//! (or `[log] format = "json"`). `RUST_LOG` overrides the configured filter. And what the
+//! workers share with the API and `/metrics` (`IntakeStats`, `StatusEventStats`, `PartsHealth`),
+//! so that the API reads them without depending on the workers; and the `test-hooks` feature's
+//! fault points.
 //!
 //! What may appear in a log line is a rule of the whole crate: event ids, job ids, masked NIKs
 //! (`Nik::masked`), never a full NIK, a photo or a signature.

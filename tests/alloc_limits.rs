@@ -1,5 +1,6 @@
 //! Peak allocation of `parse_event` on hostile payloads (issue 11: "no allocation beyond the
-//! configured limits"). A crate of its own, because a counting allocator is a whole binary's.
+//! configured limits"). In the `serial` test binary, because a counting allocator is a whole
+//! binary's.
 //!
 //! The allocator is `peak_alloc`'s: a wrapper around the system allocator that keeps the bytes
 //! allocated now and at the peak (the project forbids `unsafe`, which implementing `GlobalAlloc`
@@ -7,7 +8,6 @@
 //! each test holds one lock from start to end.
 
 use std::fmt::Write as _;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use base64::Engine as _;
 use cardspool::domain::event::{parse_event, ImageLimits};
@@ -19,10 +19,9 @@ use serde_json::Value;
 #[global_allocator]
 static ALLOCATOR: PeakAlloc = PeakAlloc;
 
-static ONE_TEST_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn alone() -> MutexGuard<'static, ()> {
-    ONE_TEST_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+/// Every other test of the binary waits meanwhile (`crate::SERVICES`).
+fn alone() -> tokio::sync::MutexGuard<'static, ()> {
+    crate::SERVICES.blocking_lock()
 }
 
 const MIB: usize = 1024 * 1024;

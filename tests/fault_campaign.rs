@@ -5,7 +5,7 @@
 //! flaps then goes down, a printer jams and another runs out of ribbon, and the spool's
 //! filesystem is full for a while. Then the invariants, checked from outside.
 //!
-//! In the `restarts` test binary: it restarts the PostgreSQL and the RabbitMQ every other test
+//! In the `serial` test binary: it restarts the PostgreSQL and the RabbitMQ every other test
 //! uses. `cargo test` runs the short campaign; `scripts/fault-campaign` the full one
 //! (`CARDSPOOL_CAMPAIGN=full`). Needs root (it mounts a tmpfs and restarts the services),
 //! ippeveprinter and dbus-daemon, as `scripts/setup` leaves the machine.

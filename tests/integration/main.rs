@@ -3,7 +3,7 @@
 //!
 //! One crate rather than one per file: the shared support and the dependencies are compiled and
 //! linked once. `scripts/test` runs it with the library's `test-hooks` feature (the paused-clock
-//! tests need it). The service-restart tests are a target of its own (`tests/restarts.rs`):
+//! tests need it). The tests that must run alone (service restarts, the fault campaign, allocation counting) are a target of their own (`tests/serial.rs`):
 //! it stops the RabbitMQ every test here uses, and cargo runs test targets one after another.
 
 mod support;

@@ -1,6 +1,7 @@
 //! The soak (RELIABILITY.md): events published at a steady rate for minutes to one spooler
 //! (central up, two hot folders), its resident memory sampled every 10 s; nothing may be lost,
-//! and the memory must stay flat. A measurement run by hand (`scripts/soak`), not part of the
+//! and the memory must stay flat after the warm-up (the first third of the run): the last
+//! sample at most 1.2× the one at the end of the warm-up. A measurement run by hand (`scripts/soak`), not part of the
 //! suite: `CARDSPOOL_SOAK_RATE` events/s (100) for `CARDSPOOL_SOAK_MINUTES` (10).
 
 use std::sync::Arc;
@@ -58,7 +59,8 @@ async fn soak_nothing_lost_and_memory_flat() {
         &vhost,
         &journal_url,
         dir.path(),
-        &[("CARDSPOOL_CONFIG", file.to_str().unwrap()), ("CARDSPOOL_LOG__FILTER", "warn")],
+        // Two glibc arenas, as deployed (Dockerfile, docker-compose.yml).
+        &[("CARDSPOOL_CONFIG", file.to_str().unwrap()), ("CARDSPOOL_LOG__FILTER", "warn"), ("MALLOC_ARENA_MAX", "2")],
     );
     let pid = spooler.pid();
 
@@ -121,7 +123,10 @@ async fn soak_nothing_lost_and_memory_flat() {
     }
     let done = started.elapsed();
     assert_eq!(total(&journal).await, published as i64, "one job per event");
-    let warm = samples.iter().find(|(at, _)| *at >= 60).map_or(samples[0].1, |s| s.1);
+    // Warm-up: the first third of the run (at least a minute), while the journal's page caches
+    // and the allocator's arenas fill.
+    let warm_up = (minutes * 60 / 3).max(60);
+    let warm = samples.iter().find(|(at, _)| *at >= warm_up).map_or(samples[0].1, |s| s.1);
     let last = samples.last().unwrap().1;
     println!(
         "soak: {published} events at {rate}/s over {:.0} s, all printed after {:.0} s",
@@ -129,7 +134,7 @@ async fn soak_nothing_lost_and_memory_flat() {
         done.as_secs_f64()
     );
     println!("RSS (s, MiB): {samples:?}");
-    println!("after warm-up (60 s) {warm:.1} MiB, last {last:.1} MiB: {:.2}×", last / warm);
+    println!("after warm-up ({warm_up} s) {warm:.1} MiB, last {last:.1} MiB: {:.2}×", last / warm);
     assert!(last <= warm * 1.2, "memory grew from {warm:.1} to {last:.1} MiB");
     drop(spooler);
 }

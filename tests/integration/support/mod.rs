@@ -10,7 +10,7 @@
 //!   (ippeveprinter as a card printer).
 //!
 //! The module is mounted at `crate::support` in both test crates (`integration` and
-//! `restarts`); the second uses only part of it.
+//! `serial`); the second uses only part of it.
 #![allow(dead_code)]
 
 pub mod api;

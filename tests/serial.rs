@@ -1,11 +1,13 @@
-//! The tests that restart the services every other test uses: RabbitMQ restarted under the
-//! spooler's feet, and the fault campaign (`fault_campaign.rs`, which also restarts
-//! PostgreSQL). A test binary of its own: cargo never runs two test binaries at once, so no
-//! other test sees the outages; within it, the tests take turns (`SERVICES`).
+//! The tests that must run alone: RabbitMQ restarted under the spooler's feet, the fault
+//! campaign (`fault_campaign.rs`, which also restarts PostgreSQL), and the peak allocation of
+//! checking hostile events (`alloc_limits.rs`, whose counting allocator counts the whole
+//! binary). A test binary of its own: cargo never runs two test binaries at once, so no other
+//! test sees the outages; within it, the tests take turns (`SERVICES`).
 
 #[path = "integration/support/mod.rs"]
 mod support;
 
+mod alloc_limits;
 mod fault_campaign;
 
 use std::process::Command;
@@ -27,7 +29,7 @@ impl Drop for RestartGuard {
     }
 }
 
-/// The services are restarted by one test at a time.
+/// One test at a time: the services are restarted, and allocations counted, by one alone.
 static SERVICES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
