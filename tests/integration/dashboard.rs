@@ -153,9 +153,23 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let ready: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(ready["central"], "central.public_key is not configured", "{ready}");
+    // No queue is bound to the status exchange in this test: the jobs' status events are held
+    // back, and the page says so.
+    let summary = format!("{base}/api/v1/summary");
+    eventually("the status events held back", Duration::from_secs(30), || {
+        let request = reqwest::Client::new().get(&summary).bearer_auth(VIEWER).send();
+        async move {
+            let Ok(response) = request.await else { return false };
+            let summary: serde_json::Value = response.json().await.unwrap_or_default();
+            summary["status_events"]["held_back"].is_object()
+        }
+    })
+    .await;
     let url = format!("{base}/#token={VIEWER}");
     let dom = tokio::task::spawn_blocking(move || dump_dom(&url)).await.unwrap();
     for expected in [
+        "Status events to upstream held back since ",
+        "no queue is bound to exchange cardspool.status for routing key card.queued",
         "id=\"count-failed\">1</td>",
         "id=\"count-rejected\">1</td>",
         "id=\"count-printed\">0</td>",
