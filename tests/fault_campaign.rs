@@ -447,15 +447,24 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
         assert!(refused.contains(&format!("bad-{i}")), "bad-{i} is in the dead-letter queue with its reason");
     }
 
-    // Every status event published (at least once: a kill between the broker's confirm and the
-    // journal's mark sends one again).
+    // Every status event published, each one by its id (at least once: a kill between the
+    // broker's confirm and the journal's mark sends one again).
     eventually("the outbox empty", Duration::from_secs(60), || async {
         office.journal.outbox_backlog().await.unwrap().0 == 0
     })
     .await;
     let status_events = office.vhost.take("upstream.status", Take::UntilQuiet).await;
-    let outbox_rows = outbox_rows(&office.journal_url).await;
-    assert!(status_events.len() as i64 >= outbox_rows, "{} status events for {outbox_rows} rows", status_events.len());
+    let received: HashSet<String> = status_events.iter().filter_map(|event| event.message_id.clone()).collect();
+    let outbox = outbox_ids(&office.journal_url).await;
+    let missing: Vec<&String> = outbox.iter().filter(|id| !received.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} status events never reached upstream: {missing:?}",
+        missing.len(),
+        outbox.len()
+    );
+    let outbox_rows = outbox.len();
+    let repeats = status_events.len() - received.len();
 
     for (spooler, _) in instances {
         drop(spooler);
@@ -468,7 +477,10 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
     println!("printed: {good_count} jobs, cards per printer {printed_cards:?}");
     println!("in doubt after kills, resolved by staff: {}", resolved.len());
     println!("dead letters: {} ({} bad events)", dead.len(), refused.len());
-    println!("status events received: {} for {outbox_rows} outbox rows", status_events.len());
+    println!(
+        "status events: every one of the {outbox_rows} outbox rows received ({} deliveries, {repeats} repeats)",
+        status_events.len()
+    );
     println!(
         "last fault over at {:.1} s, publishing over at {:.1} s, last card at {:.1} s: {:.1} s from the last fault to the last card",
         last_fault.as_secs_f64(),
@@ -478,9 +490,10 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
     );
 }
 
-async fn outbox_rows(journal_url: &str) -> i64 {
+/// The ids of every status event the journal wrote (each published with it as `message_id`).
+async fn outbox_ids(journal_url: &str) -> Vec<String> {
     let pool = sqlx::PgPool::connect(journal_url).await.unwrap();
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox").fetch_one(&pool).await.unwrap();
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM outbox").fetch_all(&pool).await.unwrap();
     pool.close().await;
-    rows
+    ids
 }
