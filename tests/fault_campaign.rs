@@ -408,10 +408,21 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
         .into_iter()
         .map(|c| (c.printer.clone(), c))
         .collect();
+    // Every card a printer took is in the ledger, and every blank the ledger says was used went to
+    // that printer. The ledger may hold more lines than cards arrived: a card journaled
+    // `printing` whose spooler was killed before sending it is ledgered `unknown`, and `not_fed`
+    // once staff find it never printed.
+    let mut never_sent = 0;
     for (printer, per_job) in &arrivals {
-        let arrived: usize = per_job.values().sum();
-        let ledgered: i64 = ledger.get(printer).map_or(0, |c| CardOutcome::ALL.iter().map(|o| c.count(*o)).sum());
-        assert_eq!(arrived as i64, ledgered, "{printer}: every card it took is in the blank-card ledger, once");
+        let arrived = per_job.values().sum::<usize>() as i64;
+        let counts = ledger.get(printer);
+        let all: i64 = counts.map_or(0, |c| CardOutcome::ALL.iter().map(|o| c.count(*o)).sum());
+        let used = counts.map_or(0, cardspool::journal::DailyCardCount::blanks_used);
+        assert!(
+            used <= arrived && arrived <= all,
+            "{printer}: {arrived} cards arrived, {all} ledger lines, {used} blanks used"
+        );
+        never_sent += all - arrived;
     }
     let mut after = None;
     loop {
@@ -424,8 +435,12 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
             assert_eq!(printed.len(), 1, "job {} printed once in the ledger: {cards:?}", job.id);
             *printed_cards.entry(printed[0].printer.clone()).or_insert(0) += 1;
             let arrived: usize = arrivals.values().map(|p| p.get(&job.id.to_string()).copied().unwrap_or(0)).sum();
-            let spoiled_or_not_fed = cards.iter().filter(|c| c.outcome != CardOutcome::Printed).count();
-            assert_eq!(arrived, 1 + spoiled_or_not_fed, "job {}: its card arrived once, plus each aborted try", job.id);
+            let spoiled = cards.iter().filter(|c| c.outcome == CardOutcome::Spoiled).count();
+            assert!(
+                spoiled < arrived && arrived <= cards.len(),
+                "job {}: its card arrived once, plus each aborted try: {arrived} arrivals for {cards:?}",
+                job.id
+            );
         }
     }
 
@@ -475,7 +490,10 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
         println!("  {line}");
     }
     println!("printed: {good_count} jobs, cards per printer {printed_cards:?}");
-    println!("in doubt after kills, resolved by staff: {}", resolved.len());
+    println!(
+        "in doubt after kills, resolved by staff: {}; ledger lines of cards never sent: {never_sent}",
+        resolved.len()
+    );
     println!("dead letters: {} ({} bad events)", dead.len(), refused.len());
     println!(
         "status events: every one of the {outbox_rows} outbox rows received ({} deliveries, {repeats} repeats)",
