@@ -117,6 +117,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     let api = Api::new(journal.clone(), &config.api.tokens, clock)
         .with_nik_searches_per_hour(config.api.nik_searches_per_hour)
         .with_office_zone(config.office.zone)
+        .with_language(config.api.language)
         .with_office_code(&config.central.office)
         .with_stock_levels(config.printing.low_stock, config.printing.reserve_stock)
         .with_intake_stats(intake.stats.clone())

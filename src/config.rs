@@ -302,6 +302,9 @@ pub struct ApiConfig {
     /// both or neither.
     pub tls_cert_file: Option<std::path::PathBuf>,
     pub tls_key_file: Option<std::path::PathBuf>,
+    /// The dashboard's language until a staff member switches it, and that of documents
+    /// (slips, daily reports) when the request names none: `id` (Bahasa Indonesia) or `en`.
+    pub language: crate::i18n::Lang,
 }
 
 impl Default for ApiConfig {
@@ -312,6 +315,7 @@ impl Default for ApiConfig {
             nik_searches_per_hour: 60,
             tls_cert_file: None,
             tls_key_file: None,
+            language: crate::i18n::Lang::default(),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod i18n;
 pub mod journal;
 pub mod printer;
 pub mod render;

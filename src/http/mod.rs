@@ -18,6 +18,7 @@ mod dashboard;
 mod error;
 mod health;
 mod jobs;
+pub mod language;
 mod metrics;
 mod printers;
 mod reports;
@@ -63,6 +64,8 @@ pub struct ApiState {
     wrong_tokens: auth::WrongTokens,
     /// Full-NIK searches allowed per staff member per hour.
     nik_searches_per_hour: u32,
+    /// The dashboard's and documents' language when a request names none (`[api] language`).
+    language: crate::i18n::Lang,
     /// The zone staff read times in (the dashboard formats the API's UTC times with it).
     office_zone: OfficeZone,
     /// This office's code (`[central] office`), for the reports.
@@ -104,6 +107,7 @@ impl Api {
                 tokens: auth::Tokens::new(tokens),
                 wrong_tokens: auth::WrongTokens::default(),
                 nik_searches_per_hour: crate::config::ApiConfig::default().nik_searches_per_hour,
+                language: crate::i18n::Lang::default(),
                 office_zone: OfficeZone::default(),
                 office_code: crate::config::CentralConfig::default().office,
                 stock_levels: views::StockLevels {
@@ -154,6 +158,14 @@ impl Api {
     #[must_use]
     pub fn with_nik_searches_per_hour(mut self, searches: u32) -> Api {
         self.state.nik_searches_per_hour = searches;
+        self
+    }
+
+    /// The language of the dashboard and of documents (slips, reports) when the request names
+    /// none (`[api] language`).
+    #[must_use]
+    pub fn with_language(mut self, language: crate::i18n::Lang) -> Api {
+        self.state.language = language;
         self
     }
 
@@ -244,7 +256,8 @@ impl Api {
             .route("/central/check", post(central::check))
             .route("/templates", get(templates::list))
             .route("/templates/{name}/preview", get(templates::preview))
-            .fallback(|| async { ApiError::NotFound("no such API route".into()) });
+            .fallback(|| async { ApiError::NotFound("no such API route".into()) })
+            .layer(axum::middleware::from_fn(language::restate_answers));
         Router::new()
             .route("/", get(dashboard::page))
             .route("/healthz", get(health::healthz))

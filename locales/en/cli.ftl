@@ -1,0 +1,1 @@
+# The spooler's cli texts. Every message has its twin in the other language (a test checks).

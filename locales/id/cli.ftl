@@ -1,0 +1,1 @@
+# Teks cli spooler. Setiap pesan punya kembaran dalam bahasa lain (diperiksa oleh tes).

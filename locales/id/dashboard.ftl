@@ -1,0 +1,1 @@
+# Teks dashboard spooler. Setiap pesan punya kembaran dalam bahasa lain (diperiksa oleh tes).

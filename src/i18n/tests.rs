@@ -1,0 +1,191 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+
+use super::restate::{pattern_parts, recognise, two_variables_side_by_side, variables, SAYINGS};
+use super::*;
+
+/// Every message of a file: its id and the variables it uses (in its value, selectors included).
+fn messages(source: &'static str) -> BTreeMap<&'static str, BTreeSet<&'static str>> {
+    let resource =
+        fluent_syntax::parser::parse(source).unwrap_or_else(|(_, errors)| panic!("does not parse: {errors:?}"));
+    let mut found = BTreeMap::new();
+    for entry in resource.body {
+        match entry {
+            Entry::Message(message) => {
+                let mut names = BTreeSet::new();
+                if let Some(value) = &message.value {
+                    collect_variables(value, &mut names);
+                }
+                assert!(found.insert(message.id.name, names).is_none(), "{} twice", message.id.name);
+            }
+            Entry::Junk { content } => panic!("not Fluent: {content}"),
+            _ => {}
+        }
+    }
+    found
+}
+
+fn collect_variables(pattern: &Pattern<&'static str>, names: &mut BTreeSet<&'static str>) {
+    fn inline(expression: &InlineExpression<&'static str>, names: &mut BTreeSet<&'static str>) {
+        if let InlineExpression::VariableReference { id } = expression {
+            names.insert(id.name);
+        }
+        if let InlineExpression::Placeable { expression } = expression {
+            outer(expression, names);
+        }
+    }
+    fn outer(expression: &Expression<&'static str>, names: &mut BTreeSet<&'static str>) {
+        match expression {
+            Expression::Inline(expression) => inline(expression, names),
+            Expression::Select { selector, variants } => {
+                inline(selector, names);
+                for variant in variants {
+                    collect_variables(&variant.value, names);
+                }
+            }
+        }
+    }
+    for element in &pattern.elements {
+        if let PatternElement::Placeable { expression } = element {
+            outer(expression, names);
+        }
+    }
+}
+
+#[test]
+fn both_catalogues_have_the_same_messages_with_the_same_variables() {
+    let mut all_keys = BTreeSet::new();
+    for ((file, id_source), (_, en_source)) in sources(Lang::Id).zip(sources(Lang::En)) {
+        let id = messages(id_source);
+        let en = messages(en_source);
+        let only_id: Vec<_> = id.keys().filter(|key| !en.contains_key(*key)).collect();
+        let only_en: Vec<_> = en.keys().filter(|key| !id.contains_key(*key)).collect();
+        assert!(
+            only_id.is_empty() && only_en.is_empty(),
+            "{file}.ftl: only in id: {only_id:?}; only in en: {only_en:?}"
+        );
+        for (key, variables) in &id {
+            assert_eq!(variables, &en[key], "{file}.ftl: {key} uses other variables in id than in en");
+            assert!(all_keys.insert(*key), "{key} is in two files");
+        }
+    }
+}
+
+#[test]
+fn every_message_formats_without_errors_in_both_languages() {
+    for lang in Lang::ALL {
+        let bundle = &catalogue(lang).bundle;
+        for (file, source) in sources(lang) {
+            for (key, names) in messages(source) {
+                for sample in [Arg::Number(1.0), Arg::Number(3.0), Arg::Text("x".into())] {
+                    let mut args = FluentArgs::new();
+                    for name in &names {
+                        match &sample {
+                            Arg::Number(n) => args.set(*name, FluentValue::from(*n)),
+                            Arg::Text(t) => args.set(*name, FluentValue::from(t.as_str())),
+                        }
+                    }
+                    let pattern = bundle.get_message(key).and_then(|m| m.value()).unwrap_or_else(|| panic!("{key}"));
+                    let mut errors = Vec::new();
+                    let formatted = bundle.format_pattern(pattern, Some(&args), &mut errors);
+                    assert!(errors.is_empty(), "{lang} {file}.ftl {key}: {errors:?}");
+                    assert!(!formatted.trim().is_empty(), "{lang} {key} is empty");
+                }
+            }
+        }
+    }
+}
+
+/// Keys in the code: `tr!(lang, KEY, …)` in Rust with KEY a string literal, `t(KEY, …)` in the
+/// dashboard's script, `data-t=KEY` (and `data-t-title`, `data-t-placeholder`, …) in its markup.
+fn keys_used_in(dir: &Path, found: &mut BTreeMap<String, String>) {
+    let rust = regex::Regex::new(r#"tr!\(\s*[^,]+,\s*"([a-z0-9_-]+)""#).unwrap();
+    let page = regex::Regex::new(r#"(?:\bt\(|data-t(?:-[a-z]+)?=)\s*"([a-z0-9_-]+)""#).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            keys_used_in(&path, found);
+            continue;
+        }
+        let pattern = match path.extension().and_then(|e| e.to_str()) {
+            Some("rs") => &rust,
+            Some("html") => &page,
+            _ => continue,
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        for captures in pattern.captures_iter(&text) {
+            found.entry(captures[1].to_owned()).or_insert_with(|| path.display().to_string());
+        }
+    }
+}
+
+#[test]
+fn every_key_the_code_asks_for_is_in_both_catalogues() {
+    let mut used = BTreeMap::new();
+    keys_used_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut used);
+    assert!(used.contains_key("state-held"), "the scan finds the keys: {used:?}");
+    let missing: Vec<String> = used
+        .iter()
+        .flat_map(|(key, file)| {
+            Lang::ALL
+                .into_iter()
+                .filter(|lang| !has(*lang, key))
+                .map(move |lang| format!("{key} ({lang}, asked for in {file})"))
+        })
+        .collect();
+    assert!(missing.is_empty(), "keys missing from the catalogue: {missing:#?}");
+}
+
+#[test]
+fn every_said_message_is_a_pattern_its_english_text_is_recognised_by() {
+    let source = sources(Lang::En).find(|(file, _)| *file == "said").unwrap().1;
+    let resource = fluent_syntax::parser::parse(source).unwrap();
+    let mut count = 0;
+    for entry in &resource.body {
+        let Entry::Message(message) = entry else { continue };
+        count += 1;
+        let parts = pattern_parts(&message.value.as_ref().unwrap().elements)
+            .unwrap_or_else(|| panic!("{} is not plain text and variables", message.id.name));
+        assert!(!two_variables_side_by_side(&parts), "{}: two variables side by side", message.id.name);
+        let names = variables(&parts);
+        let args: Vec<(&str, Arg)> = names.iter().map(|name| (*name, Arg::Text(format!("<{name}>")))).collect();
+        let english = text(Lang::En, message.id.name, &args);
+        let (key, values) = recognise(&english).unwrap_or_else(|| panic!("{english:?} is not recognised"));
+        assert_eq!(key, message.id.name, "{english:?} is recognised as another saying");
+        for (name, value) in values {
+            assert_eq!(value, format!("<{name}>"), "{key}: {name}");
+        }
+        assert_ne!(restate(Lang::Id, &english), english, "{key} reads the same in Indonesian");
+    }
+    assert_eq!(count, SAYINGS.len());
+}
+
+#[test]
+fn stored_texts_are_restated_with_their_quoted_reasons() {
+    let inner = text(Lang::En, "said-not-printing", &[("cause", Arg::from("media-jam"))]);
+    assert_eq!(restate(Lang::Id, &inner), "tidak dicetak: media-jam");
+    assert_eq!(restate(Lang::En, &inner), inner);
+    assert_eq!(restate(Lang::Id, "Kartu rusak, tinta luntur"), "Kartu rusak, tinta luntur", "free text stays");
+}
+
+#[test]
+fn languages_are_read_from_codes_and_accept_language_headers() {
+    assert_eq!(Lang::default(), Lang::Id);
+    assert_eq!("en-US".parse::<Lang>().unwrap(), Lang::En);
+    assert_eq!("ID".parse::<Lang>().unwrap(), Lang::Id);
+    assert!("fr".parse::<Lang>().unwrap_err().to_string().contains("use id"));
+    assert_eq!(Lang::from_accept_language("fr-FR, en;q=0.5, id;q=0.9"), Some(Lang::Id));
+    assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
+    assert_eq!(Lang::from_accept_language("fr, de"), None);
+    assert_eq!(Lang::from_accept_language("id;q=0, en"), Some(Lang::En));
+}
+
+#[test]
+fn plural_counts_and_states_read_in_both_languages() {
+    assert_eq!(tr!(Lang::Id, "state-held"), "ditahan");
+    assert_eq!(tr!(Lang::En, "state-held"), "held");
+    assert_eq!(state_name(Lang::Id, crate::domain::job::JobState::Unknown), "belum pasti (perlu diperiksa petugas)");
+    assert_eq!(text(Lang::En, "no-such-key", &[]), "no-such-key", "a missing key shows itself");
+}
