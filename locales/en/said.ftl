@@ -1,6 +1,107 @@
-# Texts the spooler stores (a job's reason, an audit entry): written in English with these
-# messages, and shown in the reader's language by recognising the English text again
-# (src/i18n/restate.rs). So each message is plain text and { $variables } only (no selectors),
-# and a variable is never the first thing in a message followed by nothing.
+# Texts the spooler stores (a job's reason, an audit entry, an error it answers): written in
+# English with these messages, and shown in the reader's language by recognising the English
+# text again (src/i18n/restate.rs). So each message is plain text and { $variables } only (no
+# selectors), and two variables never stand side by side. Variables named count, bytes, hours,
+# limit, attempts, blanks, spoiled or max hold whole numbers. Times are stored in UTC
+# (2026-12-01 15:36 UTC) and shown in the office's zone.
 
-said-not-printing = not printing: { $cause }
+## Admission
+said-received = event received; waiting for central's authorization
+said-received-with-warnings = event received with warnings: { $warnings }; waiting for central's authorization
+said-nik-birth-date = the NIK encodes birth date { $nik_date }, the event states { $date }
+said-nik-sex = the NIK encodes sex { $nik_sex }, the event states { $sex }
+
+## Central's answers
+said-central-authorized = authorized by central (authorization { $id }, valid until { $until })
+said-central-expired = central's authorization { $id } had already expired ({ $at }): asking for a new one
+said-central-pending = central has not cleared the record yet (pending)
+said-central-denied = central denied the print: { $why }
+said-central-bad-credentials = central refused this office's credentials (HTTP 401: { $detail }): held until they are fixed
+said-central-rate-limited = central asked this office to slow down (HTTP 429)
+said-central-unreachable = central unreachable: { $detail }
+said-central-malformed = central's answer could not be used: { $detail }
+said-waiting-central-down = { $why }; waiting for central (down since { $since }), next check { $at }
+said-asking-again = { $why }; asking again at { $at }
+said-event-unreadable-for-central = the job's event cannot be read to ask central ({ $detail }); needs staff
+said-awaiting-central = waiting for central's authorization
+said-awaiting-central-down = waiting for central's authorization (central down since { $since })
+said-awaiting-central-credentials = waiting for central's authorization (central refused this office's credentials since { $since })
+
+## Central's situation
+said-central-not-contacted = central not contacted yet
+said-central-up-since = central up since { $since }
+said-central-degraded-since = central degraded since { $since }
+said-central-down-since = central down since { $since }
+said-central-credentials-since = central refused this office's credentials since { $since }
+said-central-last-error = { $situation } (last error: { $error })
+said-central-next-check = { $situation }; next check { $at }
+said-central-cards-waiting = { $situation }; { $count } cards waiting
+said-central-oldest = { $situation }, the oldest since { $since }
+
+## Checking an authorization before printing
+said-no-central-key = central's public key is not configured: the authorization cannot be checked
+said-authorization-unreadable = the authorization is not readable: { $detail }
+said-authorization-unknown-key = the authorization was signed with key { $got }, but the configured central key is { $expected } (check [central] public_key)
+said-authorization-bad-signature = the authorization's signature does not verify with central's configured key
+said-authorization-wrong-nik = the authorization is for another NIK
+said-authorization-wrong-enrollment = the authorization is for another enrollment ({ $got })
+said-authorization-wrong-card = the authorization is for another card: its data (name, photo, signature, ...) differs from what central authorized
+said-authorization-wrong-office = the authorization was issued to office { $got }, not this one
+said-authorization-expired = the authorization expired at { $at }
+said-cannot-print-on-authorization = the authorization cannot be printed on: { $problem }
+
+## Rendering
+said-event-no-longer-validates = the event no longer validates: { $error }
+said-cannot-render-card = cannot render the card: { $error }
+said-cannot-render-test-card = cannot render the test card with template { $template }: { $error }
+said-cannot-read-event = cannot read the event from the journal: { $error }
+said-renderer-crashed = renderer crashed: { $error }
+said-cannot-write-spool = cannot write the spool: { $error }
+said-rendered = rendered ({ $bytes } bytes)
+said-render-again = waiting to be rendered again: { $why }
+said-cannot-render = cannot render: { $why }
+
+## Printing
+said-unknown-template = template { $template } is unknown: no printer pool
+said-sent-to = sent to { $printer }
+said-not-taken = not taken by { $printer }: { $error }
+said-printed-on = printed on { $printer }
+said-cancelled-at = cancelled at { $printer }
+said-aborted-staff-decide = aborted by { $printer } ({ $cause }); { $spoiled } blank(s) spoiled: staff decide
+said-aborted-blank-spoiled = aborted by { $printer } ({ $cause }, blank spoiled): back to the queue
+said-aborted-no-blank-used = aborted by { $printer } ({ $cause }, no blank used): back to the queue
+said-aborted = aborted by { $printer }: { $cause }
+said-printer-silent = { $printer } did not answer for { $seconds } s while printing ({ $detail }); whether the card printed is unknown
+said-printer-has-no-record = { $printer } has no record of the job (it never got it, or has forgotten it)
+said-printer-lost-track = { $printer } lost track of the job ({ $detail })
+said-left-printing-no-printer = left printing without a printer on record
+said-left-printing-unconfigured = left printing on { $printer }, which is no longer configured
+
+## Printer faults (the printer's own IPP keywords, as staff read them)
+said-fault-media-jam = media-jam
+said-fault-hopper-empty = media-empty (card hopper)
+said-fault-ribbon-empty = marker-supply-empty (ribbon)
+said-fault-cover-open = cover-open
+said-fault-offline = offline
+said-fault-unreachable = unreachable: { $detail }
+said-fault-stopped = stopped: { $detail }
+said-printer-faulted = faulted: { $faults }
+said-printer-not-checked = not checked yet
+said-printer-busy = busy with { $count } of { $max } jobs
+said-printer-ready = ready
+said-printer-paused-by = paused by { $staff }
+said-printer-paused-by-because = paused by { $staff }: { $why }
+
+## Staff actions (the audit trail's words)
+said-action-held = held
+said-action-released = released
+said-action-cancelled = cancelled
+said-action-retried = retried
+said-action-reprint-ordered = reprint ordered
+said-action-marked-spoiled = marked spoiled
+said-action-resolved = resolved
+said-action-resolved-printed = resolved as printed
+said-action-resolved-not-printed = resolved as not printed
+said-action-resolved-spoiled = resolved as spoiled
+said-action-by = { $action } by { $staff }
+said-action-by-because = { $action } by { $staff }: { $why }

@@ -1,4 +1,103 @@
-# Teks yang disimpan spooler (alasan pekerjaan cetak, catatan audit), ditulis dalam bahasa
+# Teks yang disimpan spooler (alasan, catatan audit, galat jawaban API), ditulis dalam bahasa
 # Inggris dan ditampilkan dalam bahasa pembaca. Lihat ../en/said.ftl.
 
-said-not-printing = tidak dicetak: { $cause }
+## Penerimaan
+said-received = data perekaman diterima; menunggu otorisasi cetak dari pusat
+said-received-with-warnings = data perekaman diterima dengan catatan: { $warnings }; menunggu otorisasi cetak dari pusat
+said-nik-birth-date = NIK menyatakan tanggal lahir { $nik_date }, data perekaman menyatakan { $date }
+said-nik-sex = NIK menyatakan jenis kelamin { $nik_sex }, data perekaman menyatakan { $sex }
+
+## Jawaban pusat
+said-central-authorized = sudah diotorisasi pusat (otorisasi { $id }, berlaku sampai { $until })
+said-central-expired = otorisasi pusat { $id } sudah kedaluwarsa ({ $at }): meminta otorisasi baru
+said-central-pending = data belum selesai diverifikasi pusat (tertunda)
+said-central-denied = pusat menolak pencetakan: { $why }
+said-central-bad-credentials = pusat menolak kredensial kantor ini (HTTP 401: { $detail }): ditahan sampai kredensial diperbaiki
+said-central-rate-limited = pusat meminta kantor ini memperlambat permintaan (HTTP 429)
+said-central-unreachable = pusat tidak dapat dihubungi: { $detail }
+said-central-malformed = jawaban pusat tidak dapat dipakai: { $detail }
+said-waiting-central-down = { $why }; menunggu pusat (terputus sejak { $since }), pemeriksaan berikutnya { $at }
+said-asking-again = { $why }; ditanyakan lagi pada { $at }
+said-event-unreadable-for-central = data perekaman pekerjaan ini tidak dapat dibaca untuk ditanyakan ke pusat ({ $detail }); perlu petugas
+said-awaiting-central = menunggu otorisasi cetak dari pusat
+said-awaiting-central-down = menunggu otorisasi cetak dari pusat (jaringan ke pusat terputus sejak { $since })
+said-awaiting-central-credentials = menunggu otorisasi cetak dari pusat (pusat menolak kredensial kantor ini sejak { $since })
+
+## Keadaan pusat
+said-central-not-contacted = pusat belum dihubungi
+said-central-up-since = pusat tersambung sejak { $since }
+said-central-degraded-since = pusat terganggu sejak { $since }
+said-central-down-since = pusat tidak dapat dihubungi sejak { $since }
+said-central-credentials-since = pusat menolak kredensial kantor ini sejak { $since }
+said-central-last-error = { $situation } (galat terakhir: { $error })
+said-central-next-check = { $situation }; pemeriksaan berikutnya { $at }
+said-central-cards-waiting = { $situation }; { $count } kartu menunggu
+said-central-oldest = { $situation }, yang terlama sejak { $since }
+
+## Pemeriksaan otorisasi sebelum mencetak
+said-no-central-key = kunci publik pusat belum diatur: otorisasi tidak dapat diperiksa
+said-authorization-unreadable = otorisasi tidak dapat dibaca: { $detail }
+said-authorization-unknown-key = otorisasi ditandatangani dengan kunci { $got }, sedangkan kunci pusat yang diatur adalah { $expected } (periksa [central] public_key)
+said-authorization-bad-signature = tanda tangan otorisasi tidak cocok dengan kunci pusat yang diatur
+said-authorization-wrong-nik = otorisasi ini untuk NIK lain
+said-authorization-wrong-enrollment = otorisasi ini untuk perekaman lain ({ $got })
+said-authorization-wrong-card = otorisasi ini untuk kartu lain: datanya (nama, foto, tanda tangan, ...) berbeda dari yang diotorisasi pusat
+said-authorization-wrong-office = otorisasi diterbitkan untuk kantor { $got }, bukan kantor ini
+said-authorization-expired = otorisasi kedaluwarsa pada { $at }
+said-cannot-print-on-authorization = tidak dapat dicetak dengan otorisasi ini: { $problem }
+
+## Penyusunan kartu
+said-event-no-longer-validates = data perekaman tidak lagi lolos pemeriksaan: { $error }
+said-cannot-render-card = kartu tidak dapat disusun: { $error }
+said-cannot-render-test-card = kartu uji tidak dapat disusun dengan templat { $template }: { $error }
+said-cannot-read-event = data perekaman tidak dapat dibaca dari jurnal: { $error }
+said-renderer-crashed = penyusun kartu mogok: { $error }
+said-cannot-write-spool = berkas cetak tidak dapat ditulis ke spool: { $error }
+said-rendered = siap cetak ({ $bytes } bita)
+said-render-again = menunggu disusun ulang: { $why }
+said-cannot-render = tidak dapat disusun: { $why }
+
+## Pencetakan
+said-unknown-template = templat { $template } tidak dikenal: tidak ada kelompok printer
+said-sent-to = dikirim ke { $printer }
+said-not-taken = tidak diterima oleh { $printer }: { $error }
+said-printed-on = dicetak di { $printer }
+said-cancelled-at = dibatalkan di { $printer }
+said-aborted-staff-decide = dihentikan oleh { $printer } ({ $cause }); { $spoiled } blangko rusak: petugas memutuskan
+said-aborted-blank-spoiled = dihentikan oleh { $printer } ({ $cause }, blangko rusak): kembali ke antrean
+said-aborted-no-blank-used = dihentikan oleh { $printer } ({ $cause }, tidak ada blangko terpakai): kembali ke antrean
+said-aborted = dihentikan oleh { $printer }: { $cause }
+said-printer-silent = { $printer } tidak menjawab selama { $seconds } detik saat mencetak ({ $detail }); belum pasti apakah kartu tercetak
+said-printer-has-no-record = { $printer } tidak punya catatan pekerjaan ini (tidak pernah menerimanya, atau sudah melupakannya)
+said-printer-lost-track = { $printer } kehilangan jejak pekerjaan ini ({ $detail })
+said-left-printing-no-printer = tertinggal dalam status sedang dicetak tanpa catatan printer
+said-left-printing-unconfigured = tertinggal dalam status sedang dicetak di { $printer }, yang tidak lagi diatur
+
+## Gangguan printer
+said-fault-media-jam = kartu macet
+said-fault-hopper-empty = blangko habis di printer
+said-fault-ribbon-empty = pita habis
+said-fault-cover-open = penutup printer terbuka
+said-fault-offline = printer mati (offline)
+said-fault-unreachable = printer tidak dapat dihubungi: { $detail }
+said-fault-stopped = printer berhenti: { $detail }
+said-printer-faulted = terganggu: { $faults }
+said-printer-not-checked = belum diperiksa
+said-printer-busy = sibuk dengan { $count } dari { $max } pekerjaan
+said-printer-ready = siap
+said-printer-paused-by = dijeda oleh { $staff }
+said-printer-paused-by-because = dijeda oleh { $staff }: { $why }
+
+## Tindakan petugas (kata-kata jejak audit)
+said-action-held = ditahan
+said-action-released = dilepas
+said-action-cancelled = dibatalkan
+said-action-retried = dicoba lagi
+said-action-reprint-ordered = cetak ulang diminta
+said-action-marked-spoiled = ditandai kartu rusak
+said-action-resolved = diselesaikan
+said-action-resolved-printed = diselesaikan: sudah dicetak
+said-action-resolved-not-printed = diselesaikan: tidak tercetak
+said-action-resolved-spoiled = diselesaikan: kartu rusak
+said-action-by = { $action } oleh { $staff }
+said-action-by-because = { $action } oleh { $staff }: { $why }

@@ -3,6 +3,8 @@
 //! The transport (HTTP, or the simulator in-process for paused-clock tests) only moves bytes;
 //! everything that decides what an answer means lives here, so both transports share it.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -79,24 +81,24 @@ impl Outcome {
     /// Why the job is where it goes next, for staff.
     pub fn reason(&self) -> String {
         match self {
-            Outcome::Authorized(verified) => format!(
-                "authorized by central (authorization {}, valid until {})",
-                verified.authorization.authorization_id,
-                verified.expires_at.format("%Y-%m-%d %H:%M UTC")
+            Outcome::Authorized(verified) => tr!(
+                Lang::En,
+                "said-central-authorized",
+                id = &verified.authorization.authorization_id,
+                until = verified.expires_at.format("%Y-%m-%d %H:%M UTC").to_string()
             ),
-            Outcome::Expired { authorization, expires_at } => format!(
-                "central's authorization {} had already expired ({}): asking for a new one",
-                authorization.authorization_id,
-                expires_at.format("%Y-%m-%d %H:%M UTC")
+            Outcome::Expired { authorization, expires_at } => tr!(
+                Lang::En,
+                "said-central-expired",
+                id = &authorization.authorization_id,
+                at = expires_at.format("%Y-%m-%d %H:%M UTC").to_string()
             ),
-            Outcome::Pending { .. } => "central has not cleared the record yet (pending)".to_owned(),
-            Outcome::Denied { reason } => format!("central denied the print: {reason}"),
-            Outcome::BadCredentials { detail } => {
-                format!("central refused this office's credentials (HTTP 401: {detail}): held until they are fixed")
-            }
-            Outcome::RateLimited { .. } => "central asked this office to slow down (HTTP 429)".to_owned(),
-            Outcome::Unavailable { detail, .. } => format!("central unreachable: {detail}"),
-            Outcome::Malformed { detail, .. } => format!("central's answer could not be used: {detail}"),
+            Outcome::Pending { .. } => tr!(Lang::En, "said-central-pending"),
+            Outcome::Denied { reason } => tr!(Lang::En, "said-central-denied", why = reason),
+            Outcome::BadCredentials { detail } => tr!(Lang::En, "said-central-bad-credentials", detail = detail),
+            Outcome::RateLimited { .. } => tr!(Lang::En, "said-central-rate-limited"),
+            Outcome::Unavailable { detail, .. } => tr!(Lang::En, "said-central-unreachable", detail = detail),
+            Outcome::Malformed { detail, .. } => tr!(Lang::En, "said-central-malformed", detail = detail),
         }
     }
 

@@ -5,8 +5,9 @@
 //! now", goes through here too ([`CentralMonitor::probe_now`]).
 
 use crate::domain::office_time::OfficeZone;
+use crate::i18n::Lang;
+use crate::tr;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -209,27 +210,27 @@ impl CentralMonitor {
 fn render(central: &str, shared: &Shared) -> CentralStatus {
     let breaker = &shared.breaker;
     let time = |at: DateTime<Utc>| shared.zone.format(at);
+    // Each addition wraps the sentence so far: the catalogue restates it layer by layer.
+    let since = time(breaker.state_since);
     let mut summary = match breaker.state {
-        CentralState::Unknown => "central not contacted yet".to_owned(),
-        CentralState::Up => format!("central up since {}", time(breaker.state_since)),
-        CentralState::Degraded => format!("central degraded since {}", time(breaker.state_since)),
-        CentralState::Down => format!("central down since {}", time(breaker.state_since)),
-        CentralState::CredentialsRefused => {
-            format!("central refused this office's credentials since {}", time(breaker.state_since))
-        }
+        CentralState::Unknown => tr!(Lang::En, "said-central-not-contacted"),
+        CentralState::Up => tr!(Lang::En, "said-central-up-since", since = &since),
+        CentralState::Degraded => tr!(Lang::En, "said-central-degraded-since", since = &since),
+        CentralState::Down => tr!(Lang::En, "said-central-down-since", since = &since),
+        CentralState::CredentialsRefused => tr!(Lang::En, "said-central-credentials-since", since = &since),
     };
     if breaker.state != CentralState::Up {
         if let Some(error) = &breaker.last_error {
-            let _ = write!(summary, " (last error: {error})");
+            summary = tr!(Lang::En, "said-central-last-error", situation = summary, error = error);
         }
     }
     if let (Some(at), Phase::Open | Phase::CredentialsRefused) = (breaker.next_probe_at, breaker.phase) {
-        let _ = write!(summary, "; next check {}", time(at));
+        summary = tr!(Lang::En, "said-central-next-check", situation = summary, at = time(at));
     }
     if shared.jobs_waiting > 0 {
-        let _ = write!(summary, "; {} cards waiting", shared.jobs_waiting);
+        summary = tr!(Lang::En, "said-central-cards-waiting", situation = summary, count = shared.jobs_waiting);
         if let Some(oldest) = shared.oldest_waiting_since {
-            let _ = write!(summary, ", the oldest since {}", time(oldest));
+            summary = tr!(Lang::En, "said-central-oldest", situation = summary, since = time(oldest));
         }
     }
     CentralStatus {

@@ -2,6 +2,8 @@
 //! and how the audit trail words it. Pure: who may take an action is the API's concern (roles),
 //! carrying the step out is the journal's (which checks the state again when it writes).
 
+use crate::i18n::Lang;
+use crate::tr;
 use serde::Deserialize;
 
 use super::job::{Actor, JobId, JobState};
@@ -54,15 +56,15 @@ impl JobAction {
     }
 
     /// How the audit trail words it: "held by rina: ...".
-    pub fn past_tense(self) -> &'static str {
+    pub fn past_tense(self) -> String {
         match self {
-            JobAction::Hold => "held",
-            JobAction::Release => "released",
-            JobAction::Cancel => "cancelled",
-            JobAction::Retry => "retried",
-            JobAction::Reprint => "reprint ordered",
-            JobAction::Spoiled => "marked spoiled",
-            JobAction::Resolve => "resolved",
+            JobAction::Hold => tr!(Lang::En, "said-action-held"),
+            JobAction::Release => tr!(Lang::En, "said-action-released"),
+            JobAction::Cancel => tr!(Lang::En, "said-action-cancelled"),
+            JobAction::Retry => tr!(Lang::En, "said-action-retried"),
+            JobAction::Reprint => tr!(Lang::En, "said-action-reprint-ordered"),
+            JobAction::Spoiled => tr!(Lang::En, "said-action-marked-spoiled"),
+            JobAction::Resolve => tr!(Lang::En, "said-action-resolved"),
         }
     }
 
@@ -276,20 +278,15 @@ pub fn plan(
     };
     let actor = Actor::Staff(staff.to_owned());
     from.transition(to, &actor).map_err(|illegal| ActionRefused::Conflict(illegal.to_string()))?;
-    let wording = |who: &str| {
-        let mut wording = format!("{} by {who}", action.past_tense());
-        if let (JobAction::Resolve, Some(outcome)) = (action, ask.outcome) {
-            wording.push_str(match outcome {
-                ResolveOutcome::Printed => " as printed",
-                ResolveOutcome::NotPrinted => " as not printed",
-                ResolveOutcome::Spoiled => " as spoiled",
-            });
-        }
-        if let Some(reason) = reason {
-            wording.push_str(": ");
-            wording.push_str(reason);
-        }
-        wording
+    let done = match (action, ask.outcome) {
+        (JobAction::Resolve, Some(ResolveOutcome::Printed)) => tr!(Lang::En, "said-action-resolved-printed"),
+        (JobAction::Resolve, Some(ResolveOutcome::NotPrinted)) => tr!(Lang::En, "said-action-resolved-not-printed"),
+        (JobAction::Resolve, Some(ResolveOutcome::Spoiled)) => tr!(Lang::En, "said-action-resolved-spoiled"),
+        _ => action.past_tense(),
+    };
+    let wording = |who: &str| match reason {
+        Some(reason) => tr!(Lang::En, "said-action-by-because", action = &done, staff = who, why = reason),
+        None => tr!(Lang::En, "said-action-by", action = &done, staff = who),
     };
     Ok(ActionPlan { from, to, effects, actor, reason: wording(staff), upstream_reason: wording("staff") })
 }

@@ -15,7 +15,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::i18n::{restate, Lang};
+use crate::domain::office_time::OfficeZone;
+use crate::i18n::{restate_in, Lang};
 
 /// The fields of the API's JSON that people read, wherever they are in an answer.
 const FOR_PEOPLE: &[&str] =
@@ -58,8 +59,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Asked {
     }
 }
 
-/// Middleware: a JSON answer's texts for people in the language the request asked for.
-pub async fn restate_answers(request: Request, next: Next) -> Response {
+/// Middleware: a JSON answer's texts for people in the language the request asked for, the
+/// times in them in the office's `zone`.
+pub async fn restate_answers(zone: OfficeZone, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let asked = Asked::of(&parts);
     let mut response = next.run(Request::from_parts(parts, body)).await;
@@ -71,7 +73,7 @@ pub async fn restate_answers(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if lang == Lang::En || !is_json {
+    if !is_json {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -82,38 +84,38 @@ pub async fn restate_answers(request: Request, next: Next) -> Response {
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
         return Response::from_parts(parts, Body::from(bytes));
     };
-    restate_fields(lang, &mut value);
+    restate_fields(lang, zone, &mut value);
     parts.headers.remove(header::CONTENT_LENGTH);
     let restated = serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec());
     Response::from_parts(parts, Body::from(restated))
 }
 
-fn restate_fields(lang: Lang, value: &mut Value) {
+fn restate_fields(lang: Lang, zone: OfficeZone, value: &mut Value) {
     match value {
         Value::Object(fields) => {
             for (name, field) in fields.iter_mut() {
                 if FOR_PEOPLE.contains(&name.as_str()) {
-                    restate_texts(lang, field);
+                    restate_texts(lang, zone, field);
                 } else {
-                    restate_fields(lang, field);
+                    restate_fields(lang, zone, field);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| restate_fields(lang, item)),
+        Value::Array(items) => items.iter_mut().for_each(|item| restate_fields(lang, zone, item)),
         _ => {}
     }
 }
 
 /// A text, or the texts of a list or object under a field for people.
-fn restate_texts(lang: Lang, value: &mut Value) {
+fn restate_texts(lang: Lang, zone: OfficeZone, value: &mut Value) {
     match value {
         Value::String(text) => {
-            if let std::borrow::Cow::Owned(restated) = restate(lang, text) {
+            if let std::borrow::Cow::Owned(restated) = restate_in(lang, Some(zone), text) {
                 *text = restated;
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|item| restate_texts(lang, item)),
-        Value::Object(_) => restate_fields(lang, value),
+        Value::Array(items) => items.iter_mut().for_each(|item| restate_texts(lang, zone, item)),
+        Value::Object(_) => restate_fields(lang, zone, value),
         _ => {}
     }
 }
@@ -141,15 +143,15 @@ mod tests {
 
     #[test]
     fn only_the_fields_people_read_are_restated() {
-        let said = crate::tr!(Lang::En, "said-not-printing", cause = "media-jam");
+        let said = crate::tr!(Lang::En, "said-aborted", printer = "p1", cause = "media-jam");
         let mut answer = serde_json::json!({
             "jobs": [{ "name": said.clone(), "reason": said.clone(), "warnings": [said.clone()] }],
             "error": said.clone(),
         });
-        restate_fields(Lang::Id, &mut answer);
+        restate_fields(Lang::Id, OfficeZone::Wib, &mut answer);
         assert_eq!(answer["jobs"][0]["name"], said.as_str(), "a name is data");
-        assert_eq!(answer["jobs"][0]["reason"], "tidak dicetak: media-jam");
-        assert_eq!(answer["jobs"][0]["warnings"][0], "tidak dicetak: media-jam");
-        assert_eq!(answer["error"], "tidak dicetak: media-jam");
+        assert_eq!(answer["jobs"][0]["reason"], "dihentikan oleh p1: kartu macet");
+        assert_eq!(answer["jobs"][0]["warnings"][0], "dihentikan oleh p1: kartu macet");
+        assert_eq!(answer["error"], "dihentikan oleh p1: kartu macet");
     }
 }

@@ -239,6 +239,7 @@ impl Api {
         if self.state.tokens.is_empty() {
             warn!("no [api] tokens configured: the staff API refuses every request");
         }
+        let office_zone = self.state.office_zone;
         let api = Router::new()
             .route("/summary", get(summary::summary))
             .route("/jobs", get(jobs::list))
@@ -257,7 +258,9 @@ impl Api {
             .route("/templates", get(templates::list))
             .route("/templates/{name}/preview", get(templates::preview))
             .fallback(|| async { ApiError::NotFound("no such API route".into()) })
-            .layer(axum::middleware::from_fn(language::restate_answers));
+            .layer(axum::middleware::from_fn(move |request, next| {
+                language::restate_answers(office_zone, request, next)
+            }));
         Router::new()
             .route("/", get(dashboard::page))
             .route("/healthz", get(health::healthz))

@@ -25,7 +25,7 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde::{Deserialize, Serialize};
 
-pub use restate::restate;
+pub use restate::{restate, restate_in};
 
 /// A language of the print room. Bahasa Indonesia unless asked otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

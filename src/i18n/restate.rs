@@ -11,6 +11,19 @@ use std::sync::LazyLock;
 use fluent_syntax::ast::{Entry, Expression, InlineExpression, PatternElement};
 
 use super::{sources, text, Arg, Lang};
+use crate::domain::office_time::OfficeZone;
+
+/// Variables whose value is a whole number: a text that is not one does not match them, which
+/// tells apart sayings that differ only in a count (`…; 5 cards waiting`).
+pub(super) const NUMBER_VARIABLES: &[&str] =
+    &["count", "bytes", "hours", "limit", "attempts", "blanks", "spoiled", "max"];
+
+fn fits(name: &str, value: &str) -> bool {
+    let number = || value.bytes().all(|b| b.is_ascii_digit());
+    // A field of the event contract, as a rejection names it: `nik`, `address.rt_rw`.
+    let field = || value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'.');
+    !value.is_empty() && (!NUMBER_VARIABLES.contains(&name) || number()) && (name != "field" || field())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Part {
@@ -78,21 +91,23 @@ fn matches<'t>(parts: &[Part], text: &'t str, values: &mut Vec<(&'static str, &'
             text.strip_prefix(literal).is_some_and(|rest_text| matches(rest, rest_text, values))
         }
         [Part::Variable(name)] => {
-            values.push((name, text));
-            !text.is_empty() || {
-                values.pop();
-                false
+            let fitting = fits(name, text);
+            if fitting {
+                values.push((name, text));
             }
+            fitting
         }
         [Part::Variable(name), Part::Literal(next), ..] => {
             let mut from = 1;
             while let Some(found) = text.get(from..).and_then(|tail| tail.find(next)) {
                 let end = from + found;
-                values.push((name, &text[..end]));
-                if matches(&parts[1..], &text[end..], values) {
-                    return true;
+                if fits(name, &text[..end]) {
+                    values.push((name, &text[..end]));
+                    if matches(&parts[1..], &text[end..], values) {
+                        return true;
+                    }
+                    values.pop();
                 }
-                values.pop();
                 from = end + 1;
                 while !text.is_char_boundary(from) {
                     from += 1;
@@ -116,17 +131,55 @@ pub(super) fn recognise(stored: &str) -> Option<(&'static str, Vec<(&'static str
 /// `stored` (English, as the spooler wrote it) in `lang`: the same saying in that language, or
 /// the text as it is when no saying wrote it.
 pub fn restate(lang: Lang, stored: &str) -> Cow<'_, str> {
-    if lang == Lang::En {
+    restate_in(lang, None, stored)
+}
+
+/// As [`restate`], and with the UTC times the spooler stores (`2026-12-01 15:36 UTC`) written
+/// in the office's zone the Indonesian way (`01-12-2026 22:36 WIB`), in either language.
+pub fn restate_in(lang: Lang, zone: Option<OfficeZone>, stored: &str) -> Cow<'_, str> {
+    if lang == Lang::En && zone.is_none() {
         return Cow::Borrowed(stored);
+    }
+    if let Some(at) = zone.and_then(|zone| utc_time(stored).map(|at| zone.format(at))) {
+        return Cow::Owned(at);
     }
     match recognise(stored) {
         Some((key, values)) => {
-            let args: Vec<(&str, Arg)> =
-                values.into_iter().map(|(name, value)| (name, Arg::Text(restate(lang, value).into_owned()))).collect();
+            let args: Vec<(&str, Arg)> = values
+                .into_iter()
+                .map(|(name, value)| (name, Arg::Text(restate_in(lang, zone, value).into_owned())))
+                .collect();
             Cow::Owned(text(lang, key, &args))
+        }
+        // Several findings joined into one text (an event's problems, a job's warnings).
+        None if stored.contains("; ") => {
+            let parts: Vec<Cow<'_, str>> = stored.split("; ").map(|part| restate_in(lang, zone, part)).collect();
+            if parts.iter().all(|part| matches!(part, Cow::Borrowed(_))) {
+                Cow::Borrowed(stored)
+            } else {
+                Cow::Owned(parts.join("; "))
+            }
+        }
+        // A list of things each of which the catalogue knows (a printer's faults).
+        None if stored.contains(", ") => {
+            let parts: Vec<&str> = stored.split(", ").collect();
+            if parts.iter().all(|part| recognise(part).is_some()) {
+                Cow::Owned(parts.iter().map(|part| restate_in(lang, zone, part)).collect::<Vec<_>>().join(", "))
+            } else {
+                Cow::Borrowed(stored)
+            }
         }
         None => Cow::Borrowed(stored),
     }
+}
+
+/// A time as the spooler stores it in a text: `2026-12-01 15:36 UTC` or `2026-12-01 15:36:07 UTC`.
+fn utc_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let naive = text.strip_suffix(" UTC")?;
+    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|format| chrono::NaiveDateTime::parse_from_str(naive, format).ok())
+        .map(|at| at.and_utc())
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@ use std::path::Path;
 
 use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
 
-use super::restate::{pattern_parts, recognise, two_variables_side_by_side, variables, SAYINGS};
+use super::restate::{pattern_parts, recognise, two_variables_side_by_side, variables, NUMBER_VARIABLES, SAYINGS};
 use super::*;
 
 /// Every message of a file: its id and the variables it uses (in its value, selectors included).
@@ -150,12 +150,13 @@ fn every_said_message_is_a_pattern_its_english_text_is_recognised_by() {
             .unwrap_or_else(|| panic!("{} is not plain text and variables", message.id.name));
         assert!(!two_variables_side_by_side(&parts), "{}: two variables side by side", message.id.name);
         let names = variables(&parts);
-        let args: Vec<(&str, Arg)> = names.iter().map(|name| (*name, Arg::Text(format!("<{name}>")))).collect();
+        let sample = |name: &str| if NUMBER_VARIABLES.contains(&name) { "7".to_owned() } else { format!("<{name}>") };
+        let args: Vec<(&str, Arg)> = names.iter().map(|name| (*name, Arg::Text(sample(name)))).collect();
         let english = text(Lang::En, message.id.name, &args);
         let (key, values) = recognise(&english).unwrap_or_else(|| panic!("{english:?} is not recognised"));
         assert_eq!(key, message.id.name, "{english:?} is recognised as another saying");
         for (name, value) in values {
-            assert_eq!(value, format!("<{name}>"), "{key}: {name}");
+            assert_eq!(value, sample(name), "{key}: {name}");
         }
         assert_ne!(restate(Lang::Id, &english), english, "{key} reads the same in Indonesian");
     }
@@ -164,9 +165,28 @@ fn every_said_message_is_a_pattern_its_english_text_is_recognised_by() {
 
 #[test]
 fn stored_texts_are_restated_with_their_quoted_reasons() {
-    let inner = text(Lang::En, "said-not-printing", &[("cause", Arg::from("media-jam"))]);
-    assert_eq!(restate(Lang::Id, &inner), "tidak dicetak: media-jam");
-    assert_eq!(restate(Lang::En, &inner), inner);
+    let jam = tr!(Lang::En, "said-fault-media-jam");
+    let aborted = tr!(Lang::En, "said-aborted", printer = "evolis-1", cause = &jam);
+    assert_eq!(aborted, "aborted by evolis-1: media-jam");
+    assert_eq!(restate(Lang::Id, &aborted), "dihentikan oleh evolis-1: kartu macet");
+    assert_eq!(restate(Lang::En, &aborted), aborted);
+    let asking =
+        tr!(Lang::En, "said-asking-again", why = tr!(Lang::En, "said-central-pending"), at = "2026-12-01 15:36:07 UTC");
+    assert_eq!(
+        restate_in(Lang::Id, Some(crate::domain::office_time::OfficeZone::Wita), &asking),
+        "data belum selesai diverifikasi pusat (tertunda); ditanyakan lagi pada 01-12-2026 23:36 WITA"
+    );
+    assert_eq!(
+        restate_in(Lang::En, Some(crate::domain::office_time::OfficeZone::Wib), &asking),
+        "central has not cleared the record yet (pending); asking again at 01-12-2026 22:36 WIB"
+    );
+    let faults = format!("{jam}, {}", tr!(Lang::En, "said-fault-cover-open"));
+    assert_eq!(restate(Lang::Id, &faults), "kartu macet, penutup printer terbuka");
+    assert_eq!(
+        restate(Lang::Id, "paper, scissors"),
+        "paper, scissors",
+        "a list is restated only when all of it is known"
+    );
     assert_eq!(restate(Lang::Id, "Kartu rusak, tinta luntur"), "Kartu rusak, tinta luntur", "free text stays");
 }
 

@@ -21,6 +21,8 @@ mod staff;
 mod stock;
 mod writer;
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -343,12 +345,9 @@ impl Journal {
             .map(|NewJob { event, payload, template }| {
                 let payload = std::str::from_utf8(payload).map_err(|e| JournalError::Corrupt(e.to_string()))?;
                 let reason = if event.warnings.is_empty() {
-                    "event received; waiting for central's authorization".to_owned()
+                    tr!(Lang::En, "said-received")
                 } else {
-                    format!(
-                        "event received with warnings: {}; waiting for central's authorization",
-                        event.warnings.join("; ")
-                    )
+                    tr!(Lang::En, "said-received-with-warnings", warnings = event.warnings.join("; "))
                 };
                 Ok(AdmitRow {
                     job_id: JobId::new(),

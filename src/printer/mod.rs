@@ -16,6 +16,8 @@ pub mod pool;
 pub mod spool;
 pub mod test_card;
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::fmt;
 use std::time::Duration;
 
@@ -170,13 +172,13 @@ impl Fault {
     /// The IPP keyword (or a short label) staff see.
     pub fn label(&self) -> String {
         match self {
-            Fault::MediaJam => "media-jam".into(),
-            Fault::HopperEmpty => "media-empty (card hopper)".into(),
-            Fault::RibbonEmpty => "marker-supply-empty (ribbon)".into(),
-            Fault::CoverOpen => "cover-open".into(),
-            Fault::Offline => "offline".into(),
-            Fault::Unreachable(detail) => format!("unreachable: {detail}"),
-            Fault::Stopped(detail) => format!("stopped: {detail}"),
+            Fault::MediaJam => tr!(Lang::En, "said-fault-media-jam"),
+            Fault::HopperEmpty => tr!(Lang::En, "said-fault-hopper-empty"),
+            Fault::RibbonEmpty => tr!(Lang::En, "said-fault-ribbon-empty"),
+            Fault::CoverOpen => tr!(Lang::En, "said-fault-cover-open"),
+            Fault::Offline => tr!(Lang::En, "said-fault-offline"),
+            Fault::Unreachable(detail) => tr!(Lang::En, "said-fault-unreachable", detail = detail),
+            Fault::Stopped(detail) => tr!(Lang::En, "said-fault-stopped", detail = detail),
             Fault::Other(reason) => reason.clone(),
         }
     }

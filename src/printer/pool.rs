@@ -11,6 +11,8 @@
 //! among them) go on reporting a cleared jam until their next job, so a reason staff resumed
 //! over stops the printer again only if it goes away and comes back, or a job aborts.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -95,17 +97,18 @@ impl PrinterView {
     pub fn status_text(&self) -> String {
         match (&self.health, &self.paused) {
             (Health::Faulted { faults, .. }, _) => {
-                format!("faulted: {}", faults.iter().map(Fault::label).collect::<Vec<_>>().join(", "))
+                let faults = faults.iter().map(Fault::label).collect::<Vec<_>>().join(", ");
+                tr!(Lang::En, "said-printer-faulted", faults = faults)
             }
             (_, Some(pause)) => match &pause.reason {
-                Some(reason) => format!("paused by {}: {reason}", pause.by),
-                None => format!("paused by {}", pause.by),
+                Some(reason) => tr!(Lang::En, "said-printer-paused-by-because", staff = &pause.by, why = reason),
+                None => tr!(Lang::En, "said-printer-paused-by", staff = &pause.by),
             },
-            (Health::Unchecked, None) => "not checked yet".to_owned(),
+            (Health::Unchecked, None) => tr!(Lang::En, "said-printer-not-checked"),
             (Health::Ready, None) if self.in_flight >= self.max_jobs => {
-                format!("busy with {} of {} jobs", self.in_flight, self.max_jobs)
+                tr!(Lang::En, "said-printer-busy", count = self.in_flight, max = self.max_jobs)
             }
-            (Health::Ready, None) => "ready".to_owned(),
+            (Health::Ready, None) => tr!(Lang::En, "said-printer-ready"),
         }
     }
 }

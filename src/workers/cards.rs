@@ -1,6 +1,8 @@
 //! The bridge from dispatch to the renderer: a job's card from its journaled event, its
 //! template and its authorization.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -44,12 +46,7 @@ impl TemplateCards {
 
 /// What a card without a checkable authorization gets: it is neither drawn nor printed.
 fn no_key() -> RenderFailure {
-    RenderFailure {
-        reason: "central's public key is not configured: the authorization cannot be checked".into(),
-        bad_data: false,
-        reauthorize: false,
-        passing: false,
-    }
+    RenderFailure { reason: tr!(Lang::En, "said-no-central-key"), bad_data: false, reauthorize: false, passing: false }
 }
 
 impl CardRenderer for TemplateCards {
@@ -65,7 +62,7 @@ impl CardRenderer for TemplateCards {
         // The event was valid at intake; refusing it now means the rules changed since, which
         // makes it bad data for this spooler as much as at intake.
         let event = parse_admitted_event(payload, &self.limits).map_err(|error| RenderFailure {
-            reason: format!("the event no longer validates: {error}"),
+            reason: tr!(Lang::En, "said-event-no-longer-validates", error = error.to_string()),
             bad_data: true,
             reauthorize: false,
             passing: false,
@@ -83,7 +80,7 @@ impl CardRenderer for TemplateCards {
         };
         if let Err(problem) = verifier.check_stored(stored, &card, at) {
             return Err(RenderFailure {
-                reason: format!("the authorization cannot be printed on: {problem}"),
+                reason: tr!(Lang::En, "said-cannot-print-on-authorization", problem = problem.to_string()),
                 bad_data: false,
                 reauthorize: !problem.names_another_card(),
                 passing: false,
@@ -98,7 +95,7 @@ impl CardRenderer for TemplateCards {
         // A card that cannot be laid out or a missing template needs staff (fix the template or
         // correct the data), not a rejection of the person's card.
         self.templates.render_with(&job.template, &event, &context).map_err(|error| RenderFailure {
-            reason: format!("cannot render the card: {error}"),
+            reason: tr!(Lang::En, "said-cannot-render-card", error = error.to_string()),
             bad_data: false,
             reauthorize: false,
             passing: false,
@@ -116,7 +113,7 @@ impl CardRenderer for TemplateCards {
             card_digest: job.card_digest.as_deref().unwrap_or_default(),
         };
         verifier.check_stored(stored, &card, at).map(drop).map_err(|problem| RenderFailure {
-            reason: format!("the authorization cannot be printed on: {problem}"),
+            reason: tr!(Lang::En, "said-cannot-print-on-authorization", problem = problem.to_string()),
             bad_data: false,
             reauthorize: !problem.names_another_card(),
             passing: false,
@@ -131,7 +128,12 @@ impl CardRenderer for TemplateCards {
             ..specimen::context()
         };
         Some(template.render(&specimen::event(), &context).map_err(|error| RenderFailure {
-            reason: format!("cannot render the test card with template {}: {error}", template.name()),
+            reason: tr!(
+                Lang::En,
+                "said-cannot-render-test-card",
+                template = template.name(),
+                error = error.to_string()
+            ),
             bad_data: false,
             reauthorize: false,
             passing: false,

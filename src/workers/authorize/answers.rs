@@ -2,6 +2,8 @@
 //! back to waiting with its next attempt (full-jitter backoff or central's `Retry-After`); the
 //! request id that makes retries idempotent.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,7 +73,7 @@ impl Shared {
             // The journal will be back; the job stays due and is asked for then.
             RequestProblem::Journal(error) => warn!(%error, "cannot read the job's event"),
             RequestProblem::Unreadable(detail) => {
-                let reason = format!("the job's event cannot be read to ask central ({detail}); needs staff");
+                let reason = tr!(Lang::En, "said-event-unreadable-for-central", detail = detail);
                 let step = Step::system(job.state, JobState::Failed, reason, self.clock.now());
                 if let Err(error) = self.io(self.journal.transition(job.id, &step)).await {
                     warn!(%error, "cannot record the failure");
@@ -152,13 +154,19 @@ impl Shared {
     pub(super) fn waiting_reason(&self, outcome: &Outcome, next: DateTime<Utc>) -> String {
         let status = self.monitor.snapshot();
         match (status.state, status.next_probe_at) {
-            (CentralState::Down, Some(probe)) => format!(
-                "{}; waiting for central (down since {}), next check {}",
-                outcome.reason(),
-                status.since.format("%Y-%m-%d %H:%M UTC"),
-                probe.format("%Y-%m-%d %H:%M:%S UTC")
+            (CentralState::Down, Some(probe)) => tr!(
+                Lang::En,
+                "said-waiting-central-down",
+                why = outcome.reason(),
+                since = status.since.format("%Y-%m-%d %H:%M UTC").to_string(),
+                at = probe.format("%Y-%m-%d %H:%M:%S UTC").to_string()
             ),
-            _ => format!("{}; asking again at {}", outcome.reason(), next.format("%Y-%m-%d %H:%M:%S UTC")),
+            _ => tr!(
+                Lang::En,
+                "said-asking-again",
+                why = outcome.reason(),
+                at = next.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            ),
         }
     }
 

@@ -24,6 +24,8 @@
 //! answer means for the job. `breaker_state.rs`: the breaker kept in the journal and shared by
 //! the instances on it.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -429,13 +431,11 @@ impl Shared {
     async fn promote_received(&self, now: DateTime<Utc>) -> Result<usize, JournalError> {
         let jobs = self.io(self.journal.due(JobState::Received, now, PROMOTE_BATCH)).await?;
         let status = self.monitor.snapshot();
-        let since = status.since.format("%Y-%m-%d %H:%M UTC");
+        let since = status.since.format("%Y-%m-%d %H:%M UTC").to_string();
         let reason = match status.state {
-            CentralState::Down => format!("waiting for central's authorization (central down since {since})"),
-            CentralState::CredentialsRefused => {
-                format!("waiting for central's authorization (central refused this office's credentials since {since})")
-            }
-            _ => "waiting for central's authorization".to_owned(),
+            CentralState::Down => tr!(Lang::En, "said-awaiting-central-down", since = since),
+            CentralState::CredentialsRefused => tr!(Lang::En, "said-awaiting-central-credentials", since = since),
+            _ => tr!(Lang::En, "said-awaiting-central"),
         };
         for job in &jobs {
             let step = Step::system(JobState::Received, JobState::AwaitingAuthorization, reason.clone(), now);

@@ -2,6 +2,8 @@
 //! with its printer before it is sent, then followed on the printer to its end and settled
 //! (printed, aborted and requeued or failed, cancelled, or in doubt for staff).
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -45,7 +47,7 @@ impl Dispatch {
                 let step = Step::system(
                     JobState::Rendered,
                     JobState::Failed,
-                    format!("template {:?} is unknown: no printer pool", job.template),
+                    tr!(Lang::En, "said-unknown-template", template = format!("{:?}", job.template)),
                     self.clock.now(),
                 );
                 ignore_conflict(self.journal.transition(job.id, &step).await)?;
@@ -112,7 +114,7 @@ impl Dispatch {
                     Err(failure) if failure.passing => {
                         let now = self.clock.now();
                         let retry = chrono::Duration::from_std(super::render::PASSING_FAULT_RETRY).unwrap_or_default();
-                        let reason = format!("waiting to be rendered again: {}", failure.reason);
+                        let reason = tr!(Lang::En, "said-render-again", why = &failure.reason);
                         warn!(reason = %failure.reason, "cannot render the card now; trying again");
                         return self.journal.defer(job.id, JobState::Rendered, now + retry, &reason, now).await;
                     }
@@ -120,7 +122,7 @@ impl Dispatch {
                         let step = Step::system(
                             JobState::Rendered,
                             JobState::Failed,
-                            format!("cannot render: {}", failure.reason),
+                            tr!(Lang::En, "said-cannot-render", why = &failure.reason),
                             self.clock.now(),
                         );
                         return ignore_conflict(self.journal.transition(job.id, &step).await);
@@ -146,13 +148,18 @@ impl Dispatch {
             };
             return ignore_conflict(self.journal.transition(job.id, &step).await);
         }
-        let sending = Step::system(JobState::Rendered, JobState::Printing, format!("sent to {name}"), self.clock.now())
-            .with(JobUpdate {
-                printer: Some(Some(name.clone())),
-                printer_job_id: Some(None),
-                lease: Some((self.instance.to_string(), self.lease_until())),
-                ..JobUpdate::default()
-            });
+        let sending = Step::system(
+            JobState::Rendered,
+            JobState::Printing,
+            tr!(Lang::En, "said-sent-to", printer = &name),
+            self.clock.now(),
+        )
+        .with(JobUpdate {
+            printer: Some(Some(name.clone())),
+            printer_job_id: Some(None),
+            lease: Some((self.instance.to_string(), self.lease_until())),
+            ..JobUpdate::default()
+        });
         match self.journal.transition(job.id, &sending).await {
             Ok(()) => {}
             Err(JournalError::Conflict { .. }) => return Ok(()),
@@ -182,7 +189,7 @@ impl Dispatch {
                 let step = Step::system(
                     JobState::Printing,
                     JobState::Rendered,
-                    format!("not taken by {name}: {error}"),
+                    tr!(Lang::En, "said-not-taken", printer = &name, error = error.to_string()),
                     self.clock.now(),
                 )
                 .with(JobUpdate {
@@ -244,9 +251,10 @@ impl Dispatch {
                         break;
                     }
                     Ok(Lookup::CannotSay) => {
-                        return Settlement::CannotSay(format!(
-                            "{} has no record of the job (it never got it, or has forgotten it)",
-                            lease.name()
+                        return Settlement::CannotSay(tr!(
+                            Lang::En,
+                            "said-printer-has-no-record",
+                            printer = lease.name()
                         ))
                     }
                     Err(error) if error.is_retryable() && started.elapsed() < policy.unreachable_grace => {
@@ -264,9 +272,9 @@ impl Dispatch {
             () = shutdown.cancelled() => Settlement::Interrupted,
             result = printer.follow(&remote, policy) => match result {
                 Ok(status) => Settlement::Finished(status),
-                Err(PrinterError::NoSuchJob(detail)) => Settlement::CannotSay(format!(
-                    "{} lost track of the job ({detail})", lease.name()
-                )),
+                Err(PrinterError::NoSuchJob(detail)) => {
+                    Settlement::CannotSay(tr!(Lang::En, "said-printer-lost-track", printer = lease.name(), detail = detail))
+                }
                 Err(error) => Settlement::Unreachable(error.to_string()),
             },
         }
@@ -316,9 +324,12 @@ impl Dispatch {
             Settlement::Interrupted => Ok(()),
             Settlement::CannotSay(reason) => self.to_unknown(job_id, Some(printer), &reason).await,
             Settlement::Unreachable(detail) => {
-                let reason = format!(
-                    "{printer} did not answer for {} s while printing ({detail}); whether the card printed is unknown",
-                    self.config.in_doubt_timeout_s
+                let reason = tr!(
+                    Lang::En,
+                    "said-printer-silent",
+                    printer = printer,
+                    seconds = self.config.in_doubt_timeout_s,
+                    detail = detail
                 );
                 self.to_unknown(job_id, Some(printer), &reason).await
             }
@@ -326,7 +337,7 @@ impl Dispatch {
                 RemoteJobState::Completed => self.printed(job_id, printer, &status).await,
                 RemoteJobState::Aborted => self.aborted(job_id, lease, &status).await,
                 _ => {
-                    let reason = format!("cancelled at {printer}");
+                    let reason = tr!(Lang::En, "said-cancelled-at", printer = printer);
                     let card = self.card(job_id, printer, status.printer_job_id);
                     let step = Step::system(JobState::Printing, JobState::Failed, reason.clone(), card.at);
                     ignore_conflict(
@@ -344,7 +355,12 @@ impl Dispatch {
         status: &RemoteJobStatus,
     ) -> Result<(), JournalError> {
         let card = self.card(job_id, printer, status.printer_job_id);
-        let step = Step::system(JobState::Printing, JobState::Printed, format!("printed on {printer}"), card.at);
+        let step = Step::system(
+            JobState::Printing,
+            JobState::Printed,
+            tr!(Lang::En, "said-printed-on", printer = printer),
+            card.at,
+        );
         ignore_conflict(self.journal.settle_card_and_step(job_id, &card, CardOutcome::Printed, "", &step).await)?;
         info!("card printed");
         if self.config.retention_s == 0 {
@@ -388,21 +404,26 @@ impl Dispatch {
             Step::system(
                 JobState::Printing,
                 JobState::Failed,
-                format!("aborted by {printer} ({cause}); {spoiled} blank(s) spoiled: staff decide"),
+                tr!(
+                    Lang::En,
+                    "said-aborted-staff-decide",
+                    printer = printer,
+                    cause = cause.to_string(),
+                    spoiled = spoiled
+                ),
                 now,
             )
         } else {
             warn!(%cause, spoiled, "printer aborted the job; back to the queue");
-            let what = if consumed { "blank spoiled" } else { "no blank used" };
-            Step::system(
-                JobState::Printing,
-                JobState::Rendered,
-                format!("aborted by {printer} ({cause}, {what}): back to the queue"),
-                now,
-            )
-            .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
+            let reason = if consumed {
+                tr!(Lang::En, "said-aborted-blank-spoiled", printer = printer, cause = cause.to_string())
+            } else {
+                tr!(Lang::En, "said-aborted-no-blank-used", printer = printer, cause = cause.to_string())
+            };
+            Step::system(JobState::Printing, JobState::Rendered, reason, now)
+                .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
         };
-        let reason = format!("aborted by {printer}: {cause}");
+        let reason = tr!(Lang::En, "said-aborted", printer = printer, cause = cause.to_string());
         ignore_conflict(self.journal.settle_card_and_step(job_id, &card, outcome, &reason, &step).await)
     }
 

@@ -2,6 +2,8 @@
 //! were followed), another instance's once its lease expired; and the leases of the cards this
 //! instance follows, renewed.
 
+use crate::i18n::Lang;
+use crate::tr;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{error, info, info_span, warn, Instrument};
@@ -69,10 +71,10 @@ impl Dispatch {
         shutdown: &CancellationToken,
     ) -> Result<(), JournalError> {
         let Some(printer_name) = job.printer.clone() else {
-            return self.to_unknown(job.id, None, "left printing without a printer on record").await;
+            return self.to_unknown(job.id, None, &tr!(Lang::En, "said-left-printing-no-printer")).await;
         };
         let Some(lease) = self.printers.occupy(&printer_name) else {
-            let reason = format!("left printing on {printer_name}, which is no longer configured");
+            let reason = tr!(Lang::En, "said-left-printing-unconfigured", printer = &printer_name);
             return self.to_unknown(job.id, Some(&printer_name), &reason).await;
         };
         info!("asking the printer about a job left printing");

@@ -1,5 +1,7 @@
 //! Rendering: authorized jobs drawn into the spool as PDF, the authorization checked first.
 
+use crate::i18n::Lang;
+use crate::tr;
 use futures_util::StreamExt as _;
 use tracing::{info, info_span, warn, Instrument};
 
@@ -42,7 +44,7 @@ impl Dispatch {
             Ok(bytes) => Step::system(
                 JobState::Authorized,
                 JobState::Rendered,
-                format!("rendered ({bytes} bytes)"),
+                tr!(Lang::En, "said-rendered", bytes = bytes),
                 self.clock.now(),
             )
             .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() }),
@@ -54,13 +56,18 @@ impl Dispatch {
                 let now = self.clock.now();
                 let until = now + chrono::Duration::from_std(PASSING_FAULT_RETRY).unwrap_or_default();
                 warn!(reason = %failure.reason, retry_in_s = PASSING_FAULT_RETRY.as_secs(), "cannot render the card now; trying again");
-                let reason = format!("waiting to be rendered again: {}", failure.reason);
+                let reason = tr!(Lang::En, "said-render-again", why = &failure.reason);
                 return self.journal.defer(job.id, JobState::Authorized, until, &reason, now).await;
             }
             Err(failure) => {
                 let to = if failure.bad_data { JobState::Rejected } else { JobState::Failed };
                 warn!(reason = %failure.reason, "cannot render the card");
-                Step::system(JobState::Authorized, to, format!("cannot render: {}", failure.reason), self.clock.now())
+                Step::system(
+                    JobState::Authorized,
+                    to,
+                    tr!(Lang::En, "said-cannot-render", why = &failure.reason),
+                    self.clock.now(),
+                )
             }
         };
         ignore_conflict(self.journal.transition(job.id, &step).await)
@@ -69,23 +76,24 @@ impl Dispatch {
     pub(super) async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
         let payload = self.journal.payload(job.id).await.map_err(|e| {
             if e.is_retryable() {
-                RenderFailure::passing(format!("cannot read the event from the journal: {e}"))
+                RenderFailure::passing(tr!(Lang::En, "said-cannot-read-event", error = e.to_string()))
             } else {
-                RenderFailure::lasting(format!("cannot read the event from the journal: {e}"), false)
+                RenderFailure::lasting(tr!(Lang::En, "said-cannot-read-event", error = e.to_string()), false)
             }
         })?;
         let renderer = self.renderer.clone();
         let record = job.clone();
         let at = self.clock.now();
-        let pdf = tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at))
-            .await
-            .map_err(|e| RenderFailure::lasting(format!("renderer crashed: {e}"), false))??;
+        let pdf =
+            tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at)).await.map_err(|e| {
+                RenderFailure::lasting(tr!(Lang::En, "said-renderer-crashed", error = e.to_string()), false)
+            })??;
         let bytes = pdf.len();
         // A full or failing spool disk passes (someone frees space, the disk comes back).
         self.spool
             .write(job.id, pdf)
             .await
-            .map_err(|e| RenderFailure::passing(format!("cannot write the spool: {e}")))?;
+            .map_err(|e| RenderFailure::passing(tr!(Lang::En, "said-cannot-write-spool", error = e.to_string())))?;
         Ok(bytes)
     }
 }
