@@ -6,6 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::job::JobState;
 use super::office_time::OfficeZone;
+use crate::i18n::{restate_in, state_name, Lang};
+use crate::tr;
 
 /// What is known of a job and its pool at one moment.
 #[derive(Debug, Clone)]
@@ -65,12 +67,12 @@ impl Estimate {
             JobState::Authorized | JobState::Rendered | JobState::Printing => {}
         }
         let Some(pool) = facts.pool.clone() else {
-            return Estimate::WaitingForStaff { state: facts.state, reason: "its template has no printer pool".into() };
+            return Estimate::WaitingForStaff { state: facts.state, reason: tr!(Lang::En, "said-no-printer-pool") };
         };
         let expected = if facts.printers_up == 0 {
-            Err(format!("no printer of pool {pool} takes cards now"))
+            Err(tr!(Lang::En, "said-no-printer-up", pool = &pool))
         } else if facts.printed_in_window == 0 {
-            Err(format!("pool {pool} printed no card in the last {} hours", facts.window.num_hours()))
+            Err(tr!(Lang::En, "said-pool-idle", pool = &pool, hours = facts.window.num_hours()))
         } else {
             // The pool's recent pace, applied to the cards ahead (this one included).
             let per_card_ms =
@@ -81,28 +83,33 @@ impl Estimate {
         Estimate::Queued { position: facts.position, of: facts.queue, pool, expected }
     }
 
-    /// In words, times in the office's `zone` ("expected about 14:20 today").
-    pub fn text(&self, zone: OfficeZone, now: DateTime<Utc>) -> String {
+    /// In words, in `lang`, times in the office's `zone` ("expected about 14:20 today").
+    pub fn text(&self, lang: Lang, zone: OfficeZone, now: DateTime<Utc>) -> String {
+        let said = |stored: &str| restate_in(lang, Some(zone), stored).into_owned();
         match self {
-            Estimate::Ended { state, since } => format!("{state} since {}", zone.format(*since)),
-            Estimate::WaitingForStaff { state, reason } => format!("{state}: waiting for staff ({reason})"),
+            Estimate::Ended { state, since } => {
+                tr!(lang, "estimate-ended", state = state_name(lang, *state), since = zone.format(*since))
+            }
+            Estimate::WaitingForStaff { state, reason } => {
+                tr!(lang, "estimate-waiting-for-staff", state = state_name(lang, *state), reason = said(reason))
+            }
             Estimate::WaitingForCentral { since, why, central_since } => {
-                let central =
-                    central_since.map_or_else(|| why.clone(), |at| format!("{why} since {}", zone.format(at)));
-                format!(
-                    "waiting for central's authorization since {}; no estimate while {central}",
-                    zone.format(*since)
-                )
+                let central = match central_since {
+                    Some(at) => tr!(lang, "estimate-central-since", why = said(why), since = zone.format(*at)),
+                    None => said(why),
+                };
+                tr!(lang, "estimate-waiting-for-central", since = zone.format(*since), central = central)
             }
             Estimate::Queued { position, of, pool, expected } => {
                 let when = match expected {
                     Ok(at) if zone.format_date(*at) == zone.format_date(now) => {
-                        format!("expected about {} today", at.with_timezone(&zone.offset()).format("%H:%M"))
+                        let time = at.with_timezone(&zone.offset()).format("%H:%M").to_string();
+                        tr!(lang, "estimate-expected-today", time = time)
                     }
-                    Ok(at) => format!("expected about {}", zone.format(*at)),
-                    Err(why) => format!("no estimate: {why}"),
+                    Ok(at) => tr!(lang, "estimate-expected", at = zone.format(*at)),
+                    Err(why) => tr!(lang, "estimate-none", why = said(why)),
                 };
-                format!("position {position} of {of} for pool {pool}; {when}")
+                tr!(lang, "estimate-queued", position = *position, of = *of, pool = pool, when = when)
             }
         }
     }
@@ -143,10 +150,17 @@ mod tests {
                 expected: Ok(Utc.with_ymd_and_hms(2026, 12, 1, 7, 20, 0).unwrap())
             }
         );
-        assert_eq!(estimate.text(OfficeZone::Wib, now), "position 37 of 112 for pool ektp; expected about 14:20 today");
+        assert_eq!(
+            estimate.text(Lang::En, OfficeZone::Wib, now),
+            "position 37 of 112 for pool ektp; expected about 14:20 today"
+        );
+        assert_eq!(
+            estimate.text(Lang::Id, OfficeZone::Wib, now),
+            "nomor antrean 37 dari 112 di kelompok printer ektp; perkiraan selesai sekitar pukul 14:20 hari ini"
+        );
         let late = Utc.with_ymd_and_hms(2026, 12, 1, 16, 43, 0).unwrap();
         assert_eq!(
-            Estimate::of(&facts(JobState::Rendered), late).text(OfficeZone::Wib, late),
+            Estimate::of(&facts(JobState::Rendered), late).text(Lang::En, OfficeZone::Wib, late),
             "position 37 of 112 for pool ektp; expected about 02-12-2026 00:20 WIB"
         );
     }
@@ -156,20 +170,25 @@ mod tests {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 6, 43, 0).unwrap();
         let mut waiting = facts(JobState::AwaitingAuthorization);
         waiting.central_unavailable =
-            Some(("central is down".into(), Some(Utc.with_ymd_and_hms(2026, 12, 1, 0, 30, 0).unwrap())));
+            Some((tr!(Lang::En, "said-central-is-down"), Some(Utc.with_ymd_and_hms(2026, 12, 1, 0, 30, 0).unwrap())));
         assert_eq!(
-            Estimate::of(&waiting, now).text(OfficeZone::Wib, now),
+            Estimate::of(&waiting, now).text(Lang::Id, OfficeZone::Wib, now),
+            "menunggu otorisasi cetak dari pusat sejak 01-12-2026 08:00 WIB; belum ada perkiraan selama jaringan ke \
+             pusat terputus sejak 01-12-2026 07:30 WIB"
+        );
+        assert_eq!(
+            Estimate::of(&waiting, now).text(Lang::En, OfficeZone::Wib, now),
             "waiting for central's authorization since 01-12-2026 08:00 WIB; no estimate while central is down since \
              01-12-2026 07:30 WIB"
         );
         let mut stopped = facts(JobState::Rendered);
         stopped.printers_up = 0;
         assert!(Estimate::of(&stopped, now)
-            .text(OfficeZone::Wib, now)
+            .text(Lang::En, OfficeZone::Wib, now)
             .ends_with("no estimate: no printer of pool ektp takes cards now"));
         let mut idle = facts(JobState::Authorized);
         idle.printed_in_window = 0;
-        assert!(Estimate::of(&idle, now).text(OfficeZone::Wib, now).contains("printed no card in the last 2 hours"));
+        assert!(Estimate::of(&idle, now).text(Lang::En, OfficeZone::Wib, now).contains("printed no card in the last 2 hours"));
         assert!(matches!(Estimate::of(&facts(JobState::Held), now), Estimate::WaitingForStaff { .. }));
         assert!(matches!(Estimate::of(&facts(JobState::Printed), now), Estimate::Ended { .. }));
     }

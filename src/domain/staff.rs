@@ -196,17 +196,17 @@ pub fn plan(
     let reason = ask.reason.map(str::trim).filter(|r| !r.is_empty());
     if let Some(reason) = reason {
         if reason.chars().count() > MAX_REASON_CHARS {
-            return bad(format!("the reason is longer than {MAX_REASON_CHARS} characters"));
+            return bad(tr!(Lang::En, "said-reason-too-long", max = MAX_REASON_CHARS));
         }
         if reason.chars().any(char::is_control) {
-            return bad("the reason must be one line of text".into());
+            return bad(tr!(Lang::En, "said-reason-one-line"));
         }
     }
     if action.needs_reason() && reason.is_none() {
-        return bad(format!("{} needs a reason", action.as_str()));
+        return bad(tr!(Lang::En, "said-action-needs-reason", action = action.as_str()));
     }
     if action != JobAction::Resolve && ask.outcome.is_some() {
-        return bad("only resolve takes an outcome".into());
+        return bad(tr!(Lang::En, "said-only-resolve-takes-outcome"));
     }
     let mut effects = ActionEffects::default();
     let to = match action {
@@ -216,10 +216,10 @@ pub fn plan(
         }
         JobAction::Release => {
             if from != JobState::Held {
-                return conflict(format!("job {job_id} is {from}, not held"));
+                return conflict(tr!(Lang::En, "said-not-held", job = job_id.to_string(), state = from.as_str()));
             }
             let Some(back) = held_from else {
-                return conflict(format!("job {job_id} is held but not from a known state"));
+                return conflict(tr!(Lang::En, "said-held-from-unknown", job = job_id.to_string()));
             };
             effects.held_from = Some(None);
             effects.due_now = true;
@@ -233,15 +233,15 @@ pub fn plan(
         }
         JobAction::Retry | JobAction::Reprint => {
             if action == JobAction::Retry && !matches!(from, JobState::Failed | JobState::Rejected) {
-                let hint = if matches!(from, JobState::Printed | JobState::Spoiled) {
-                    " (a printed card needs a reprint)"
+                let (job, state) = (job_id.to_string(), from.as_str());
+                return conflict(if matches!(from, JobState::Printed | JobState::Spoiled) {
+                    tr!(Lang::En, "said-retry-refused-reprint", job = job, state = state)
                 } else {
-                    ""
-                };
-                return conflict(format!("job {job_id} is {from}: retry is for failed or rejected jobs{hint}"));
+                    tr!(Lang::En, "said-retry-refused", job = job, state = state)
+                });
             }
             if action == JobAction::Reprint && !matches!(from, JobState::Printed | JobState::Spoiled) {
-                return conflict(format!("job {job_id} is {from}: only a printed or spoiled card can be reprinted"));
+                return conflict(tr!(Lang::En, "said-reprint-refused", job = job_id.to_string(), state = from.as_str()));
             }
             effects.ask_central_afresh = true;
             effects.due_now = true;
@@ -253,21 +253,21 @@ pub fn plan(
             // printer's word to give: staff marking it then would race the printer's answer
             // (and the ledger line it settles). A card in doubt is resolved instead.
             if from != JobState::Printed {
-                let hint = match from {
-                    JobState::Printing => " (wait for the printer to finish)",
-                    JobState::Unknown => " (resolve the job in doubt with outcome spoiled)",
-                    _ => "",
-                };
-                return conflict(format!("job {job_id} is {from}: only a printed card can be marked spoiled{hint}"));
+                let (job, state) = (job_id.to_string(), from.as_str());
+                return conflict(match from {
+                    JobState::Printing => tr!(Lang::En, "said-spoiled-refused-printing", job = job, state = state),
+                    JobState::Unknown => tr!(Lang::En, "said-spoiled-refused-unknown", job = job, state = state),
+                    _ => tr!(Lang::En, "said-spoiled-refused", job = job, state = state),
+                });
             }
             JobState::Spoiled
         }
         JobAction::Resolve => {
             if from != JobState::Unknown {
-                return conflict(format!("job {job_id} is {from}: only a job in doubt (unknown) is resolved"));
+                return conflict(tr!(Lang::En, "said-resolve-refused", job = job_id.to_string(), state = from.as_str()));
             }
             let Some(outcome) = ask.outcome else {
-                return bad("resolve needs an outcome: printed, not_printed or spoiled".into());
+                return bad(tr!(Lang::En, "said-resolve-needs-outcome"));
             };
             if outcome == ResolveOutcome::NotPrinted {
                 effects.forget_printer = true;

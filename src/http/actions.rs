@@ -1,6 +1,8 @@
 //! Staff actions on a job over HTTP: who may take each (roles), the request's body, and the
 //! domain's plan ([`crate::domain::staff::plan`]) as a step for the journal.
 
+use crate::i18n::Lang;
+use crate::tr;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -50,12 +52,11 @@ pub fn plan(
         })?;
     let effects = plan.effects;
     if let (true, Some(purged_at)) = (effects.ask_central_afresh, job.payload_purged_at) {
-        return Err(ApiError::Conflict(format!(
-            "job {}: its card's data (photo, signature, address) was purged on {} when its retention \
-             ([journal] payload_retention_days) ended, so the card cannot be drawn again from it: ask \
-             upstream to send the enrollment again, as a new event",
-            job.id,
-            purged_at.format("%Y-%m-%d")
+        return Err(ApiError::Conflict(tr!(
+            Lang::En,
+            "said-payload-purged",
+            job = job.id.to_string(),
+            day = purged_at.format("%Y-%m-%d").to_string()
         )));
     }
     let mut update = JobUpdate { held_from: effects.held_from, ..JobUpdate::default() };

@@ -1,6 +1,8 @@
 //! Bearer tokens and roles. Each configured token belongs to one named staff member; the name
 //! is what the audit trail records for every step they take.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -124,7 +126,7 @@ impl FromRequestParts<Arc<ApiState>> for Staff {
         // Served without connection info (a test's router), there is no address to limit.
         let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
         if let Some(retry_after) = address.and_then(|address| state.wrong_tokens.blocked(address)) {
-            return Err(ApiError::TooMany { what: "too many wrong tokens from this address".into(), retry_after });
+            return Err(ApiError::TooMany { what: tr!(Lang::En, "said-api-wrong-tokens"), retry_after });
         }
         let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
         let token = header

@@ -1,6 +1,8 @@
 //! `GET /central` (central's state and since when) and `POST /central/check` (ask central now,
 //! after staff fixed what it complained about), through the authorize worker's monitor.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -17,9 +19,10 @@ use crate::config::StaffRole;
 
 fn monitor(state: &ApiState) -> Result<&CentralMonitor, ApiError> {
     state.central.as_ref().ok_or_else(|| {
-        ApiError::Unavailable(format!(
-            "central authorization does not run in this spooler: {}",
-            state.central_off.as_deref().unwrap_or("no usable [central] public_key")
+        ApiError::Unavailable(tr!(
+            Lang::En,
+            "said-central-off",
+            why = state.central_off.as_deref().unwrap_or("no usable [central] public_key")
         ))
     })
 }

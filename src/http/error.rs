@@ -1,5 +1,7 @@
 //! The API's one error type and how each case maps to an HTTP status.
 
+use crate::i18n::Lang;
+use crate::tr;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -41,7 +43,7 @@ pub enum ApiError {
 impl From<JournalError> for ApiError {
     fn from(error: JournalError) -> Self {
         match error {
-            JournalError::NotFound(job_id) => ApiError::NotFound(format!("no job {job_id}")),
+            JournalError::NotFound(job_id) => ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())),
             JournalError::Illegal(illegal) => illegal.into(),
             conflict @ JournalError::Conflict { .. } => ApiError::Conflict(conflict.to_string()),
             other => ApiError::Journal(other),

@@ -1,5 +1,8 @@
 //! `GET /jobs`, `GET /jobs/{id}`, `POST /jobs/{id}/{action}`.
 
+use super::language::Asked;
+use crate::i18n::{state_name, Lang};
+use crate::tr;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -90,7 +93,7 @@ pub async fn list(
 }
 
 fn job_id(text: &str) -> Result<JobId, ApiError> {
-    JobId::from_str(text).map_err(|_| ApiError::NotFound(format!("no job {text:?}")))
+    JobId::from_str(text).map_err(|_| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = format!("{text:?}"))))
 }
 
 pub async fn show(
@@ -99,7 +102,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let job_id = job_id(&id)?;
-    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
+    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
     let history = state.journal.history(job_id).await?;
     let cards = state.journal.cards_of_job(job_id).await?;
     let view = JobView::from(&job);
@@ -123,7 +126,7 @@ pub async fn act(
     staff.require(actions::required_role(action), action.as_str())?;
     let request: ActionRequest = optional_json(&body)?;
     let job_id = job_id(&id)?;
-    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
+    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
     // What was asked is the case already (a second click, a retried command): said, not refused,
     // and nothing is written.
     let already = match (action, job.state) {
@@ -165,7 +168,7 @@ pub async fn act(
             None
         }
     };
-    let updated = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))?;
+    let updated = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
     info!(%job_id, action = action.as_str(), staff = %staff.name, from = %step.from, to = %step.to, "staff action");
     Ok(Json(json!({ "job": JobView::from(&updated), "ledger": ledger })))
 }
@@ -186,7 +189,7 @@ async fn allow_nik_search(state: &ApiState, staff: &Staff) -> Result<(), ApiErro
     }
     let retry_after = first.map_or(hour, |first| first + hour - now).to_std().unwrap_or_default();
     Err(ApiError::TooMany {
-        what: format!("{} made {searches} searches by full NIK in the last hour, the limit", staff.name),
+        what: tr!(Lang::En, "said-api-nik-search-limit", staff = &staff.name, count = searches),
         retry_after,
     })
 }
@@ -219,6 +222,7 @@ const PACE_WINDOW_HOURS: i64 = 2;
 pub async fn estimate(
     State(state): State<Arc<ApiState>>,
     _staff: Staff,
+    asked: Asked,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let job = job_named(&state, &id).await?;
@@ -237,7 +241,8 @@ pub async fn estimate(
         "of": of,
         "pool": pool,
         "expected_at": expected_at,
-        "text": redact_niks(&estimate.text(state.office_zone, now)),
+        // English unless asked: the answer a client that names no language always had.
+        "text": redact_niks(&estimate.text(asked.or(Lang::En), state.office_zone, now)),
     })))
 }
 
@@ -246,20 +251,23 @@ pub async fn estimate(
 pub async fn slip(
     State(state): State<Arc<ApiState>>,
     _staff: Staff,
+    asked: Asked,
     Path(id): Path<String>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse as _;
     let job = job_named(&state, &id).await?;
     let now = state.clock.now();
     let estimate = estimate_for(&state, &job, now).await?;
+    // A document for the citizen: the office's language unless the request names one.
+    let lang = asked.or(state.language);
     let slip = crate::render::report::Slip {
         office: state.office_code.clone(),
         job_id: job.id.to_string(),
         event_id: job.event_id.clone(),
         name: job.name.clone(),
         nik_masked: job.nik_masked.clone(),
-        state: job.state.as_str().to_owned(),
-        estimate: redact_niks(&estimate.text(state.office_zone, now)).into_owned(),
+        state: state_name(lang, job.state),
+        estimate: redact_niks(&estimate.text(lang, state.office_zone, now)).into_owned(),
         made_at: state.office_zone.format(now),
     };
     Ok((
@@ -274,7 +282,7 @@ pub async fn slip(
 
 async fn job_named(state: &ApiState, id: &str) -> Result<crate::journal::JobRecord, ApiError> {
     let job_id = JobId::from_str(id).map_err(|_| ApiError::BadRequest(format!("{id:?} is not a job id")))?;
-    state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {job_id}")))
+    state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))
 }
 
 /// Where `job` stands at `now` (see [`Estimate`]).
@@ -294,14 +302,14 @@ async fn estimate_for(
     };
     let central_unavailable = match &state.central {
         None => {
-            Some((state.central_off.clone().unwrap_or_else(|| "central authorization does not run here".into()), None))
+            Some((state.central_off.clone().unwrap_or_else(|| tr!(Lang::En, "said-central-not-running")), None))
         }
         Some(monitor) => {
             let central = monitor.snapshot();
             match central.state {
-                CentralState::Down => Some(("central is down".to_owned(), Some(central.since))),
+                CentralState::Down => Some((tr!(Lang::En, "said-central-is-down"), Some(central.since))),
                 CentralState::CredentialsRefused => {
-                    Some(("central refuses this office's credentials".to_owned(), Some(central.since)))
+                    Some((tr!(Lang::En, "said-central-refuses-credentials"), Some(central.since)))
                 }
                 CentralState::Unknown | CentralState::Up | CentralState::Degraded => None,
             }

@@ -257,7 +257,7 @@ impl Api {
             .route("/central/check", post(central::check))
             .route("/templates", get(templates::list))
             .route("/templates/{name}/preview", get(templates::preview))
-            .fallback(|| async { ApiError::NotFound("no such API route".into()) })
+            .fallback(|| async { ApiError::NotFound(crate::tr!(crate::i18n::Lang::En, "said-api-no-route")) })
             .layer(axum::middleware::from_fn(move |request, next| {
                 language::restate_answers(office_zone, request, next)
             }));

@@ -1,6 +1,8 @@
 //! `GET /printers`, `POST /printers/{name}/pause|resume|test`, through the dispatch worker's
 //! [`Printers`] handle (and the worker itself for a test card).
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -21,7 +23,7 @@ use crate::printer::pool::Printers;
 use crate::printer::test_card::TestCardError;
 
 fn printers(state: &ApiState) -> Result<&Printers, ApiError> {
-    state.printers.as_ref().ok_or_else(|| ApiError::Unavailable("printing does not run in this spooler".into()))
+    state.printers.as_ref().ok_or_else(|| ApiError::Unavailable(tr!(Lang::En, "said-printing-not-running")))
 }
 
 pub async fn list(State(state): State<Arc<ApiState>>, _staff: Staff) -> Result<Json<Value>, ApiError> {
@@ -46,10 +48,10 @@ async fn load(state: &ApiState, staff: &Staff, name: &str, body: &[u8]) -> Resul
     let request: LoadRequest = serde_json::from_slice(body)
         .map_err(|error| ApiError::BadRequest(format!("body: {error} (expected {{\"cards\": N}})")))?;
     if request.cards == 0 || request.cards > MAX_LOAD {
-        return Err(ApiError::BadRequest(format!("cards must be 1 to {MAX_LOAD}")));
+        return Err(ApiError::BadRequest(tr!(Lang::En, "said-load-cards-range", max = MAX_LOAD)));
     }
     let printers = printers(state)?;
-    let view = printers.view(name).ok_or_else(|| ApiError::NotFound(format!("no printer {name:?}")))?;
+    let view = printers.view(name).ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))))?;
     let blanks = state.journal.load_blanks(name, request.cards, &staff.name, state.clock.now()).await?;
     info!(printer = %name, cards = request.cards, blanks, staff = %staff.name, "blanks loaded");
     let stock = std::iter::once((name.to_owned(), blanks)).collect();
@@ -78,9 +80,7 @@ pub async fn act(
         let request: ReasonRequest = optional_json(&body)?;
         let reason = request.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS || r.chars().any(char::is_control)) {
-            return Err(ApiError::BadRequest(format!(
-                "the reason must be one line of at most {MAX_REASON_CHARS} characters"
-            )));
+            return Err(ApiError::BadRequest(tr!(Lang::En, "said-reason-one-line-at-most", max = MAX_REASON_CHARS)));
         }
         let reason = reason.map(|r| crate::domain::nik::redact_niks(r).into_owned());
         printers.pause(&name, &staff.name, reason.as_deref(), now)
@@ -88,10 +88,10 @@ pub async fn act(
         printers.resume(&name, &staff.name, now)
     };
     if !known {
-        return Err(ApiError::NotFound(format!("no printer {name:?}")));
+        return Err(ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))));
     }
     info!(printer = %name, action = %action, staff = %staff.name, "staff printer action");
-    let view = printers.view(&name).ok_or_else(|| ApiError::NotFound(format!("no printer {name:?}")))?;
+    let view = printers.view(&name).ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))))?;
     Ok((StatusCode::OK, Json(json!({ "printer": PrinterStateView::from(&view) }))))
 }
 
@@ -119,7 +119,7 @@ async fn test_card(
     let dispatch = state
         .test_cards
         .as_ref()
-        .ok_or_else(|| ApiError::Unavailable("printing does not run in this spooler".into()))?;
+        .ok_or_else(|| ApiError::Unavailable(tr!(Lang::En, "said-printing-not-running")))?;
     let wording = match reason {
         Some(reason) => format!("test card by {}: {reason}", staff.name),
         None => format!("test card by {}", staff.name),

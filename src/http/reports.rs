@@ -2,6 +2,8 @@
 //! it (a PDF by default, or CSV for a spreadsheet). `GET /ledger?printer=&from=&to=`: the
 //! blank-card ledger, cards per printer and day by outcome.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -36,7 +38,7 @@ fn office_day(state: &ApiState, name: &str, value: Option<&str>) -> Result<Naive
     match value.filter(|d| !d.is_empty()) {
         None => Ok(state.clock.now().with_timezone(&state.office_zone.offset()).date_naive()),
         Some(date) => NaiveDate::parse_from_str(date, "%Y-%m-%d")
-            .map_err(|_| ApiError::BadRequest(format!("{name} {date:?}: use YYYY-MM-DD"))),
+            .map_err(|_| ApiError::BadRequest(tr!(Lang::En, "said-day-format", name = name, date = format!("{date:?}")))),
     }
 }
 
@@ -64,10 +66,10 @@ pub async fn ledger(
         Some(from) => office_day(&state, "from", Some(from))?,
     };
     if from > to {
-        return Err(ApiError::BadRequest(format!("from {from} is after to {to}")));
+        return Err(ApiError::BadRequest(tr!(Lang::En, "said-day-order", from = from.to_string(), to = to.to_string())));
     }
     if (to - from).num_days() >= MAX_LEDGER_DAYS {
-        return Err(ApiError::BadRequest(format!("at most {MAX_LEDGER_DAYS} days at once")));
+        return Err(ApiError::BadRequest(tr!(Lang::En, "said-ledger-days", max = MAX_LEDGER_DAYS)));
     }
     let printer = params.printer.filter(|p| !p.is_empty());
     let counts = state.journal.card_counts(&from.to_string(), &to.to_string()).await?;
@@ -112,7 +114,7 @@ pub async fn daily(
     let pdf = match params.format.as_deref() {
         None | Some("" | "pdf") => true,
         Some("csv") => false,
-        Some(other) => return Err(ApiError::BadRequest(format!("format {other:?}: use pdf or csv"))),
+        Some(other) => return Err(ApiError::BadRequest(tr!(Lang::En, "said-report-format", format = format!("{other:?}")))),
     };
     let printers: Vec<String> = state
         .printers

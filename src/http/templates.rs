@@ -4,6 +4,8 @@
 //! The preview uses [`crate::render::specimen`], a made-up holder, never a real job's data: a
 //! layout can be checked from the dashboard without a person's card leaving the spooler.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -38,7 +40,7 @@ pub struct TemplateProblemView {
 }
 
 fn store(state: &ApiState) -> Result<&Arc<TemplateStore>, ApiError> {
-    state.templates.as_ref().ok_or_else(|| ApiError::Unavailable("rendering does not run in this spooler".into()))
+    state.templates.as_ref().ok_or_else(|| ApiError::Unavailable(tr!(Lang::En, "said-rendering-not-running")))
 }
 
 pub async fn list(State(state): State<Arc<ApiState>>, _staff: Staff) -> Result<Json<Value>, ApiError> {

@@ -408,7 +408,7 @@ impl Dispatch {
                     Lang::En,
                     "said-aborted-staff-decide",
                     printer = printer,
-                    cause = cause.to_string(),
+                    cause = &cause,
                     spoiled = spoiled
                 ),
                 now,
@@ -416,14 +416,14 @@ impl Dispatch {
         } else {
             warn!(%cause, spoiled, "printer aborted the job; back to the queue");
             let reason = if consumed {
-                tr!(Lang::En, "said-aborted-blank-spoiled", printer = printer, cause = cause.to_string())
+                tr!(Lang::En, "said-aborted-blank-spoiled", printer = printer, cause = &cause)
             } else {
-                tr!(Lang::En, "said-aborted-no-blank-used", printer = printer, cause = cause.to_string())
+                tr!(Lang::En, "said-aborted-no-blank-used", printer = printer, cause = &cause)
             };
             Step::system(JobState::Printing, JobState::Rendered, reason, now)
                 .with(JobUpdate { next_attempt_at: Some(None), ..JobUpdate::default() })
         };
-        let reason = tr!(Lang::En, "said-aborted", printer = printer, cause = cause.to_string());
+        let reason = tr!(Lang::En, "said-aborted", printer = printer, cause = &cause);
         ignore_conflict(self.journal.settle_card_and_step(job_id, &card, outcome, &reason, &step).await)
     }
 
