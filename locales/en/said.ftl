@@ -1,8 +1,10 @@
 # Texts the spooler stores (a job's reason, an audit entry, an error it answers): written in
 # English with these messages, and shown in the reader's language by recognising the English
 # text again (src/i18n/restate.rs). So each message is plain text and { $variables } only (no
-# selectors), and two variables never stand side by side. Variables named count, bytes, hours,
-# limit, attempts, blanks, spoiled or max hold whole numbers. Times are stored in UTC
+# selectors), and two variables never stand side by side. A variable named typed holds what a
+# person typed (a reason for an action): it is shown as typed, never restated. Variables named
+# count, bytes, hours, limit, attempts, blanks, spoiled or max hold whole numbers; one named
+# field holds a field of the event contract (nik, address.rt_rw). Times are stored in UTC
 # (2026-12-01 15:36 UTC) and shown in the office's zone.
 
 ## Admission
@@ -90,7 +92,7 @@ said-printer-not-checked = not checked yet
 said-printer-busy = busy with { $count } of { $max } jobs
 said-printer-ready = ready
 said-printer-paused-by = paused by { $staff }
-said-printer-paused-by-because = paused by { $staff }: { $why }
+said-printer-paused-by-because = paused by { $staff }: { $typed }
 
 ## Staff actions (the audit trail's words)
 said-action-held = held
@@ -104,7 +106,7 @@ said-action-resolved-printed = resolved as printed
 said-action-resolved-not-printed = resolved as not printed
 said-action-resolved-spoiled = resolved as spoiled
 said-action-by = { $action } by { $staff }
-said-action-by-because = { $action } by { $staff }: { $why }
+said-action-by-because = { $action } by { $staff }: { $typed }
 
 ## Why a card has no estimate
 said-no-printer-pool = its template has no printer pool
@@ -157,3 +159,55 @@ said-day-format = { $name } { $date }: use YYYY-MM-DD
 said-report-format = format { $format }: use pdf or csv
 said-day-order = from { $from } is after to { $to }
 said-ledger-days = at most { $max } days at once
+
+## Why an event was refused (the dead-letter queue's reasons, field by field)
+said-event-not-json = payload is not JSON: { $error }
+said-event-not-object = payload is not a JSON object
+said-event-too-large = payload is { $bytes } bytes, more than the limit of { $limit }
+said-event-duplicate-key = payload has the key { $key } twice in one object
+said-event-check-failed = the spooler failed while checking this event ({ $error }); publish it again once that is fixed
+said-field-problem = { $field }: { $problem }
+said-respelled = { $field }: { $value } read as { $card }
+said-field-not-in-contract = is not a field of the contract (check the spelling)
+said-field-not-in-contract-more = is not a field of the contract, nor are { $count } more
+said-field-required = is required
+said-field-must-be-string = must be a string, got { $got }
+said-field-control-characters = must not contain control characters (line breaks, tabs)
+said-field-empty = must not be empty
+said-field-too-long = must be at most { $max } characters, got { $count }
+said-field-one-of = must be one of { $values }, got { $got }
+said-field-date = must be a date YYYY-MM-DD, got { $got }
+said-field-larger-than = is larger than { $bytes } bytes
+said-field-not-base64 = is not valid base64 (standard alphabet, with padding)
+said-field-must-be-number = must be the number { $value }, got { $got }
+said-field-must-be = must be { $value }, got { $got }
+said-field-time = must be an RFC 3339 time with offset, got { $got }
+said-field-office = must be the office's 4-digit regency code, got { $got }
+said-field-template = must be 1-32 of a-z, 0-9, '-', '_', got { $got }
+said-field-name-letters = may contain only letters (with their accents), spaces and . , ' ` ’ -
+said-field-before-1900 = is before 1900
+said-field-after-enrollment = is after the enrollment (occurred_at)
+said-field-valid-until = must be a date YYYY-MM-DD or "SEUMUR HIDUP", got { $got }
+said-field-wna-lifetime = must be the residence permit's end date for citizenship WNA, not "SEUMUR HIDUP"
+said-field-expired-when-printed = is before the enrollment (occurred_at): the card would be expired when printed
+said-field-must-be-object = must be an object, got { $got }
+said-field-rt-rw = must be NNN/NNN (e.g. "001/002"), got { $got }
+said-image-too-many-bytes = is { $bytes } bytes, more than the limit of { $limit }
+said-image-not-jpeg-or-png = is neither a JPEG nor a PNG image
+said-image-unreadable = cannot be read as { $format }: { $error }
+said-image-too-many-pixels = is { $size } pixels, more than the limit of { $limit } pixels
+said-image-no-pixels = has no pixels
+said-image-undecodable = cannot be decoded as { $format }: { $error }
+said-image-truncated = is a truncated JPEG (no end-of-image marker after the image data)
+said-nik-length = must be exactly 16 digits, got { $count } characters
+said-nik-digits = must contain only digits 0-9
+said-nik-region = region code { $code } is not a real province/regency/district code (00)
+said-nik-birth-part = birth date part { $part } is not a date (DDMMYY, the day 01-31 for men or 41-71 for women)
+said-nik-serial = serial number 0000 is never issued
+said-json-null = null
+said-json-boolean = a boolean
+said-json-number = a number
+said-json-string = a string
+said-json-array = an array
+said-json-object = an object
+said-unknown-state = unknown job state { $given }; the states are { $states }

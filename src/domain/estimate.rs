@@ -188,7 +188,9 @@ mod tests {
             .ends_with("no estimate: no printer of pool ektp takes cards now"));
         let mut idle = facts(JobState::Authorized);
         idle.printed_in_window = 0;
-        assert!(Estimate::of(&idle, now).text(Lang::En, OfficeZone::Wib, now).contains("printed no card in the last 2 hours"));
+        assert!(Estimate::of(&idle, now)
+            .text(Lang::En, OfficeZone::Wib, now)
+            .contains("printed no card in the last 2 hours"));
         assert!(matches!(Estimate::of(&facts(JobState::Held), now), Estimate::WaitingForStaff { .. }));
         assert!(matches!(Estimate::of(&facts(JobState::Printed), now), Estimate::Ended { .. }));
     }

@@ -241,7 +241,12 @@ pub fn plan(
                 });
             }
             if action == JobAction::Reprint && !matches!(from, JobState::Printed | JobState::Spoiled) {
-                return conflict(tr!(Lang::En, "said-reprint-refused", job = job_id.to_string(), state = from.as_str()));
+                return conflict(tr!(
+                    Lang::En,
+                    "said-reprint-refused",
+                    job = job_id.to_string(),
+                    state = from.as_str()
+                ));
             }
             effects.ask_central_afresh = true;
             effects.due_now = true;
@@ -264,7 +269,12 @@ pub fn plan(
         }
         JobAction::Resolve => {
             if from != JobState::Unknown {
-                return conflict(tr!(Lang::En, "said-resolve-refused", job = job_id.to_string(), state = from.as_str()));
+                return conflict(tr!(
+                    Lang::En,
+                    "said-resolve-refused",
+                    job = job_id.to_string(),
+                    state = from.as_str()
+                ));
             }
             let Some(outcome) = ask.outcome else {
                 return bad(tr!(Lang::En, "said-resolve-needs-outcome"));
@@ -285,7 +295,7 @@ pub fn plan(
         _ => action.past_tense(),
     };
     let wording = |who: &str| match reason {
-        Some(reason) => tr!(Lang::En, "said-action-by-because", action = &done, staff = who, why = reason),
+        Some(reason) => tr!(Lang::En, "said-action-by-because", action = &done, staff = who, typed = reason),
         None => tr!(Lang::En, "said-action-by", action = &done, staff = who),
     };
     Ok(ActionPlan { from, to, effects, actor, reason: wording(staff), upstream_reason: wording("staff") })

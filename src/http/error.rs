@@ -43,7 +43,9 @@ pub enum ApiError {
 impl From<JournalError> for ApiError {
     fn from(error: JournalError) -> Self {
         match error {
-            JournalError::NotFound(job_id) => ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())),
+            JournalError::NotFound(job_id) => {
+                ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string()))
+            }
             JournalError::Illegal(illegal) => illegal.into(),
             conflict @ JournalError::Conflict { .. } => ApiError::Conflict(conflict.to_string()),
             other => ApiError::Journal(other),

@@ -102,7 +102,11 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let job_id = job_id(&id)?;
-    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
+    let job = state
+        .journal
+        .job(job_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
     let history = state.journal.history(job_id).await?;
     let cards = state.journal.cards_of_job(job_id).await?;
     let view = JobView::from(&job);
@@ -126,7 +130,11 @@ pub async fn act(
     staff.require(actions::required_role(action), action.as_str())?;
     let request: ActionRequest = optional_json(&body)?;
     let job_id = job_id(&id)?;
-    let job = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
+    let job = state
+        .journal
+        .job(job_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
     // What was asked is the case already (a second click, a retried command): said, not refused,
     // and nothing is written.
     let already = match (action, job.state) {
@@ -168,7 +176,11 @@ pub async fn act(
             None
         }
     };
-    let updated = state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
+    let updated = state
+        .journal
+        .job(job_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))?;
     info!(%job_id, action = action.as_str(), staff = %staff.name, from = %step.from, to = %step.to, "staff action");
     Ok(Json(json!({ "job": JobView::from(&updated), "ledger": ledger })))
 }
@@ -282,7 +294,11 @@ pub async fn slip(
 
 async fn job_named(state: &ApiState, id: &str) -> Result<crate::journal::JobRecord, ApiError> {
     let job_id = JobId::from_str(id).map_err(|_| ApiError::BadRequest(format!("{id:?} is not a job id")))?;
-    state.journal.job(job_id).await?.ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))
+    state
+        .journal
+        .job(job_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-job", job = job_id.to_string())))
 }
 
 /// Where `job` stands at `now` (see [`Estimate`]).
@@ -301,9 +317,7 @@ async fn estimate_for(
         _ => Vec::new(),
     };
     let central_unavailable = match &state.central {
-        None => {
-            Some((state.central_off.clone().unwrap_or_else(|| tr!(Lang::En, "said-central-not-running")), None))
-        }
+        None => Some((state.central_off.clone().unwrap_or_else(|| tr!(Lang::En, "said-central-not-running")), None)),
         Some(monitor) => {
             let central = monitor.snapshot();
             match central.state {

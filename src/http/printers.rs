@@ -51,7 +51,9 @@ async fn load(state: &ApiState, staff: &Staff, name: &str, body: &[u8]) -> Resul
         return Err(ApiError::BadRequest(tr!(Lang::En, "said-load-cards-range", max = MAX_LOAD)));
     }
     let printers = printers(state)?;
-    let view = printers.view(name).ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))))?;
+    let view = printers
+        .view(name)
+        .ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))))?;
     let blanks = state.journal.load_blanks(name, request.cards, &staff.name, state.clock.now()).await?;
     info!(printer = %name, cards = request.cards, blanks, staff = %staff.name, "blanks loaded");
     let stock = std::iter::once((name.to_owned(), blanks)).collect();
@@ -91,7 +93,9 @@ pub async fn act(
         return Err(ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))));
     }
     info!(printer = %name, action = %action, staff = %staff.name, "staff printer action");
-    let view = printers.view(&name).ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))))?;
+    let view = printers
+        .view(&name)
+        .ok_or_else(|| ApiError::NotFound(tr!(Lang::En, "said-no-printer", printer = format!("{name:?}"))))?;
     Ok((StatusCode::OK, Json(json!({ "printer": PrinterStateView::from(&view) }))))
 }
 
@@ -116,10 +120,8 @@ async fn test_card(
     if reason.is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
         return Err(ApiError::BadRequest(format!("the reason is longer than {MAX_REASON_CHARS} characters")));
     }
-    let dispatch = state
-        .test_cards
-        .as_ref()
-        .ok_or_else(|| ApiError::Unavailable(tr!(Lang::En, "said-printing-not-running")))?;
+    let dispatch =
+        state.test_cards.as_ref().ok_or_else(|| ApiError::Unavailable(tr!(Lang::En, "said-printing-not-running")))?;
     let wording = match reason {
         Some(reason) => format!("test card by {}: {reason}", staff.name),
         None => format!("test card by {}", staff.name),

@@ -37,8 +37,9 @@ const MAX_LEDGER_DAYS: i64 = 366;
 fn office_day(state: &ApiState, name: &str, value: Option<&str>) -> Result<NaiveDate, ApiError> {
     match value.filter(|d| !d.is_empty()) {
         None => Ok(state.clock.now().with_timezone(&state.office_zone.offset()).date_naive()),
-        Some(date) => NaiveDate::parse_from_str(date, "%Y-%m-%d")
-            .map_err(|_| ApiError::BadRequest(tr!(Lang::En, "said-day-format", name = name, date = format!("{date:?}")))),
+        Some(date) => NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| {
+            ApiError::BadRequest(tr!(Lang::En, "said-day-format", name = name, date = format!("{date:?}")))
+        }),
     }
 }
 
@@ -66,7 +67,12 @@ pub async fn ledger(
         Some(from) => office_day(&state, "from", Some(from))?,
     };
     if from > to {
-        return Err(ApiError::BadRequest(tr!(Lang::En, "said-day-order", from = from.to_string(), to = to.to_string())));
+        return Err(ApiError::BadRequest(tr!(
+            Lang::En,
+            "said-day-order",
+            from = from.to_string(),
+            to = to.to_string()
+        )));
     }
     if (to - from).num_days() >= MAX_LEDGER_DAYS {
         return Err(ApiError::BadRequest(tr!(Lang::En, "said-ledger-days", max = MAX_LEDGER_DAYS)));
@@ -114,7 +120,9 @@ pub async fn daily(
     let pdf = match params.format.as_deref() {
         None | Some("" | "pdf") => true,
         Some("csv") => false,
-        Some(other) => return Err(ApiError::BadRequest(tr!(Lang::En, "said-report-format", format = format!("{other:?}")))),
+        Some(other) => {
+            return Err(ApiError::BadRequest(tr!(Lang::En, "said-report-format", format = format!("{other:?}"))))
+        }
     };
     let printers: Vec<String> = state
         .printers

@@ -18,6 +18,9 @@ use crate::domain::office_time::OfficeZone;
 pub(super) const NUMBER_VARIABLES: &[&str] =
     &["count", "bytes", "hours", "limit", "attempts", "blanks", "spoiled", "max"];
 
+/// The variable that holds what a person typed (a reason given with an action).
+const TYPED: &str = "typed";
+
 fn fits(name: &str, value: &str) -> bool {
     let number = || value.bytes().all(|b| b.is_ascii_digit());
     // A field of the event contract, as a rejection names it: `nik`, `address.rt_rw`.
@@ -147,7 +150,12 @@ pub fn restate_in(lang: Lang, zone: Option<OfficeZone>, stored: &str) -> Cow<'_,
         Some((key, values)) => {
             let args: Vec<(&str, Arg)> = values
                 .into_iter()
-                .map(|(name, value)| (name, Arg::Text(restate_in(lang, zone, value).into_owned())))
+                .map(|(name, value)| {
+                    // What a person typed is theirs: shown as typed, in whatever language.
+                    let shown =
+                        if name == TYPED { value.to_owned() } else { restate_in(lang, zone, value).into_owned() };
+                    (name, Arg::Text(shown))
+                })
                 .collect();
             Cow::Owned(text(lang, key, &args))
         }

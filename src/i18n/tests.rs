@@ -150,7 +150,11 @@ fn every_said_message_is_a_pattern_its_english_text_is_recognised_by() {
             .unwrap_or_else(|| panic!("{} is not plain text and variables", message.id.name));
         assert!(!two_variables_side_by_side(&parts), "{}: two variables side by side", message.id.name);
         let names = variables(&parts);
-        let sample = |name: &str| if NUMBER_VARIABLES.contains(&name) { "7".to_owned() } else { format!("<{name}>") };
+        let sample = |name: &str| match name {
+            _ if NUMBER_VARIABLES.contains(&name) => "7".to_owned(),
+            "field" => "address.rt_rw".to_owned(),
+            _ => format!("<{name}>"),
+        };
         let args: Vec<(&str, Arg)> = names.iter().map(|name| (*name, Arg::Text(sample(name)))).collect();
         let english = text(Lang::En, message.id.name, &args);
         let (key, values) = recognise(&english).unwrap_or_else(|| panic!("{english:?} is not recognised"));
@@ -229,8 +233,11 @@ fn the_errors_staff_meet_are_restated() {
     let errors: Vec<String> = vec![
         ApiError::Unauthenticated.to_string(),
         ApiError::NoTokensConfigured.to_string(),
-        ApiError::TooMany { what: tr!(Lang::En, "said-api-wrong-tokens"), retry_after: std::time::Duration::from_secs(30) }
-            .to_string(),
+        ApiError::TooMany {
+            what: tr!(Lang::En, "said-api-wrong-tokens"),
+            retry_after: std::time::Duration::from_secs(30),
+        }
+        .to_string(),
         ApiError::Forbidden {
             action: tr!(Lang::En, "said-action-held"),
             needed: StaffRole::Operator,
@@ -242,7 +249,8 @@ fn the_errors_staff_meet_are_restated() {
         IllegalTransition { from: JobState::Printed, to: JobState::Held, by_staff: false }.to_string(),
         JournalError::Conflict { job_id, expected: JobState::Held, actual: JobState::Printed }.to_string(),
         TestCardError::UnknownPrinter("evolis-9".into()).to_string(),
-        TestCardError::NotReady { name: "evolis-1".into(), status: tr!(Lang::En, "said-printer-not-checked") }.to_string(),
+        TestCardError::NotReady { name: "evolis-1".into(), status: tr!(Lang::En, "said-printer-not-checked") }
+            .to_string(),
         TestCardError::NoTemplate("ektp".into()).to_string(),
         TestCardError::Render("font".into()).to_string(),
         AuthorizationProblem::Unreadable("eof".into()).to_string(),
@@ -261,4 +269,32 @@ fn the_errors_staff_meet_are_restated() {
     }
     let forbidden = restate(Lang::Id, &errors[3]);
     assert_eq!(forbidden, "ditahan memerlukan peran operator; budi berperan pemantau");
+}
+
+#[test]
+fn an_event_s_refusal_is_restated_problem_by_problem() {
+    use crate::domain::event::{parse_event, ImageLimits};
+
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/events/01-merangin-hamidah.json"))
+            .unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&sample).unwrap();
+    event["nik"] = "15020152038500".into();
+    event["religion"] = "SHINTO".into();
+    event["name"] = "".into();
+    event["address"]["rt_rw"] = "1/2".into();
+    event["photo"] = "not base64!".into();
+    event["colour"] = "blue".into();
+    event.as_object_mut().unwrap().remove("birth_place");
+    let english = parse_event(event.to_string().as_bytes(), &ImageLimits::default()).unwrap_err().to_string();
+    let problems: Vec<&str> = english.split("; ").collect();
+    assert!(problems.len() >= 7, "{english}");
+    let indonesian = restate(Lang::Id, &english);
+    let restated: Vec<&str> = indonesian.split("; ").collect();
+    assert_eq!(restated.len(), problems.len(), "{indonesian}");
+    for (before, after) in problems.iter().zip(&restated) {
+        assert!(after.starts_with("kolom "), "{before:?} was not restated: {after:?}");
+    }
+    assert!(indonesian.contains("kolom nik: harus tepat 16 angka, ternyata 14 karakter"), "{indonesian}");
+    assert!(indonesian.contains("kolom birth_place: wajib diisi"), "{indonesian}");
 }

@@ -101,7 +101,7 @@ impl PrinterView {
                 tr!(Lang::En, "said-printer-faulted", faults = faults)
             }
             (_, Some(pause)) => match &pause.reason {
-                Some(reason) => tr!(Lang::En, "said-printer-paused-by-because", staff = &pause.by, why = reason),
+                Some(reason) => tr!(Lang::En, "said-printer-paused-by-because", staff = &pause.by, typed = reason),
                 None => tr!(Lang::En, "said-printer-paused-by", staff = &pause.by),
             },
             (Health::Unchecked, None) => tr!(Lang::En, "said-printer-not-checked"),

@@ -404,13 +404,7 @@ impl Dispatch {
             Step::system(
                 JobState::Printing,
                 JobState::Failed,
-                tr!(
-                    Lang::En,
-                    "said-aborted-staff-decide",
-                    printer = printer,
-                    cause = &cause,
-                    spoiled = spoiled
-                ),
+                tr!(Lang::En, "said-aborted-staff-decide", printer = printer, cause = &cause, spoiled = spoiled),
                 now,
             )
         } else {
