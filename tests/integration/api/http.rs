@@ -235,6 +235,53 @@ async fn an_illegal_step_is_a_conflict_with_the_reason() {
     assert_eq!(api.get("/api/v1/nothing", Some(VIEWER)).await.0, StatusCode::NOT_FOUND);
 }
 
+/// Texts for people follow `?lang=` or `Accept-Language`; a request that names neither gets
+/// them as stored, in English, as the API always answered.
+#[tokio::test]
+async fn texts_for_people_come_in_the_language_asked_for() {
+    let api = Harness::start().await;
+    let job = api.job_in(1, JobState::Rendered).await;
+    let (status, _) = api.post(&format!("/api/v1/jobs/{job}/hold"), OPERATOR, json!({"reason": "alamat dicek"})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let english = api.get_ok(&format!("/api/v1/jobs/{job}")).await;
+    assert_eq!(last_entry(&english)["reason"], "held by rina: alamat dicek");
+    let (_, indonesian) = api.get(&format!("/api/v1/jobs/{job}?lang=id"), Some(VIEWER)).await;
+    assert_eq!(last_entry(&indonesian)["reason"], "ditahan oleh rina: alamat dicek", "what rina typed stays hers");
+    assert_eq!(indonesian["state"], english["state"], "codes are codes in every language");
+
+    let asked = |lang: &'static str| {
+        api.client
+            .get(format!("{}/api/v1/jobs/{job}", api.base))
+            .bearer_auth(VIEWER)
+            .header(reqwest::header::ACCEPT_LANGUAGE, lang)
+            .send()
+    };
+    let answer = asked("id-ID,id;q=0.9,en;q=0.8").await.unwrap();
+    assert_eq!(answer.headers()[reqwest::header::CONTENT_LANGUAGE], "id");
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(last_entry(&body)["reason"], "ditahan oleh rina: alamat dicek");
+    let body: Value = asked("en-GB").await.unwrap().json().await.unwrap();
+    assert_eq!(last_entry(&body)["reason"], "held by rina: alamat dicek");
+
+    // The errors of actions too.
+    let printed = api.job_in(2, JobState::Printed).await;
+    let (status, refused) = api.post(&format!("/api/v1/jobs/{printed}/release?lang=id"), OPERATOR, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(refused["error"], format!("pekerjaan cetak {printed} berstatus printed, tidak ditahan"));
+    let (_, refused) = api.post(&format!("/api/v1/jobs/{printed}/release"), OPERATOR, json!({})).await;
+    assert_eq!(refused["error"], format!("job {printed} is printed, not held"));
+    let (status, missing) = api.get("/api/v1/jobs/not-a-job?lang=id", Some(VIEWER)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"], "tidak ada pekerjaan cetak \"not-a-job\"");
+    let (_, forbidden) =
+        api.post(&format!("/api/v1/jobs/{printed}/reprint?lang=id"), VIEWER, json!({"reason": "x"})).await;
+    assert!(
+        forbidden["error"].as_str().unwrap().ends_with("memerlukan peran penyelia; vera berperan pemantau"),
+        "{forbidden}"
+    );
+}
+
 /// Pages through a list to its end, checking the pages' sizes.
 async fn all_pages(api: &Harness, query: &str, page: usize) -> Vec<String> {
     let mut ids = Vec::new();
