@@ -102,9 +102,11 @@ said-action-retried = retried
 said-action-reprint-ordered = reprint ordered
 said-action-marked-spoiled = marked spoiled
 said-action-resolved = resolved
-said-action-resolved-printed = resolved as printed
-said-action-resolved-not-printed = resolved as not printed
-said-action-resolved-spoiled = resolved as spoiled
+said-outcome-printed = printed
+said-outcome-not-printed = not printed
+said-outcome-spoiled = spoiled
+said-resolved-by = resolved by { $staff } as { $outcome }
+said-resolved-by-because = resolved by { $staff } as { $outcome }: { $typed }
 said-action-by = { $action } by { $staff }
 said-action-by-because = { $action } by { $staff }: { $typed }
 
@@ -211,3 +213,19 @@ said-json-string = a string
 said-json-array = an array
 said-json-object = an object
 said-unknown-state = unknown job state { $given }; the states are { $states }
+
+## What staff are alerted to
+said-central-credentials-alert = central refused this office's credentials (HTTP 401: { $detail }). No authorization is asked for until this is fixed: check [central] office and the office's registration with central. cardspool checks again every { $minutes } min, and at once when staff ask for a check or restart with a changed [central] configuration.
+said-status-events-unroutable = no queue is bound to exchange { $exchange } for routing key { $routing_key }: upstream binds one (to card.#); until then status events wait in the journal
+
+## Notes on an action that needed nothing done
+said-already-held = already held
+said-already-cancelled = already cancelled
+said-central-asked-now = central is asked now
+said-central-flowing = requests to central are flowing already: nothing to check
+said-ledger-printed-spoiled = the printed card is recorded spoiled in the blank-card ledger
+said-ledger-no-printed-card = no printed card of this job is in the blank-card ledger
+said-ledger-no-card-in-doubt = no card in doubt of this job is in the blank-card ledger
+said-ledger-printed = the card is recorded printed in the blank-card ledger
+said-ledger-spoiled = the card is recorded spoiled in the blank-card ledger
+said-ledger-not-fed = the card is recorded not fed (no blank used) in the blank-card ledger

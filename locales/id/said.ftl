@@ -96,9 +96,11 @@ said-action-retried = dicoba lagi
 said-action-reprint-ordered = cetak ulang diminta
 said-action-marked-spoiled = ditandai kartu rusak
 said-action-resolved = diselesaikan
-said-action-resolved-printed = diselesaikan: sudah dicetak
-said-action-resolved-not-printed = diselesaikan: tidak tercetak
-said-action-resolved-spoiled = diselesaikan: kartu rusak
+said-outcome-printed = sudah dicetak
+said-outcome-not-printed = tidak tercetak
+said-outcome-spoiled = kartu rusak
+said-resolved-by = diselesaikan oleh { $staff } sebagai { $outcome }
+said-resolved-by-because = diselesaikan oleh { $staff } sebagai { $outcome }: { $typed }
 said-action-by = { $action } oleh { $staff }
 said-action-by-because = { $action } oleh { $staff }: { $typed }
 
@@ -205,3 +207,19 @@ said-json-string = teks
 said-json-array = larik
 said-json-object = objek
 said-unknown-state = status pekerjaan { $given } tidak dikenal; status yang ada: { $states }
+
+## Peringatan untuk petugas
+said-central-credentials-alert = pusat menolak kredensial kantor ini (HTTP 401: { $detail }). Tidak ada otorisasi yang diminta sampai ini diperbaiki: periksa [central] office dan pendaftaran kantor ini di pusat. cardspool memeriksa lagi setiap { $minutes } menit, dan segera bila petugas meminta pemeriksaan atau spooler dimulai ulang dengan konfigurasi [central] yang diubah.
+said-status-events-unroutable = tidak ada antrean yang terikat ke exchange { $exchange } untuk routing key { $routing_key }: sistem hulu perlu mengikatnya (ke card.#); sampai saat itu kabar status menunggu di jurnal
+
+## Catatan untuk tindakan yang tidak perlu dikerjakan
+said-already-held = sudah ditahan
+said-already-cancelled = sudah dibatalkan
+said-central-asked-now = pusat sedang ditanya sekarang
+said-central-flowing = permintaan ke pusat sudah berjalan lancar: tidak ada yang perlu diperiksa
+said-ledger-printed-spoiled = kartu yang sudah dicetak dicatat rusak di buku blangko
+said-ledger-no-printed-card = tidak ada kartu tercetak dari pekerjaan ini di buku blangko
+said-ledger-no-card-in-doubt = tidak ada kartu belum pasti dari pekerjaan ini di buku blangko
+said-ledger-printed = kartu dicatat sudah dicetak di buku blangko
+said-ledger-spoiled = kartu dicatat rusak di buku blangko
+said-ledger-not-fed = kartu dicatat tidak masuk printer (tidak ada blangko terpakai) di buku blangko

@@ -13,6 +13,8 @@
 //!   interval, or at once when staff ask ([`Breaker::probe_now`]), or after a restart with a
 //!   changed `[central]` configuration. An alert stays up until central accepts us again.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -309,12 +311,11 @@ impl Breaker {
                 self.last_error_at = Some(now);
                 self.phase = Phase::CredentialsRefused;
                 self.next_probe_at = Some(after(now, self.policy.credentials_probe_interval));
-                self.alert = Some(format!(
-                    "central refused this office's credentials (HTTP 401: {detail}). No authorization is asked \
-                     for until this is fixed: check [central] office and the office's registration with central. \
-                     cardspool checks again every {} min, and at once when staff ask for a check or restart \
-                     with a changed [central] configuration.",
-                    self.policy.credentials_probe_interval.as_secs().div_ceil(60)
+                self.alert = Some(tr!(
+                    Lang::En,
+                    "said-central-credentials-alert",
+                    detail = detail,
+                    minutes = self.policy.credentials_probe_interval.as_secs().div_ceil(60)
                 ));
             }
         }

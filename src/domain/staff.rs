@@ -288,15 +288,20 @@ pub fn plan(
     };
     let actor = Actor::Staff(staff.to_owned());
     from.transition(to, &actor).map_err(|illegal| ActionRefused::Conflict(illegal.to_string()))?;
-    let done = match (action, ask.outcome) {
-        (JobAction::Resolve, Some(ResolveOutcome::Printed)) => tr!(Lang::En, "said-action-resolved-printed"),
-        (JobAction::Resolve, Some(ResolveOutcome::NotPrinted)) => tr!(Lang::En, "said-action-resolved-not-printed"),
-        (JobAction::Resolve, Some(ResolveOutcome::Spoiled)) => tr!(Lang::En, "said-action-resolved-spoiled"),
-        _ => action.past_tense(),
+    let outcome = match (action, ask.outcome) {
+        (JobAction::Resolve, Some(ResolveOutcome::Printed)) => Some(tr!(Lang::En, "said-outcome-printed")),
+        (JobAction::Resolve, Some(ResolveOutcome::NotPrinted)) => Some(tr!(Lang::En, "said-outcome-not-printed")),
+        (JobAction::Resolve, Some(ResolveOutcome::Spoiled)) => Some(tr!(Lang::En, "said-outcome-spoiled")),
+        _ => None,
     };
-    let wording = |who: &str| match reason {
-        Some(reason) => tr!(Lang::En, "said-action-by-because", action = &done, staff = who, typed = reason),
-        None => tr!(Lang::En, "said-action-by", action = &done, staff = who),
+    let done = action.past_tense();
+    let wording = |who: &str| match (&outcome, reason) {
+        (Some(outcome), Some(reason)) => {
+            tr!(Lang::En, "said-resolved-by-because", staff = who, outcome = outcome, typed = reason)
+        }
+        (Some(outcome), None) => tr!(Lang::En, "said-resolved-by", staff = who, outcome = outcome),
+        (None, Some(reason)) => tr!(Lang::En, "said-action-by-because", action = &done, staff = who, typed = reason),
+        (None, None) => tr!(Lang::En, "said-action-by", action = &done, staff = who),
     };
     Ok(ActionPlan { from, to, effects, actor, reason: wording(staff), upstream_reason: wording("staff") })
 }

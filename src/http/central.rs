@@ -45,8 +45,7 @@ pub async fn check(State(state): State<Arc<ApiState>>, staff: Staff) -> Result<J
     let monitor = monitor(&state)?;
     let scheduled = monitor.probe_now(state.clock.now());
     info!(staff = %staff.name, scheduled, "staff asked for a check of central");
-    let note =
-        if scheduled { "central is asked now" } else { "requests to central are flowing already: nothing to check" };
+    let note = if scheduled { tr!(Lang::En, "said-central-asked-now") } else { tr!(Lang::En, "said-central-flowing") };
     Ok(Json(
         json!({ "central": central_view(&live_snapshot(&state, monitor).await?), "note": note, "asked": scheduled }),
     ))

@@ -138,8 +138,8 @@ pub async fn act(
     // What was asked is the case already (a second click, a retried command): said, not refused,
     // and nothing is written.
     let already = match (action, job.state) {
-        (JobAction::Hold, JobState::Held) => Some("already held"),
-        (JobAction::Cancel, JobState::Cancelled) => Some("already cancelled"),
+        (JobAction::Hold, JobState::Held) => Some(tr!(Lang::En, "said-already-held")),
+        (JobAction::Cancel, JobState::Cancelled) => Some(tr!(Lang::En, "said-already-cancelled")),
         _ => None,
     };
     if let Some(note) = already {
@@ -155,9 +155,9 @@ pub async fn act(
                 .step_settling_latest_card(job_id, &step, &[CardOutcome::Printed], CardOutcome::Spoiled)
                 .await?;
             Some(if settled {
-                "the printed card is recorded spoiled in the blank-card ledger"
+                tr!(Lang::En, "said-ledger-printed-spoiled")
             } else {
-                "no printed card of this job is in the blank-card ledger"
+                tr!(Lang::En, "said-ledger-no-printed-card")
             })
         }
         (JobAction::Resolve, Some(outcome)) => {
@@ -165,10 +165,10 @@ pub async fn act(
             let settled =
                 state.journal.step_settling_latest_card(job_id, &step, &in_doubt, outcome.card_outcome()).await?;
             Some(match (settled, outcome.card_outcome()) {
-                (false, _) => "no card in doubt of this job is in the blank-card ledger",
-                (true, CardOutcome::Printed) => "the card is recorded printed in the blank-card ledger",
-                (true, CardOutcome::Spoiled) => "the card is recorded spoiled in the blank-card ledger",
-                (true, _) => "the card is recorded not fed (no blank used) in the blank-card ledger",
+                (false, _) => tr!(Lang::En, "said-ledger-no-card-in-doubt"),
+                (true, CardOutcome::Printed) => tr!(Lang::En, "said-ledger-printed"),
+                (true, CardOutcome::Spoiled) => tr!(Lang::En, "said-ledger-spoiled"),
+                (true, _) => tr!(Lang::En, "said-ledger-not-fed"),
             })
         }
         _ => {

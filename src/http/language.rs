@@ -20,7 +20,7 @@ use crate::i18n::{restate_in, Lang};
 
 /// The fields of the API's JSON that people read, wherever they are in an answer.
 const FOR_PEOPLE: &[&str] =
-    &["reason", "error", "summary", "alert", "faults", "warnings", "text", "central_off", "ledger"];
+    &["reason", "error", "summary", "alert", "faults", "warnings", "text", "central_off", "ledger", "note"];
 
 /// The largest JSON answer restated; larger ones (none today) go out as they are.
 const LARGEST_ANSWER: usize = 16 * 1024 * 1024;

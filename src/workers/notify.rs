@@ -8,6 +8,8 @@
 //! holds back the ones after it: it is tried again alone every [`HELD_BACK_RETRY`], counted,
 //! and shown to staff until a queue takes it.
 
+use crate::i18n::Lang;
+use crate::tr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,9 +146,11 @@ impl Notify {
                     }
                 }
                 Some(PublishError::NotRouted { exchange, routing_key }) => {
-                    let reason = format!(
-                        "no queue is bound to exchange {exchange} for routing key {routing_key}: \
-                         upstream binds one (to card.#); until then status events wait in the journal"
+                    let reason = tr!(
+                        Lang::En,
+                        "said-status-events-unroutable",
+                        exchange = &exchange,
+                        routing_key = &routing_key
                     );
                     if self.stats.held_back(&routing_key, &reason, self.clock.now()) {
                         warn!(%exchange, %routing_key, retry_in_s = self.held_back_retry.as_secs(), "status events held back: {reason}");

@@ -876,7 +876,8 @@ async fn a_citizen_s_card_is_placed_in_its_pool_s_queue_and_timed_at_the_pool_s_
     std::fs::write(dir.path().join("slip.pdf"), slip.bytes().await.unwrap()).unwrap();
     let text = std::process::Command::new("pdftotext").arg(dir.path().join("slip.pdf")).arg("-").output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
-    for expected in [rendered.to_string().as_str(), "1502**********02", "rendered", "position 2 of 4 for pool ektp"] {
+    // In the office's language (`[api] language`, Bahasa Indonesia by default).
+    for expected in [rendered.to_string().as_str(), "1502**********02", "siap cetak", "nomor antrean 2 dari 4"] {
         assert!(text.contains(expected), "{expected} missing:\n{text}");
     }
     assert_eq!(estimate(authorized).await["position"], 3);
