@@ -3,6 +3,11 @@
 //!
 //! Human-readable tables by default, the API's JSON with `--json`. The API's address defaults
 //! to `[api] listen` of the configuration; the token comes from `--token` or `CARDSPOOL_TOKEN`.
+//!
+//! What is printed for people is in the language of `--lang` (Bahasa Indonesia unless asked
+//! otherwise), from the catalogue's `cli-*` messages; the API is asked for the same language
+//! (`Accept-Language`), so its reasons and errors read alike. Data (ids, names, masked NIKs,
+//! printer names) and the codes options take stay as they are.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
