@@ -78,7 +78,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(if fine { ExitCode::SUCCESS } else { ExitCode::FAILURE })
             }
             Command::Staff(command) => {
-                print!("{}", cardspool::cli::staff::run(&config, command).await?);
+                print!("{}", cardspool::cli::staff::run(&config, command, cli.lang).await?);
                 Ok(ExitCode::SUCCESS)
             }
         }

@@ -10,7 +10,10 @@ pub mod staff;
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
+
+use crate::i18n::Lang;
 
 #[derive(Debug, Parser)]
 #[command(name = "cardspool", version, about = "Card-printing job spooler for e-KTP cards")]
@@ -22,6 +25,11 @@ pub struct Cli {
     /// Log as JSON objects, one per line.
     #[arg(long, global = true)]
     pub log_json: bool,
+    /// The language the staff commands (status, jobs, printers, central, ledger, rejections,
+    /// report) speak: id (Bahasa Indonesia) or en (English); `id-ID`, `en-US` are taken too.
+    /// The other commands, logs and these help texts are in English.
+    #[arg(long, global = true, env = "CARDSPOOL_LANG", default_value = "id", value_parser = LangParser)]
+    pub lang: Lang,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -90,6 +98,35 @@ pub enum Command {
     Staff(staff::StaffCommand),
 }
 
+/// `--lang`: a code [`Lang`] reads (`id`, `en-US`, …), with `id` and `en` offered in `--help`
+/// and in clap's error for any other value.
+#[derive(Debug, Clone, Copy)]
+struct LangParser;
+
+impl TypedValueParser for LangParser {
+    type Value = Lang;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Lang, clap::Error> {
+        if let Some(lang) = value.to_str().and_then(Lang::parse) {
+            return Ok(lang);
+        }
+        // Clap's own refusal, naming the possible values.
+        PossibleValuesParser::new(Lang::ALL.map(Lang::code))
+            .map(|code| Lang::parse(&code).unwrap_or_default())
+            .parse_ref(command, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let offered = [PossibleValue::new("id").help("Bahasa Indonesia"), PossibleValue::new("en").help("English")];
+        Some(Box::new(offered.into_iter()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory as _;
@@ -115,5 +152,17 @@ mod tests {
         let mut missing = Vec::new();
         walk(&super::Cli::command(), "", &mut missing);
         assert!(missing.is_empty(), "no help text for:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn the_staff_commands_speak_indonesian_unless_asked_for_english() {
+        use crate::i18n::Lang;
+        use clap::Parser as _;
+        let parse = |args: &[&str]| super::Cli::try_parse_from(args).map(|cli| cli.lang);
+        assert_eq!(parse(&["cardspool", "status"]).unwrap(), Lang::Id);
+        assert_eq!(parse(&["cardspool", "status", "--lang", "en"]).unwrap(), Lang::En);
+        assert_eq!(parse(&["cardspool", "--lang", "en-US", "jobs", "list"]).unwrap(), Lang::En);
+        let refused = parse(&["cardspool", "status", "--lang", "fr"]).unwrap_err().to_string();
+        assert!(refused.contains("'fr'") && refused.contains("[possible values: id, en]"), "{refused}");
     }
 }

@@ -114,6 +114,7 @@ async fn status_events_wait_for_a_queue_match_their_schema_and_tell_holds_and_re
     let terminal = tokio::process::Command::new(services::binary())
         .args(["status", "--api", &api.base, "--token", VIEWER])
         .env("CARDSPOOL_LOG__FILTER", "warn")
+        .env("CARDSPOOL_LANG", "en")
         .output()
         .await
         .unwrap();

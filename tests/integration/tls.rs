@@ -126,6 +126,7 @@ async fn the_staff_api_is_served_over_tls_with_the_configured_certificate() {
         &format!("https://localhost:{port}"),
         Some(VIEWER.to_owned()),
         Some(certs.ca.as_path()),
+        cardspool::i18n::Lang::En,
     )
     .unwrap();
     cli.get("/summary", &[]).await.expect("the CLI over TLS");

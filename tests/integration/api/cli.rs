@@ -8,9 +8,18 @@ use crate::support::api::{self, Harness, OPERATOR, SUPERVISOR, VIEWER};
 use crate::support::services;
 use cardspool::domain::job::{Actor, JobState};
 
-/// Runs the binary from an empty directory (no `cardspool.toml`), with only the environment
-/// given (plus PATH), and returns its output.
+/// Runs the binary in English (`CARDSPOOL_LANG=en`, which `env` may override) from an empty
+/// directory (no `cardspool.toml`), with only the environment given (plus PATH), and returns
+/// its output.
 async fn cardspool(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut in_english = vec![("CARDSPOOL_LANG", "en")];
+    in_english.extend_from_slice(env);
+    cardspool_as_set_up(args, &in_english).await
+}
+
+/// As [`cardspool`], in the language of the office's default: no `CARDSPOOL_LANG` unless `env`
+/// has it.
+async fn cardspool_as_set_up(args: &[&str], env: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(services::binary());
     command.args(args).current_dir(dir.path()).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
@@ -83,8 +92,8 @@ async fn jobs_are_listed_shown_and_acted_on_from_the_command_line() {
     assert_eq!(again, format!("job {id}: already held\n"));
     assert_eq!(api.journal.history(waiting).await.unwrap().len(), steps);
     let shown = stdout(&cardspool(&["jobs", "show", &id, "--api", &base], &with(VIEWER)).await);
-    assert!(shown.contains("held from") && shown.contains("awaiting_authorization"), "{shown}");
-    assert!(shown.contains("awaiting_authorization → held") && shown.contains("rina"), "{shown}");
+    assert!(shown.contains("held from     waiting for central's authorization"), "{shown}");
+    assert!(shown.contains("waiting for central's authorization → held") && shown.contains("rina"), "{shown}");
     assert!(shown.contains("actions       release, cancel"), "{shown}");
     stdout(&cardspool(&["jobs", "release", &id, "--api", &base], &with(OPERATOR)).await);
     assert_eq!(api.state_of(waiting).await, JobState::AwaitingAuthorization);
@@ -410,4 +419,111 @@ async fn status_shows_what_waits_central_and_the_printers_in_a_terminal() {
     }
     let listed = stdout(&cardspool(&["printers", "list", "--api", &base, "--token", VIEWER], &[]).await);
     assert!(listed.lines().next().unwrap().contains("DEVICE") && listed.contains("dir://"), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_commands_speak_indonesian_by_default() {
+    let (api, _printers) = api::with_two_folder_printers().await;
+    let waiting = api.job_in(1, JobState::AwaitingAuthorization).await;
+    api.job_in(2, JobState::Failed).await;
+    api.journal.load_blanks("card-1", 40, "rina", chrono::Utc::now()).await.unwrap();
+    let base = api.base.clone();
+    let with = |token: &'static str| [("CARDSPOOL_TOKEN", token)];
+
+    let status = stdout(&cardspool_as_set_up(&["status", "--api", &base], &with(VIEWER)).await);
+    for expected in [
+        "pusat         tidak berjalan di spooler ini",
+        "antrean       1 kartu menunggu otorisasi pusat, yang terlama diterima ",
+        "              1 kartu menunggu petugas",
+        "printer       card-1  siap  40 blangko (menipis)",
+        "              card-2  bermasalah: ",
+        "ditolak       0 data perekaman berbeda, 0 kiriman seluruhnya",
+    ] {
+        assert!(status.contains(expected), "{expected:?} missing:\n{status}");
+    }
+    let id = waiting.to_string();
+    let held = stdout(&cardspool_as_set_up(&["jobs", "hold", &id, "--api", &base], &with(OPERATOR)).await);
+    assert!(held.starts_with(&format!("pekerjaan {id}: ditahan — ")), "{held}");
+    let again = stdout(&cardspool_as_set_up(&["jobs", "hold", &id, "--api", &base], &with(OPERATOR)).await);
+    assert_eq!(again, format!("pekerjaan {id}: sudah ditahan\n"));
+    let table = stdout(&cardspool_as_set_up(&["jobs", "list", "--api", &base], &with(VIEWER)).await);
+    let header = table.lines().next().unwrap();
+    assert!(header.starts_with("ID") && header.contains("STATUS") && header.contains("ALASAN"), "{table}");
+    assert!(table.contains("ditahan") && table.contains("gagal (perlu petugas)"), "{table}");
+    // `--state` keeps taking the stable codes.
+    let failed =
+        stdout(&cardspool_as_set_up(&["jobs", "list", "--state", "failed", "--api", &base], &with(VIEWER)).await);
+    assert_eq!(failed.lines().count(), 2, "{failed}");
+    let shown = stdout(&cardspool_as_set_up(&["jobs", "show", &id, "--api", &base], &with(VIEWER)).await);
+    assert!(shown.starts_with(&format!("pekerjaan     {id}\nevent  ")), "{shown}");
+    assert!(
+        shown.contains("status        ditahan\n") && shown.contains("ditahan dari  menunggu otorisasi pusat"),
+        "{shown}"
+    );
+    assert!(shown.contains("\nriwayat\nWAKTU") && shown.contains("menunggu otorisasi pusat → ditahan"), "{shown}");
+    // `--json` is the API's answer as it is.
+    let json = stdout(&cardspool_as_set_up(&["jobs", "show", &id, "--json", "--api", &base], &with(VIEWER)).await);
+    assert_eq!(serde_json::from_str::<Value>(&json).unwrap()["job"]["state"], "held");
+
+    // Errors too: an unknown job, no token, the spooler not running.
+    let nothing = cardspool_as_set_up(&["jobs", "show", "ffffffff", "--api", &base], &with(VIEWER)).await;
+    assert!(stderr(&nothing).contains("tidak ada pekerjaan yang cocok dengan \"ffffffff\""), "{}", stderr(&nothing));
+    let anonymous = cardspool_as_set_up(&["jobs", "list", "--api", &base], &[]).await;
+    let said = stderr(&anonymous);
+    assert!(said.contains("berikan token dengan --token atau CARDSPOOL_TOKEN") && said.contains("HTTP 401"), "{said}");
+    let nowhere = cardspool_as_set_up(&["status", "--api", "http://127.0.0.1:9"], &with(VIEWER)).await;
+    let said = stderr(&nowhere);
+    assert!(said.starts_with("cardspool: tidak dapat terhubung ke 127.0.0.1:9: apakah `cardspool run`"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lang_en_on_the_command_line_and_a_wrong_language_is_refused() {
+    let api = Harness::start().await;
+    let job = api.job_in(1, JobState::Failed).await;
+    let base = api.base.clone();
+    // The option wins over the environment.
+    let env = [("CARDSPOOL_TOKEN", VIEWER), ("CARDSPOOL_LANG", "id")];
+    let table = stdout(&cardspool_as_set_up(&["jobs", "list", "--lang", "en", "--api", &base], &env).await);
+    assert!(table.starts_with("ID") && table.contains("STATE") && table.contains("failed (needs staff)"), "{table}");
+    let shown = stdout(
+        &cardspool_as_set_up(&["--lang", "en-US", "jobs", "show", &job.to_string(), "--api", &base], &env).await,
+    );
+    assert!(shown.starts_with(&format!("job           {job}\n")) && shown.contains("\nhistory\nAT"), "{shown}");
+    let wrong = cardspool_as_set_up(&["status", "--lang", "fr", "--api", &base], &env).await;
+    assert_eq!(wrong.status.code(), Some(2));
+    let said = stderr(&wrong);
+    assert!(said.contains("'fr'") && said.contains("[possible values: id, en]"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_asks_the_api_for_the_reader_s_language() {
+    // A stand-in for the API that records each request's head.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (heads, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0_u8; 4096];
+            let read = socket.read(&mut request).await.unwrap_or(0);
+            let _ = heads.send(String::from_utf8_lossy(&request[..read]).to_lowercase());
+            let body = r#"{"error": "no job ffffffff", "code": "not_found"}"#;
+            let answer = format!(
+                "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    let api = format!("http://{address}");
+    for (lang, asked) in [(None, "accept-language: id\r\n"), (Some("en"), "accept-language: en\r\n")] {
+        let mut args = vec!["jobs", "list", "--api", api.as_str(), "--token", VIEWER];
+        if let Some(lang) = lang {
+            args.extend(["--lang", lang]);
+        }
+        let output = cardspool_as_set_up(&args, &[]).await;
+        assert!(stderr(&output).contains("no job ffffffff (HTTP 404)"), "{}", stderr(&output));
+        let head = received.recv().await.unwrap();
+        assert!(head.contains(asked), "{asked:?} not asked: {head}");
+    }
 }

@@ -91,6 +91,7 @@ async fn a_spooler_without_staff_tokens_says_so() {
     let output = tokio::process::Command::new(crate::support::services::binary())
         .args(["jobs", "list", "--api", &base])
         .env_remove("CARDSPOOL_TOKEN")
+        .env("CARDSPOOL_LANG", "en")
         .output()
         .await
         .unwrap();
