@@ -2,6 +2,7 @@
 //! under `/api/v1` for the dashboard and the CLI, and the dashboard itself at `/`.
 //!
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`: unauthenticated, read-only.
+//! - `GET /` (the dashboard) and `GET /dashboard/messages` (its texts): unauthenticated, no data.
 //! - `/api/v1/...`: a bearer token per staff member, with a role (viewer < operator <
 //!   supervisor, see [`crate::config::StaffRole`]). Every job action is one checked step of the
 //!   journal, recorded with the staff member's name as its actor.
@@ -263,6 +264,7 @@ impl Api {
             }));
         Router::new()
             .route("/", get(dashboard::page))
+            .route("/dashboard/messages", get(dashboard::messages))
             .route("/healthz", get(health::healthz))
             .route("/readyz", get(health::readyz))
             .route("/metrics", get(health::metrics))

@@ -141,6 +141,21 @@ async fn start_spooler(vhost: &Vhost, journal_url: &str, dir: &Path) -> (Spooler
     (spooler, base)
 }
 
+/// No queue is bound to the status exchange in these tests: the jobs' status events are held
+/// back (and the page says so) once the publisher has tried.
+async fn status_events_held_back(base: &str) {
+    let summary = format!("{base}/api/v1/summary");
+    eventually("the status events held back", Duration::from_secs(30), || {
+        let request = reqwest::Client::new().get(&summary).bearer_auth(VIEWER).send();
+        async move {
+            let Ok(response) = request.await else { return false };
+            let summary: serde_json::Value = response.json().await.unwrap_or_default();
+            summary["status_events"]["held_back"].is_object()
+        }
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     let (vhost, dir, journal_url, journal) = prepare().await;
@@ -153,20 +168,11 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let ready: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(ready["central"], "central.public_key is not configured", "{ready}");
-    // No queue is bound to the status exchange in this test: the jobs' status events are held
-    // back, and the page says so.
-    let summary = format!("{base}/api/v1/summary");
-    eventually("the status events held back", Duration::from_secs(30), || {
-        let request = reqwest::Client::new().get(&summary).bearer_auth(VIEWER).send();
-        async move {
-            let Ok(response) = request.await else { return false };
-            let summary: serde_json::Value = response.json().await.unwrap_or_default();
-            summary["status_events"]["held_back"].is_object()
-        }
-    })
-    .await;
-    let url = format!("{base}/#token={VIEWER}");
+    status_events_held_back(&base).await;
+    // In English, asked for in the address (the office's default is Bahasa Indonesia).
+    let url = format!("{base}/?lang=en#token={VIEWER}");
     let dom = tokio::task::spawn_blocking(move || dump_dom(&url)).await.unwrap();
+    assert!(dom.contains("<html lang=\"en\""), "{dom}");
     for expected in [
         "Status events to upstream held back since ",
         "no queue is bound to exchange cardspool.status for routing key card.queued",
@@ -195,9 +201,11 @@ async fn the_dashboard_shows_what_waits_printers_and_rejections() {
     assert!(dom.contains("test: failed"), "the failed job and why are listed for staff");
     assert!(!dom.contains("1502015203850005"), "no full NIK on the page");
 
-    // Without a token the page shows no data, only what to do.
+    // Without a token the page shows no data, only what to do (in the office's language: a new
+    // browser has chosen none).
     let dom = tokio::task::spawn_blocking(move || dump_dom(&format!("{base}/"))).await.unwrap();
-    assert!(dom.contains("The API refused the token"), "{dom}");
+    assert!(dom.contains("<html lang=\"id\""), "{dom}");
+    assert!(dom.contains("Token ditolak oleh API: masukkan token petugas di atas."), "{dom}");
     assert!(dom.contains("id=\"total\">–</span>"), "{dom}");
     // Fail closed: the cards authorized before are neither drawn nor printed without the key
     // to check their authorizations (the printer card-1 was ready all along).
@@ -355,10 +363,12 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     let (spooler, base) = start_spooler(&vhost, &journal_url, dir.path()).await;
     let profile = tempfile::tempdir().unwrap();
     let browser = Browser::start(profile.path()).await;
-    browser.page().goto(&format!("{base}/#token={OPERATOR}")).await.unwrap();
-    // The token leaves the address bar (and the history) once the page has read it.
+    browser.page().goto(&format!("{base}/?lang=en#token={OPERATOR}")).await.unwrap();
+    // The token (and the language, now remembered) leave the address bar and the history once
+    // the page has read them.
     let address = browser.page().current_url().await.unwrap();
     assert!(!address.as_str().contains(OPERATOR) && address.fragment().is_none(), "{address}");
+    assert!(address.query().is_none(), "{address}");
 
     // "When will my card be ready?": the held job waits for staff.
     browser.click(&format!("#staff-jobs tr[data-job='{held}'] button[data-action='when?']")).await;
@@ -368,7 +378,7 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     browser.click(&format!("#staff-jobs tr[data-job='{failed}'] button[data-action='retry']")).await;
     browser.type_into("#act-reason", "central cleared the record").await;
     browser.click("#act-confirm").await;
-    browser.text_contains("#notice", "is now awaiting_authorization").await;
+    browser.text_contains("#notice", "is now waiting for central's authorization").await;
     let last = trail(&base, failed).await.pop().unwrap();
     assert_eq!(
         last,
@@ -378,7 +388,7 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
     // ... releases the held one, with no reason needed.
     browser.click(&format!("#staff-jobs tr[data-job='{held}'] button[data-action='release']")).await;
     browser.click("#act-confirm").await;
-    browser.text_contains("#notice", "is now awaiting_authorization").await;
+    browser.text_contains("#notice", "is now waiting for central's authorization").await;
     assert_eq!(trail(&base, held).await.pop().unwrap().1, "rina");
 
     // ... may not settle a card in doubt: the page says who may.
@@ -463,6 +473,93 @@ async fn staff_act_on_jobs_and_printers_from_the_dashboard() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(browser.page().windows().await.unwrap().len(), windows + 1, "the preview opens beside the dashboard");
+
+    browser.close().await;
+    let status = spooler.terminate();
+    assert!(status.success(), "the spooler stops cleanly: {status:?}");
+}
+
+/// The failed job's reason as the API gives it to a reader of `lang`.
+async fn failed_job_reason(base: &str, lang: &str) -> String {
+    let page: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/jobs?state=failed"))
+        .bearer_auth(VIEWER)
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["jobs"][0]["reason"].as_str().expect("the failed job and its reason").to_owned()
+}
+
+async fn language_of_page(browser: &Browser) -> String {
+    let root = browser.page().find(fantoccini::Locator::Css("html")).await.unwrap();
+    root.attr("lang").await.unwrap().unwrap_or_default()
+}
+
+/// With `CARDSPOOL_SCREENSHOTS=<dir>`, the page as it looks now, saved as
+/// `<dir>/dashboard-<lang>.png` (the pictures in docs/ are made so); without it, nothing.
+async fn screenshot(browser: &Browser, lang: &str) {
+    let Some(dir) = std::env::var_os("CARDSPOOL_SCREENSHOTS") else { return };
+    let png = browser.page().screenshot().await.unwrap();
+    let path = Path::new(&dir).join(format!("dashboard-{lang}.png"));
+    std::fs::write(&path, png).unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+}
+
+/// The page speaks the office's language (`[api] language`, Bahasa Indonesia unless configured
+/// otherwise) until staff choose English with the switch, which the browser remembers; the
+/// API's texts for people (a job's reason) come in the chosen language too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_speaks_bahasa_indonesia_until_english_is_chosen() {
+    let (vhost, dir, journal_url, journal) = prepare().await;
+    journal_jobs(&journal).await;
+    journal.close().await;
+    let (spooler, base) = start_spooler(&vhost, &journal_url, dir.path()).await;
+    status_events_held_back(&base).await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::start(profile.path()).await;
+    // A window whose page is about 1280 × 900 (the screenshots).
+    browser.page().set_window_size(1280, 1043).await.unwrap();
+    browser.page().goto(&format!("{base}/#token={VIEWER}")).await.unwrap();
+
+    browser.text_contains("#states", "menunggu otorisasi pusat").await;
+    assert_eq!(language_of_page(&browser).await, "id");
+    browser.text_contains("h1", "ruang cetak KTP-el").await;
+    browser
+        .text_contains("#waiting-authorization", "4 kartu menunggu otorisasi cetak dari pusat, yang terlama diterima")
+        .await;
+    browser.text_contains("#central", "Otorisasi cetak dari pusat tidak berjalan di spooler ini").await;
+    browser.text_contains("#staff-jobs", "gagal (perlu petugas)").await;
+    browser.text_contains("#staff-jobs button[data-action='retry']", "coba lagi").await;
+    browser.text_contains("#staff-jobs", &failed_job_reason(&base, "id").await).await;
+    browser.text_contains("#printer-card-1", "siap").await;
+    browser.text_contains("#rejection-counts", "1 event ditolak, 1 kiriman seluruhnya.").await;
+    browser.text_contains("#language", "Bahasa Indonesia").await;
+    screenshot(&browser, "id").await;
+
+    // Every text changes at once, data stays as it is.
+    browser.select("#language", "en").await;
+    browser.text_contains("#states", "waiting for central's authorization").await;
+    assert_eq!(language_of_page(&browser).await, "en");
+    browser.text_contains("h1", "print room").await;
+    browser.text_contains("#waiting-authorization", "4 cards waiting for central's authorization").await;
+    browser.text_contains("#staff-jobs", "failed (needs staff)").await;
+    browser.text_contains("#staff-jobs button[data-action='retry']", "retry").await;
+    browser.text_contains("#staff-jobs", &failed_job_reason(&base, "en").await).await;
+    browser.text_contains("#printer-card-2", "faulted").await;
+    browser.text_contains("#rejection-counts", "1 distinct event refused, 1 delivery in all.").await;
+    browser.text_contains("#rejections", "schema: version 9 is not supported").await;
+    screenshot(&browser, "en").await;
+
+    // The choice outlives a reload, and the switch goes back.
+    browser.page().refresh().await.unwrap();
+    browser.text_contains("#waiting-authorization", "4 cards waiting for central's authorization").await;
+    assert_eq!(language_of_page(&browser).await, "en");
+    browser.select("#language", "id").await;
+    browser.text_contains("#waiting-authorization", "4 kartu menunggu").await;
+    assert_eq!(language_of_page(&browser).await, "id");
 
     browser.close().await;
     let status = spooler.terminate();

@@ -635,6 +635,46 @@ async fn the_dashboard_page_is_served_without_a_token() {
     assert_eq!(answer.headers()["x-frame-options"], "DENY");
     let page = response.text().await.unwrap();
     assert!(page.contains("\"/api/v1\" + path") && page.contains("api(\"/summary\")"), "the page polls the summary");
+    assert!(page.starts_with("<!doctype html>\n<html lang=\"id\""), "Bahasa Indonesia unless configured otherwise");
+}
+
+#[tokio::test]
+async fn the_dashboard_s_texts_are_served_in_the_office_s_language_or_the_one_asked_for() {
+    let api = Harness::start().await;
+    let messages = |query: &'static str| api.client.get(format!("{}/dashboard/messages{query}", api.base)).send();
+    // No token needed (the page asks for one in its own words), and the browser's own
+    // Accept-Language does not decide: the page speaks the office's language until staff choose.
+    let response = messages("").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!((&answer["lang"], &answer["default"]), (&json!("id"), &json!("id")), "{answer}");
+    assert_eq!(answer["messages"]["state-awaiting_authorization"], "menunggu otorisasi pusat");
+    assert_eq!(answer["messages"]["dash-updated"], "diperbarui {when}", "placeholders for the page to fill");
+    let answer: Value = messages("?lang=en").await.unwrap().json().await.unwrap();
+    assert_eq!((&answer["lang"], &answer["default"]), (&json!("en"), &json!("id")), "{answer}");
+    assert_eq!(answer["messages"]["dash-waiting-authorization"], "{cards} waiting for central's authorization");
+    let refused = messages("?lang=fr").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let refused: Value = refused.json().await.unwrap();
+    assert!(refused["error"].as_str().unwrap().contains("use id (Bahasa Indonesia) or en (English)"), "{refused}");
+
+    // `[api] language = "en"`: the page and its texts are English until staff choose.
+    let (journal, dir) = journal::sqlite().await;
+    let english = Harness::with_journal(journal, dir, |api| api.with_language(cardspool::i18n::Lang::En)).await;
+    let page = english.client.get(format!("{}/", english.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\" data-default-lang=\"en\">"), "{page}");
+    let answer: Value = english
+        .client
+        .get(format!("{}/dashboard/messages", english.base))
+        .header("accept-language", "id")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((&answer["lang"], &answer["default"]), (&json!("en"), &json!("en")), "{answer}");
 }
 
 #[tokio::test]
