@@ -229,3 +229,11 @@ said-ledger-no-card-in-doubt = no card in doubt of this job is in the blank-card
 said-ledger-printed = the card is recorded printed in the blank-card ledger
 said-ledger-spoiled = the card is recorded spoiled in the blank-card ledger
 said-ledger-not-fed = the card is recorded not fed (no blank used) in the blank-card ledger
+
+## A printer's errors and the spooler's configuration, as staff see them
+said-printer-error-unreachable = printer unreachable: { $detail }
+said-printer-error-doubtful = no usable answer from the printer (it may have acted on the request): { $detail }
+said-printer-error-busy = printer busy with another job
+said-printer-error-no-job = printer has no job { $job }
+said-central-key-missing = central.public_key is not configured
+said-central-key-demo = central.public_key is a published demo key (anyone can sign with it): configure the registry's key, or let docker-compose.yml's simulator make one

@@ -223,3 +223,11 @@ said-ledger-no-card-in-doubt = tidak ada kartu belum pasti dari pekerjaan ini di
 said-ledger-printed = kartu dicatat sudah dicetak di buku blangko
 said-ledger-spoiled = kartu dicatat rusak di buku blangko
 said-ledger-not-fed = kartu dicatat tidak masuk printer (tidak ada blangko terpakai) di buku blangko
+
+## Galat printer dan konfigurasi spooler, sebagaimana dilihat petugas
+said-printer-error-unreachable = printer tidak dapat dihubungi: { $detail }
+said-printer-error-doubtful = tidak ada jawaban yang dapat dipakai dari printer (mungkin printer sudah menjalankan permintaan): { $detail }
+said-printer-error-busy = printer sedang mengerjakan pekerjaan lain
+said-printer-error-no-job = printer tidak punya pekerjaan { $job }
+said-central-key-missing = central.public_key belum diatur
+said-central-key-demo = central.public_key adalah kunci demo yang diterbitkan (siapa pun dapat menandatangani dengannya): atur kunci milik registri, atau biarkan simulator di docker-compose.yml membuatnya

@@ -11,12 +11,16 @@ use std::sync::LazyLock;
 use fluent_syntax::ast::{Entry, Expression, InlineExpression, PatternElement};
 
 use super::{sources, text, Arg, Lang};
+use crate::domain::job::JobState;
 use crate::domain::office_time::OfficeZone;
 
 /// Variables whose value is a whole number: a text that is not one does not match them, which
 /// tells apart sayings that differ only in a count (`…; 5 cards waiting`).
 pub(super) const NUMBER_VARIABLES: &[&str] =
     &["count", "bytes", "hours", "limit", "attempts", "blanks", "spoiled", "max"];
+
+/// Variables that hold a job state's code (`awaiting_authorization`), shown by its name.
+const STATE_VARIABLES: &[&str] = &["state", "from", "to", "expected", "actual"];
 
 /// The variable that holds what a person typed (a reason given with an action).
 const TYPED: &str = "typed";
@@ -152,8 +156,11 @@ pub fn restate_in(lang: Lang, zone: Option<OfficeZone>, stored: &str) -> Cow<'_,
                 .into_iter()
                 .map(|(name, value)| {
                     // What a person typed is theirs: shown as typed, in whatever language.
-                    let shown =
-                        if name == TYPED { value.to_owned() } else { restate_in(lang, zone, value).into_owned() };
+                    let shown = match value.parse::<JobState>() {
+                        _ if name == TYPED => value.to_owned(),
+                        Ok(state) if STATE_VARIABLES.contains(&name) => super::state_name(lang, state),
+                        _ => restate_in(lang, zone, value).into_owned(),
+                    };
                     (name, Arg::Text(shown))
                 })
                 .collect();

@@ -261,6 +261,9 @@ fn the_errors_staff_meet_are_restated() {
         AuthorizationProblem::WrongCard.to_string(),
         AuthorizationProblem::WrongOffice { got: "1502".into() }.to_string(),
         AuthorizationProblem::Expired { expires_at: at }.to_string(),
+        crate::printer::PrinterError::Unreachable("connection refused".into()).to_string(),
+        crate::printer::PrinterError::Busy.to_string(),
+        crate::config::CentralConfig::default().usable_public_key().unwrap_err(),
     ];
     for english in &errors {
         assert!(recognise(english).is_some(), "the catalogue does not recognise {english:?}");
@@ -297,4 +300,11 @@ fn an_event_s_refusal_is_restated_problem_by_problem() {
     }
     assert!(indonesian.contains("kolom nik: harus tepat 16 angka, ternyata 14 karakter"), "{indonesian}");
     assert!(indonesian.contains("kolom birth_place: wajib diisi"), "{indonesian}");
+}
+
+#[test]
+fn states_quoted_in_a_text_are_named() {
+    let refused = tr!(Lang::En, "said-not-held", job = "j-1", state = "awaiting_authorization");
+    assert_eq!(restate(Lang::Id, &refused), "pekerjaan cetak j-1 berstatus menunggu otorisasi pusat, tidak ditahan");
+    assert_eq!(restate(Lang::En, &refused), refused, "English keeps the codes the API documents");
 }

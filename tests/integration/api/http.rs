@@ -269,7 +269,7 @@ async fn texts_for_people_come_in_the_language_asked_for() {
     let printed = api.job_in(2, JobState::Printed).await;
     let (status, refused) = api.post(&format!("/api/v1/jobs/{printed}/release?lang=id"), OPERATOR, json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert_eq!(refused["error"], format!("pekerjaan cetak {printed} berstatus printed, tidak ditahan"));
+    assert_eq!(refused["error"], format!("pekerjaan cetak {printed} berstatus sudah dicetak, tidak ditahan"));
     let (_, refused) = api.post(&format!("/api/v1/jobs/{printed}/release"), OPERATOR, json!({})).await;
     assert_eq!(refused["error"], format!("job {printed} is printed, not held"));
     let (status, missing) = api.get("/api/v1/jobs/not-a-job?lang=id", Some(VIEWER)).await;
