@@ -302,8 +302,8 @@ pub struct ApiConfig {
     /// both or neither.
     pub tls_cert_file: Option<std::path::PathBuf>,
     pub tls_key_file: Option<std::path::PathBuf>,
-    /// The dashboard's language until a staff member switches it, and that of documents
-    /// (slips, daily reports) when the request names none: `id` (Bahasa Indonesia) or `en`.
+    /// The dashboard's language until a staff member switches it, and that of the citizen's
+    /// slip when the request names none: `id` (Bahasa Indonesia) or `en`.
     pub language: crate::i18n::Lang,
 }
 

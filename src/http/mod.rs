@@ -65,7 +65,7 @@ pub struct ApiState {
     wrong_tokens: auth::WrongTokens,
     /// Full-NIK searches allowed per staff member per hour.
     nik_searches_per_hour: u32,
-    /// The dashboard's and documents' language when a request names none (`[api] language`).
+    /// The dashboard's and the slip's language when a request names none (`[api] language`).
     language: crate::i18n::Lang,
     /// The zone staff read times in (the dashboard formats the API's UTC times with it).
     office_zone: OfficeZone,
@@ -162,8 +162,8 @@ impl Api {
         self
     }
 
-    /// The language of the dashboard and of documents (slips, reports) when the request names
-    /// none (`[api] language`).
+    /// The language of the dashboard and of the citizen's slip when the request names none
+    /// (`[api] language`).
     #[must_use]
     pub fn with_language(mut self, language: crate::i18n::Lang) -> Api {
         self.state.language = language;
