@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::Json;
 use base64::Engine;
-use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+use fluent_syntax::ast::Entry;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -110,11 +110,7 @@ fn page_messages(lang: Lang) -> BTreeMap<&'static str, String> {
         })
         .filter_map(|entry| match entry {
             Entry::Message(message) => {
-                let mut names = Vec::new();
-                if let Some(value) = &message.value {
-                    variables(value, &mut names);
-                }
-                Some((message.id.name, names))
+                Some((message.id.name, message.value.as_ref().map(i18n::pattern_variables).unwrap_or_default()))
             }
             _ => None,
         })
@@ -124,26 +120,6 @@ fn page_messages(lang: Lang) -> BTreeMap<&'static str, String> {
             (key, i18n::text(lang, key, &placeholders))
         })
         .collect()
-}
-
-fn variables(pattern: &Pattern<&'static str>, names: &mut Vec<&'static str>) {
-    for element in &pattern.elements {
-        let PatternElement::Placeable { expression } = element else { continue };
-        let inline = match expression {
-            Expression::Inline(inline) => inline,
-            Expression::Select { selector, variants } => {
-                for variant in variants {
-                    variables(&variant.value, names);
-                }
-                selector
-            }
-        };
-        if let InlineExpression::VariableReference { id } = inline {
-            if !names.contains(&id.name) {
-                names.push(id.name);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -204,6 +180,7 @@ mod tests {
             for entry in fluent_syntax::parser::parse(source).unwrap().body {
                 let Entry::Message(message) = entry else { continue };
                 let selects = message.value.iter().flat_map(|value| &value.elements).any(|element| {
+                    use fluent_syntax::ast::{Expression, PatternElement};
                     matches!(element, PatternElement::Placeable { expression: Expression::Select { .. } })
                 });
                 assert!(!selects, "{lang} {}: use -one/-many keys instead of a selector", message.id.name);

@@ -211,6 +211,41 @@ pub fn text(lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
     bundle.format_pattern(pattern, Some(&fluent_args), &mut errors).into_owned()
 }
 
+/// The variables a message's pattern uses, selectors and nested placeables included, each once
+/// in the order of first use.
+pub fn pattern_variables(pattern: &fluent_syntax::ast::Pattern<&'static str>) -> Vec<&'static str> {
+    use fluent_syntax::ast::{Expression, InlineExpression, Pattern, PatternElement};
+
+    fn in_inline(expression: &InlineExpression<&'static str>, names: &mut Vec<&'static str>) {
+        match expression {
+            InlineExpression::VariableReference { id } if !names.contains(&id.name) => names.push(id.name),
+            InlineExpression::Placeable { expression } => in_expression(expression, names),
+            _ => {}
+        }
+    }
+    fn in_expression(expression: &Expression<&'static str>, names: &mut Vec<&'static str>) {
+        match expression {
+            Expression::Inline(inline) => in_inline(inline, names),
+            Expression::Select { selector, variants } => {
+                in_inline(selector, names);
+                for variant in variants {
+                    in_pattern(&variant.value, names);
+                }
+            }
+        }
+    }
+    fn in_pattern(pattern: &Pattern<&'static str>, names: &mut Vec<&'static str>) {
+        for element in &pattern.elements {
+            if let PatternElement::Placeable { expression } = element {
+                in_expression(expression, names);
+            }
+        }
+    }
+    let mut names = Vec::new();
+    in_pattern(pattern, &mut names);
+    names
+}
+
 /// A job state's name for staff (`menunggu otorisasi pusat`), from its stable code.
 pub fn state_name(lang: Lang, state: crate::domain::job::JobState) -> String {
     use crate::domain::job::JobState;

@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+use fluent_syntax::ast::Entry;
 
 use super::restate::{pattern_parts, recognise, two_variables_side_by_side, variables, NUMBER_VARIABLES, SAYINGS};
 use super::*;
@@ -14,10 +14,8 @@ fn messages(source: &'static str) -> BTreeMap<&'static str, BTreeSet<&'static st
     for entry in resource.body {
         match entry {
             Entry::Message(message) => {
-                let mut names = BTreeSet::new();
-                if let Some(value) = &message.value {
-                    collect_variables(value, &mut names);
-                }
+                let names: BTreeSet<&'static str> =
+                    message.value.as_ref().map(pattern_variables).unwrap_or_default().into_iter().collect();
                 assert!(found.insert(message.id.name, names).is_none(), "{} twice", message.id.name);
             }
             Entry::Junk { content } => panic!("not Fluent: {content}"),
@@ -25,33 +23,6 @@ fn messages(source: &'static str) -> BTreeMap<&'static str, BTreeSet<&'static st
         }
     }
     found
-}
-
-fn collect_variables(pattern: &Pattern<&'static str>, names: &mut BTreeSet<&'static str>) {
-    fn inline(expression: &InlineExpression<&'static str>, names: &mut BTreeSet<&'static str>) {
-        if let InlineExpression::VariableReference { id } = expression {
-            names.insert(id.name);
-        }
-        if let InlineExpression::Placeable { expression } = expression {
-            outer(expression, names);
-        }
-    }
-    fn outer(expression: &Expression<&'static str>, names: &mut BTreeSet<&'static str>) {
-        match expression {
-            Expression::Inline(expression) => inline(expression, names),
-            Expression::Select { selector, variants } => {
-                inline(selector, names);
-                for variant in variants {
-                    collect_variables(&variant.value, names);
-                }
-            }
-        }
-    }
-    for element in &pattern.elements {
-        if let PatternElement::Placeable { expression } = element {
-            outer(expression, names);
-        }
-    }
 }
 
 #[test]
