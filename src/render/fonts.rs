@@ -17,6 +17,7 @@ use std::path::Path;
 
 use allsorts::binary::read::ReadScope;
 use allsorts::font_data::FontData;
+use allsorts::subset::prince::PrinceCmapTarget;
 use allsorts::subset::{CmapTarget, SubsetProfile};
 use allsorts::tables::{FontTableProvider, NameTable};
 use allsorts::tag;
@@ -70,7 +71,7 @@ impl PreparedFont {
             .iter()
             .filter_map(|(&original, &new)| self.parsed.get_glyph_width(original).map(|width| (new, width)))
             .collect();
-        let bytes = subset(&self.parsed.original_bytes, &glyphs, &SubsetProfile::Pdf)?;
+        let bytes = card_subset(&self.parsed.original_bytes, &glyphs)?;
         Ok(ParsedFont {
             original_bytes: bytes,
             font_index: 0,
@@ -91,6 +92,20 @@ fn subset(font: &[u8], glyphs: &[u16], profile: &SubsetProfile) -> Result<Vec<u8
     let data = ReadScope::new(font).read::<FontData<'_>>().map_err(|e| e.to_string())?;
     let provider = data.table_provider(0).map_err(|e| e.to_string())?;
     allsorts::subset::subset(&provider, glyphs, profile, CmapTarget::Unicode).map_err(|e| e.to_string())
+}
+
+/// The per-card subset of a template font. A TrueType font goes without its `cmap`: the card's
+/// text is Identity-H glyph ids, which a reader maps to glyphs without the font's own character
+/// map (ISO 32000-1, 9.7.4.2; the ToUnicode map is what makes the text searchable), and building
+/// a cmap means walking the template font's whole character map for every card. A CFF font
+/// keeps the general path, which writes it as an OpenType font printpdf knows how to embed.
+fn card_subset(font: &[u8], glyphs: &[u16]) -> Result<Vec<u8>, String> {
+    let data = ReadScope::new(font).read::<FontData<'_>>().map_err(|e| e.to_string())?;
+    let provider = data.table_provider(0).map_err(|e| e.to_string())?;
+    if !provider.has_table(tag::GLYF) {
+        return subset(font, glyphs, &SubsetProfile::Pdf);
+    }
+    allsorts::subset::prince::subset(&provider, glyphs, PrinceCmapTarget::Omit, false).map_err(|e| e.to_string())
 }
 
 /// The font's PostScript name (`LiberationSans-Bold`), as PDF readers show it.

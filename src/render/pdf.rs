@@ -6,8 +6,8 @@
 //! position, which silently drifts when a run is added or removed.
 
 use printpdf::{
-    Color, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Pt, Rect, TextItem, TextMatrix,
-    WindingOrder, XObjectId, XObjectTransform,
+    Color, CurTransMat, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Pt, Rect, TextItem,
+    TextMatrix, WindingOrder, XObjectId, XObjectTransform,
 };
 
 use crate::domain::layout::{BoxMm, Drawing, ImageSource, PlacedQr, Rgb, QUIET_ZONE_MODULES};
@@ -142,22 +142,44 @@ impl<'a> OpWriter<'a> {
         }
     }
 
-    /// The quiet zone as a white square, then the dark modules as filled rectangles (runs merged
-    /// across rows): vectors, so the printer's own dots decide the edges.
+    /// The quiet zone as a white square, then the dark modules as filled rectangles that may
+    /// overlap ([`QrMatrix::dark_cover`](crate::domain::layout::QrMatrix::dark_cover)):
+    /// vectors, so the printer's own dots decide the edges. They are drawn in module units under
+    /// one transformation (origin at the symbol's top-left module, y downwards), so every operand
+    /// is a small whole number: short to format and to write, and the corners are exactly where
+    /// the modules are.
     fn draw_qr(&mut self, qr: &PlacedQr) {
+        let module = pt(qr.module_mm).0;
+        let quiet = QUIET_ZONE_MODULES as f32;
+        let origin_x = pt(qr.x + quiet * qr.module_mm).0;
+        let origin_y = pt(self.page_height - (qr.y + quiet * qr.module_mm)).0;
+        let modules = |value: usize| Pt(value as f32);
+        let square = |x: f32, y: f32, width: f32, height: f32| Rect {
+            x: Pt(x),
+            y: Pt(y),
+            width: Pt(width),
+            height: Pt(height),
+            mode: Some(PaintMode::Fill),
+            winding_order: Some(WindingOrder::NonZero),
+        };
+        self.ops.push(Op::SaveGraphicsState);
+        self.ops.push(Op::SetTransformationMatrix {
+            matrix: CurTransMat::Raw([module, 0.0, 0.0, -module, origin_x, origin_y]),
+        });
         self.ops.push(Op::SetFillColor { col: color(Rgb::WHITE) });
-        self.ops.push(Op::DrawRectangle { rectangle: self.rect(qr.outer(), PaintMode::Fill) });
+        let side = (qr.matrix.size() + 2 * QUIET_ZONE_MODULES) as f32;
+        self.ops.push(Op::DrawRectangle { rectangle: square(-quiet, -quiet, side, side) });
         self.ops.push(Op::SetFillColor { col: color(Rgb::BLACK) });
-        let origin_x = qr.x + QUIET_ZONE_MODULES as f32 * qr.module_mm;
-        let origin_y = qr.y + QUIET_ZONE_MODULES as f32 * qr.module_mm;
-        for (row, column, width, height) in qr.matrix.dark_rects() {
-            let bx = BoxMm {
-                x: origin_x + column as f32 * qr.module_mm,
-                y: origin_y + row as f32 * qr.module_mm,
-                width: width as f32 * qr.module_mm,
-                height: height as f32 * qr.module_mm,
+        for (row, column, width, height) in qr.matrix.dark_cover() {
+            let rectangle = Rect {
+                x: modules(column),
+                y: modules(row),
+                width: modules(width),
+                height: modules(height),
+                ..square(0.0, 0.0, 0.0, 0.0)
             };
-            self.ops.push(Op::DrawRectangle { rectangle: self.rect(bx, PaintMode::Fill) });
+            self.ops.push(Op::DrawRectangle { rectangle });
         }
+        self.ops.push(Op::RestoreGraphicsState);
     }
 }
