@@ -97,57 +97,6 @@ impl QrMatrix {
     }
 }
 
-impl QrMatrix {
-    /// The dark modules as rectangles `(row, column, width, height)` in modules that may overlap
-    /// one another (never a light module): each grows from the first dark module no rectangle
-    /// covers yet, rightwards then down or downwards then right, whichever covers more modules
-    /// still uncovered. A fill paints the union, so overlaps cost nothing, and the symbol takes
-    /// about a third fewer shapes than [`QrMatrix::dark_rects`]: each shape is an operator and
-    /// four operands that the PDF writer formats per card.
-    pub fn dark_cover(&self) -> Vec<(usize, usize, usize, usize)> {
-        let n = self.size;
-        let mut covered = vec![false; n * n];
-        let mut rects = Vec::new();
-        let span_dark =
-            |row: usize, column: usize, width: usize| (column..column + width).all(|c| self.is_dark(row, c));
-        let column_dark =
-            |column: usize, row: usize, height: usize| (row..row + height).all(|r| self.is_dark(r, column));
-        for row in 0..n {
-            for column in 0..n {
-                if !self.is_dark(row, column) || covered[row * n + column] {
-                    continue;
-                }
-                let mut wide = (1, 1);
-                while column + wide.0 < n && self.is_dark(row, column + wide.0) {
-                    wide.0 += 1;
-                }
-                while row + wide.1 < n && span_dark(row + wide.1, column, wide.0) {
-                    wide.1 += 1;
-                }
-                let mut tall = (1, 1);
-                while row + tall.1 < n && self.is_dark(row + tall.1, column) {
-                    tall.1 += 1;
-                }
-                while column + tall.0 < n && column_dark(column + tall.0, row, tall.1) {
-                    tall.0 += 1;
-                }
-                let fresh = |(width, height): (usize, usize)| {
-                    (row..row + height)
-                        .flat_map(|r| (column..column + width).map(move |c| (r, c)))
-                        .filter(|&(r, c)| !covered[r * n + c])
-                        .count()
-                };
-                let (width, height) = if fresh(tall) > fresh(wide) { tall } else { wide };
-                for r in row..row + height {
-                    covered[r * n + column..r * n + column + width].fill(true);
-                }
-                rects.push((row, column, width, height));
-            }
-        }
-        rects
-    }
-}
-
 /// A QR symbol placed on the card: `x`, `y` is the top-left of its quiet zone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlacedQr {
@@ -236,29 +185,6 @@ mod tests {
             }
         }
         assert!(rects.len() < matrix.dark_runs().count(), "merging should save shapes");
-    }
-
-    #[test]
-    fn cover_paints_every_dark_module_and_no_light_one_with_fewer_shapes() {
-        for payload in ["1502015203850001|0190f1c2-aaaa-7bbb-8ccc-0123456789ab", "1502015203850001|auth-7f3a9c"] {
-            let matrix = QrMatrix::encode(payload, QrEcl::M).unwrap();
-            let mut painted = vec![false; matrix.size() * matrix.size()];
-            let cover = matrix.dark_cover();
-            for &(row, column, width, height) in &cover {
-                for r in row..row + height {
-                    for c in column..column + width {
-                        assert!(matrix.is_dark(r, c), "({r}, {c}) is light but painted");
-                        painted[r * matrix.size() + c] = true;
-                    }
-                }
-            }
-            for row in 0..matrix.size() {
-                for column in 0..matrix.size() {
-                    assert_eq!(painted[row * matrix.size() + column], matrix.is_dark(row, column));
-                }
-            }
-            assert!(cover.len() < matrix.dark_rects().len(), "{} shapes, not fewer than merged runs", cover.len());
-        }
     }
 
     #[test]
