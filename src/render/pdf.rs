@@ -183,3 +183,80 @@ impl<'a> OpWriter<'a> {
         self.ops.push(Op::RestoreGraphicsState);
     }
 }
+
+/// The page's operations without state that is already in force: a text object that ends only
+/// for the next one to begin (text runs always set their own absolute matrix), and a font or fill
+/// colour set again to what it already is. Static segments are converted once per template and
+/// the card's values per card, each on its own, so every segment begins by setting its state;
+/// across the page most of that repeats what the previous segment left. Fewer operators for
+/// printpdf to translate and lopdf to format, and the same drawing: font and colour persist
+/// across text objects, and `q`/`Q` save and restore them.
+pub(crate) fn without_repeated_state(ops: Vec<Op>) -> Vec<Op> {
+    let mut out: Vec<Op> = Vec::with_capacity(ops.len());
+    let mut font: Option<(PdfFontHandle, f32)> = None;
+    let mut fill: Option<Color> = None;
+    let mut saved = Vec::new();
+    for op in ops {
+        match &op {
+            Op::StartTextSection if matches!(out.last(), Some(Op::EndTextSection)) => {
+                out.pop();
+                continue;
+            }
+            Op::SetFont { font: handle, size } => {
+                if font.as_ref().is_some_and(|(current, current_size)| current == handle && *current_size == size.0) {
+                    continue;
+                }
+                font = Some((handle.clone(), size.0));
+            }
+            Op::SetFillColor { col } => {
+                if fill.as_ref() == Some(col) {
+                    continue;
+                }
+                fill = Some(col.clone());
+            }
+            Op::SaveGraphicsState => saved.push((font.clone(), fill.clone())),
+            Op::RestoreGraphicsState => {
+                if let Some((saved_font, saved_fill)) = saved.pop() {
+                    (font, fill) = (saved_font, saved_fill);
+                }
+            }
+            _ => {}
+        }
+        out.push(op);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_run(font: &str, rgb: Rgb) -> Vec<Op> {
+        vec![
+            Op::StartTextSection,
+            Op::SetFont { font: PdfFontHandle::External(FontId(font.into())), size: Pt(6.0) },
+            Op::SetFillColor { col: color(rgb) },
+            Op::SetTextMatrix { matrix: TextMatrix::Translate(Pt(1.0), Pt(2.0)) },
+            Op::ShowText { items: vec![TextItem::Text("NIK".into())] },
+            Op::EndTextSection,
+        ]
+    }
+
+    #[test]
+    fn repeated_state_is_dropped_and_saved_state_restored() {
+        let mut ops = text_run("F0", Rgb::BLACK);
+        ops.extend(text_run("F0", Rgb::BLACK));
+        ops.extend([Op::SaveGraphicsState, Op::SetFillColor { col: color(Rgb::WHITE) }, Op::RestoreGraphicsState]);
+        ops.extend(text_run("F0", Rgb::BLACK));
+        ops.extend(text_run("F1", Rgb::WHITE));
+        let kept = without_repeated_state(ops);
+        let count = |wanted: fn(&Op) -> bool| kept.iter().filter(|op| wanted(op)).count();
+        // The second run joins the first text object; after `Q` black is in force again.
+        assert_eq!(count(|op| matches!(op, Op::StartTextSection)), 2);
+        assert_eq!(count(|op| matches!(op, Op::EndTextSection)), 2);
+        assert_eq!(count(|op| matches!(op, Op::SetFont { .. })), 2);
+        assert_eq!(count(|op| matches!(op, Op::SetFillColor { .. })), 3);
+        assert_eq!(count(|op| matches!(op, Op::ShowText { .. })), 4);
+        assert_eq!(count(|op| matches!(op, Op::SetTextMatrix { .. })), 4);
+    }
+}
