@@ -203,7 +203,11 @@ pub(crate) fn without_repeated_state(ops: Vec<Op>) -> Vec<Op> {
                 continue;
             }
             Op::SetFont { font: handle, size } => {
-                if font.as_ref().is_some_and(|(current, current_size)| current == handle && *current_size == size.0) {
+                // The same bits: the operator would write the same number.
+                let same = |(current, current_size): &(PdfFontHandle, f32)| {
+                    current == handle && current_size.to_bits() == size.0.to_bits()
+                };
+                if font.as_ref().is_some_and(same) {
                     continue;
                 }
                 font = Some((handle.clone(), size.0));
