@@ -17,6 +17,7 @@ use std::path::Path;
 
 use allsorts::binary::read::ReadScope;
 use allsorts::font_data::FontData;
+use allsorts::subset::prince::PrinceCmapTarget;
 use allsorts::subset::{CmapTarget, SubsetProfile};
 use allsorts::tables::{FontTableProvider, NameTable};
 use allsorts::tag;
@@ -36,6 +37,11 @@ const REPERTOIRE: &[(u32, u32)] = &[
     (0x20AC, 0x20AC),
 ];
 
+/// Basic Latin and Latin-1: the characters of nearly every card. A card that uses only these is
+/// subset from a font of about 200 glyphs instead of the whole repertoire's 1,000 (allsorts reads
+/// every glyph record of the font it subsets, per card).
+const COMMON: &[(u32, u32)] = &[(0x0020, 0x007E), (0x00A0, 0x00FF)];
+
 /// A template font ready for cards: the cut-down font, parsed (its character map and advances),
 /// and its metrics for the layout.
 #[derive(Debug, Clone)]
@@ -43,6 +49,8 @@ pub(crate) struct PreparedFont {
     pub id: FontId,
     pub parsed: ParsedFont,
     pub metrics: FontMetrics,
+    /// The same font cut down further to [`COMMON`]: what nearly every card is subset from.
+    common: ParsedFont,
 }
 
 impl PreparedFont {
@@ -53,13 +61,15 @@ impl PreparedFont {
     /// A message when the font cannot be subset (it was subset once already at load, so this
     /// means a fault in the font library).
     pub fn for_card(&self, chars: &[char], tag: &str) -> Result<ParsedFont, String> {
+        let common = chars.iter().all(|&c| self.common.lookup_glyph_index(u32::from(c)).is_some_and(|g| g != 0));
+        let source = if common { &self.common } else { &self.parsed };
         // New glyph id = position in `glyphs` (allsorts renumbers in input order); 0 stays
         // `.notdef`, which allsorts requires first.
         let mut glyphs: Vec<u16> = vec![0];
         let mut renumbered: BTreeMap<u16, u16> = BTreeMap::from([(0, 0)]);
         let mut codepoint_to_glyph = BTreeMap::new();
         for &c in chars {
-            let Some(original) = self.parsed.lookup_glyph_index(u32::from(c)) else { continue };
+            let Some(original) = source.lookup_glyph_index(u32::from(c)) else { continue };
             let new = *renumbered.entry(original).or_insert_with(|| {
                 glyphs.push(original);
                 (glyphs.len() - 1) as u16
@@ -68,9 +78,9 @@ impl PreparedFont {
         }
         let glyph_widths = renumbered
             .iter()
-            .filter_map(|(&original, &new)| self.parsed.get_glyph_width(original).map(|width| (new, width)))
+            .filter_map(|(&original, &new)| source.get_glyph_width(original).map(|width| (new, width)))
             .collect();
-        let bytes = subset(&self.parsed.original_bytes, &glyphs, &SubsetProfile::Pdf)?;
+        let bytes = card_subset(&source.original_bytes, &glyphs)?;
         Ok(ParsedFont {
             original_bytes: bytes,
             font_index: 0,
@@ -91,6 +101,20 @@ fn subset(font: &[u8], glyphs: &[u16], profile: &SubsetProfile) -> Result<Vec<u8
     let data = ReadScope::new(font).read::<FontData<'_>>().map_err(|e| e.to_string())?;
     let provider = data.table_provider(0).map_err(|e| e.to_string())?;
     allsorts::subset::subset(&provider, glyphs, profile, CmapTarget::Unicode).map_err(|e| e.to_string())
+}
+
+/// The per-card subset of a template font. A TrueType font goes without its `cmap`: the card's
+/// text is Identity-H glyph ids, which a reader maps to glyphs without the font's own character
+/// map (ISO 32000-1, 9.7.4.2; the ToUnicode map is what makes the text searchable), and building
+/// a cmap means walking the template font's whole character map for every card. A CFF font
+/// keeps the general path, which writes it as an OpenType font printpdf knows how to embed.
+fn card_subset(font: &[u8], glyphs: &[u16]) -> Result<Vec<u8>, String> {
+    let data = ReadScope::new(font).read::<FontData<'_>>().map_err(|e| e.to_string())?;
+    let provider = data.table_provider(0).map_err(|e| e.to_string())?;
+    if !provider.has_table(tag::GLYF) {
+        return subset(font, glyphs, &SubsetProfile::Pdf);
+    }
+    allsorts::subset::prince::subset(&provider, glyphs, PrinceCmapTarget::Omit, false).map_err(|e| e.to_string())
 }
 
 /// The font's PostScript name (`LiberationSans-Bold`), as PDF readers show it.
@@ -139,6 +163,19 @@ fn without_tables(font: &[u8], drop: &[&[u8; 4]]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The font file cut down to `glyphs` (and `.notdef`) without hinting, parsed: what per-card
+/// subsets are made from. `Minimal` keeps a valid font with its character map, which they read.
+fn template_subset(path: &Path, bytes: &[u8], glyphs: BTreeSet<u16>) -> Result<ParsedFont, String> {
+    let ids: Vec<u16> = std::iter::once(0).chain(glyphs).collect();
+    let subset =
+        subset(bytes, &ids, &SubsetProfile::Minimal).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
+    let subset = without_tables(&subset, HINTING_TABLES)
+        .ok_or_else(|| format!("the subset of {} is not a valid sfnt", path.display()))?;
+    let mut warnings = Vec::new();
+    ParsedFont::from_bytes(&subset, 0, &mut warnings)
+        .ok_or_else(|| format!("the subset of {} does not parse", path.display()))
+}
+
 /// Subsets and measures one font file's `bytes` (`path` names it in messages).
 ///
 /// # Errors
@@ -162,14 +199,13 @@ pub(crate) fn prepare_font(path: &Path, bytes: &[u8], index: usize) -> Result<Pr
     if advances.iter().all(|(c, _)| *c != 'A') {
         return Err(format!("{} has no Latin letters", path.display()));
     }
-    let ids: Vec<u16> = std::iter::once(0).chain(glyphs).collect();
-    // `Minimal` keeps a valid font with its character map, which the per-card subsets read.
-    let subset =
-        subset(bytes, &ids, &SubsetProfile::Minimal).map_err(|e| format!("cannot subset {}: {e}", path.display()))?;
-    let subset = without_tables(&subset, HINTING_TABLES)
-        .ok_or_else(|| format!("the subset of {} is not a valid sfnt", path.display()))?;
-    let parsed = ParsedFont::from_bytes(&subset, 0, &mut warnings)
-        .ok_or_else(|| format!("the subset of {} does not parse", path.display()))?;
+    let parsed = template_subset(path, bytes, glyphs)?;
+    let common_glyphs = COMMON
+        .iter()
+        .flat_map(|&(first, last)| first..=last)
+        .filter_map(|c| full.lookup_glyph_index(c).filter(|&gid| gid != 0))
+        .collect();
+    let common = template_subset(path, bytes, common_glyphs)?;
 
     let name = postscript_name(bytes)
         .unwrap_or_else(|| path.file_stem().map_or_else(|| path.display().to_string(), |s| s.to_string_lossy().into()));
@@ -177,5 +213,5 @@ pub(crate) fn prepare_font(path: &Path, bytes: &[u8], index: usize) -> Result<Pr
     let ascent = f32::from(full.font_metrics.ascent) / units_per_em;
     let descent = f32::from(full.font_metrics.descent).abs() / units_per_em;
     let metrics = FontMetrics::new(name, ascent, descent, advances);
-    Ok(PreparedFont { id: FontId(format!("F{index}")), parsed, metrics })
+    Ok(PreparedFont { id: FontId(format!("F{index}")), parsed, metrics, common })
 }

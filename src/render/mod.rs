@@ -268,7 +268,11 @@ impl PreparedTemplate {
                     }
                 }
             }
-            document.pages.push(PdfPage::new(Mm(template.width_mm), Mm(template.height_mm), ops));
+            document.pages.push(PdfPage::new(
+                Mm(template.width_mm),
+                Mm(template.height_mm),
+                pdf::without_repeated_state(ops),
+            ));
         }
 
         // Each font is embedded as a subset of the glyphs this card uses, named `ABCDEF+Name`.
