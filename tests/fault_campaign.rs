@@ -380,13 +380,13 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
             // out of it for this job beyond the cards of it already settled there (an earlier
             // jammed card also came out). A card that came out of another printer is not this one.
             let cards = office.journal.cards_of_job(job.id).await.unwrap();
-            let printer = job.printer.clone().or_else(|| cards.last().map(|c| c.printer.clone()));
+            let doubtful_printer = job.printer.clone().or_else(|| cards.last().map(|c| c.printer.clone()));
             let settled_there = cards
                 .iter()
-                .filter(|c| Some(&c.printer) == printer.as_ref())
+                .filter(|c| Some(&c.printer) == doubtful_printer.as_ref())
                 .filter(|c| !matches!(c.outcome, CardOutcome::Sent | CardOutcome::Unknown))
                 .count();
-            let arrived_there = printer
+            let arrived_there = doubtful_printer
                 .as_ref()
                 .and_then(|p| arrivals.get(p))
                 .and_then(|per_job| per_job.get(&job.id.to_string()).copied())
