@@ -213,40 +213,31 @@ impl Intake {
     /// Validates a batch's deliveries in parallel, off the async threads (image decoding is CPU
     /// work).
     async fn validate(&self, batch: Vec<Delivery>) -> Validated {
-        // As many at once as there are cores: more would only add threads, each with its own
-        // allocator arena holding decoded images (the spooler's memory grew with the backlog).
+        // One blocking task per core, each with its share of the batch: more would only add
+        // threads, each with its own allocator arena holding decoded images (the spooler's memory
+        // grew with the backlog), and a task per event costs a thread wake-up per event.
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let parsed: Vec<_> = futures_util::stream::iter(batch)
-            .map(|delivery| {
-                let limits = self.limits;
-                let max_bytes = self.max_event_bytes;
-                tokio::task::spawn_blocking(move || {
-                    let bytes = delivery.data.len();
-                    let parsed = if bytes > max_bytes {
-                        Err(EventError::TooLarge { bytes, limit: max_bytes })
-                    } else {
-                        // A panic in a decoder must not take the delivery with it: a later
-                        // `multiple` ack would then ack it unseen. It is set aside instead.
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            crate::telemetry::panic_if_asked("validation", &delivery.data);
-                            event::parse_event(&delivery.data, &limits)
-                        }))
-                        .unwrap_or_else(|panic| {
-                            let what = crate::telemetry::panic_message(panic.as_ref());
-                            error!(panic = %what, "checking an event panicked; it is dead-lettered with the reason");
-                            Err(EventError::CheckFailed(what))
-                        })
-                    };
-                    (delivery, parsed)
-                })
-            })
-            .buffered(cores)
-            .collect()
-            .await;
+        let share = batch.len().div_ceil(cores).max(1);
+        let mut deliveries = batch.into_iter();
+        let mut tasks = Vec::with_capacity(cores);
+        loop {
+            let deliveries: Vec<Delivery> = deliveries.by_ref().take(share).collect();
+            if deliveries.is_empty() {
+                break;
+            }
+            let limits = self.limits;
+            let max_bytes = self.max_event_bytes;
+            tasks.push(tokio::task::spawn_blocking(move || {
+                deliveries.into_iter().map(|delivery| check_delivery(delivery, &limits, max_bytes)).collect::<Vec<_>>()
+            }));
+        }
+        let mut parsed = Vec::new();
+        for task in tasks {
+            // `check_delivery` catches the validation's panics; nothing else in the task can panic.
+            parsed.extend(task.await.expect("the validation task returns its deliveries"));
+        }
         let mut validated = Validated { valid: Vec::new(), invalid: Vec::new() };
-        for task in parsed {
-            // The closure above catches the validation's panics; nothing else in it can panic.
-            let (delivery, parsed) = task.expect("the validation task returns its delivery");
+        for (delivery, parsed) in parsed {
             match parsed {
                 Ok(event) => {
                     let template = event.template.clone().unwrap_or_else(|| self.default_template.clone());
@@ -415,4 +406,28 @@ impl Intake {
             }
         }
     }
+}
+
+/// Checks one delivery as an event. A panic in a decoder must not take the delivery with it (a
+/// later `multiple` ack would then ack it unseen): it is set aside as a failed check instead.
+fn check_delivery(
+    delivery: Delivery,
+    limits: &ImageLimits,
+    max_bytes: usize,
+) -> (Delivery, Result<EnrollmentEvent, EventError>) {
+    let bytes = delivery.data.len();
+    let parsed = if bytes > max_bytes {
+        Err(EventError::TooLarge { bytes, limit: max_bytes })
+    } else {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::telemetry::panic_if_asked("validation", &delivery.data);
+            event::parse_event(&delivery.data, limits)
+        }))
+        .unwrap_or_else(|panic| {
+            let what = crate::telemetry::panic_message(panic.as_ref());
+            error!(panic = %what, "checking an event panicked; it is dead-lettered with the reason");
+            Err(EventError::CheckFailed(what))
+        })
+    };
+    (delivery, parsed)
 }
