@@ -23,7 +23,7 @@ mod writer;
 
 use crate::i18n::Lang;
 use crate::tr;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -458,6 +458,32 @@ impl Journal {
             .fetch_optional(&self.pool)
             .await?;
         payload.map(String::into_bytes).ok_or(JournalError::NotFound(job_id))
+    }
+
+    /// The events of several jobs as they arrived, in one query: a stage that claimed a batch
+    /// reads their payloads together instead of one round trip per job. A job without a
+    /// payload is missing from the map.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn payloads(&self, job_ids: &[JobId]) -> Result<HashMap<JobId, Vec<u8>>, JournalError> {
+        let mut payloads = HashMap::with_capacity(job_ids.len());
+        for chunk in job_ids.chunks(500) {
+            // Anonymous placeholders on SQLite: see `writer::Placeholders`.
+            let placeholders: Vec<String> = (1..=chunk.len())
+                .map(|n| if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${n}") })
+                .collect();
+            let sql = format!("SELECT job_id, payload FROM job_payloads WHERE job_id IN ({})", placeholders.join(", "));
+            let mut query = sqlx::query(&sql).persistent(false);
+            for job_id in chunk {
+                query = query.bind(job_id.to_string());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let job_id = parse_job_id(&row.try_get::<String, _>("job_id")?)?;
+                payloads.insert(job_id, row.try_get::<String, _>("payload")?.into_bytes());
+            }
+        }
+        Ok(payloads)
     }
 
     /// The job's audit trail, oldest first.

@@ -109,7 +109,7 @@ impl Dispatch {
             Ok(None) => {
                 // The PDF went missing (a lost disk, a hand clean-up): render it again.
                 warn!("the rendered card is missing from the spool; rendering it again");
-                match self.render_into_spool(job).await {
+                match self.render_into_spool(job, None).await {
                     Ok(_) => self.spool.read(job.id).await.ok().flatten().unwrap_or_default(),
                     Err(failure) if failure.passing => {
                         let now = self.clock.now();

@@ -5,7 +5,9 @@ use crate::tr;
 use futures_util::StreamExt as _;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::domain::job::JobState;
+use std::collections::HashMap;
+
+use crate::domain::job::{JobId, JobState};
 use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
 
 use super::{ask_central_again, ignore_conflict, Dispatch, InHand, RenderFailure, BATCH, RENDERS_PER_CORE};
@@ -25,11 +27,20 @@ impl Dispatch {
         let taken: Vec<(JobRecord, InHand)> =
             jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
         let handled = taken.len();
-        let results: Vec<Result<(), JournalError>> = futures_util::stream::iter(taken)
-            .map(|(job, in_hand)| async move {
+        let ids: Vec<JobId> = taken.iter().map(|(job, _)| job.id).collect();
+        // The batch's events in one read; should it fail, each job reads its own (and meets the
+        // error there, as a passing fault of that job).
+        let mut payloads = self.journal.payloads(&ids).await.unwrap_or_else(|error| {
+            warn!(%error, "cannot read the batch's events together; reading each on its own");
+            HashMap::new()
+        });
+        let with_payloads: Vec<_> =
+            taken.into_iter().map(|(job, in_hand)| (payloads.remove(&job.id), job, in_hand)).collect();
+        let results: Vec<Result<(), JournalError>> = futures_util::stream::iter(with_payloads)
+            .map(|(payload, job, in_hand)| async move {
                 let _in_hand = in_hand;
                 let span = info_span!("render", job_id = %job.id);
-                self.render_one(&job).instrument(span).await
+                self.render_one(&job, payload).instrument(span).await
             })
             .buffer_unordered(parallel)
             .collect()
@@ -38,9 +49,10 @@ impl Dispatch {
         Ok(handled)
     }
 
-    /// Renders one authorized job and journals where it goes next.
-    pub(super) async fn render_one(&self, job: &JobRecord) -> Result<(), JournalError> {
-        let step = match self.render_into_spool(job).await {
+    /// Renders one authorized job (its event read already, or read here) and journals where it
+    /// goes next.
+    pub(super) async fn render_one(&self, job: &JobRecord, payload: Option<Vec<u8>>) -> Result<(), JournalError> {
+        let step = match self.render_into_spool(job, payload).await {
             Ok(bytes) => Step::system(
                 JobState::Authorized,
                 JobState::Rendered,
@@ -73,14 +85,15 @@ impl Dispatch {
         ignore_conflict(self.journal.transition(job.id, &step).await)
     }
 
-    pub(super) async fn render_into_spool(&self, job: &JobRecord) -> Result<usize, RenderFailure> {
-        let payload = self.journal.payload(job.id).await.map_err(|e| {
-            if e.is_retryable() {
-                RenderFailure::passing(tr!(Lang::En, "said-cannot-read-event", error = e.to_string()))
-            } else {
-                RenderFailure::lasting(tr!(Lang::En, "said-cannot-read-event", error = e.to_string()), false)
-            }
-        })?;
+    pub(super) async fn render_into_spool(
+        &self,
+        job: &JobRecord,
+        payload: Option<Vec<u8>>,
+    ) -> Result<usize, RenderFailure> {
+        let payload = match payload {
+            Some(payload) => payload,
+            None => self.read_payload(job).await?,
+        };
         let renderer = self.renderer.clone();
         let record = job.clone();
         let at = self.clock.now();
@@ -95,5 +108,15 @@ impl Dispatch {
             .await
             .map_err(|e| RenderFailure::passing(tr!(Lang::En, "said-cannot-write-spool", error = e.to_string())))?;
         Ok(bytes)
+    }
+
+    async fn read_payload(&self, job: &JobRecord) -> Result<Vec<u8>, RenderFailure> {
+        self.journal.payload(job.id).await.map_err(|e| {
+            if e.is_retryable() {
+                RenderFailure::passing(tr!(Lang::En, "said-cannot-read-event", error = e.to_string()))
+            } else {
+                RenderFailure::lasting(tr!(Lang::En, "said-cannot-read-event", error = e.to_string()), false)
+            }
+        })
     }
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     due_jobs_come_urgent_first_then_oldest,
     rejections_are_recorded_once_per_payload,
     status_events_go_to_the_outbox_with_the_change,
+    a_batch_s_events_are_read_together,
 );
 
 async fn admit(journal: &Journal, event_id: &str, n: u32) -> Admission {
@@ -266,4 +267,21 @@ async fn a_journal_that_cannot_be_opened_is_named_without_its_password() {
     let text = error.to_string();
     assert!(text.contains("cannot open the journal at postgres://cardspool:****@127.0.0.1:5432/nowhere"), "{text}");
     assert!(!text.contains("s3cret-pw"), "the password is never shown: {text}");
+}
+
+async fn a_batch_s_events_are_read_together(journal: Journal) {
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let Admission::Admitted(job_id) = admit(&journal, &format!("event-{n}"), n).await else { panic!("new") };
+        ids.push(job_id);
+    }
+    let unknown = cardspool::domain::job::JobId::new();
+    ids.push(unknown);
+    let payloads = journal.payloads(&ids).await.unwrap();
+    assert_eq!(payloads.len(), 3, "the unknown job has no payload");
+    for (n, job_id) in (1..=3).zip(&ids) {
+        assert_eq!(payloads[job_id], synthetic_payload(&format!("event-{n}"), n), "each job its own event");
+    }
+    assert!(!payloads.contains_key(&unknown));
+    assert!(journal.payloads(&[]).await.unwrap().is_empty());
 }
