@@ -468,12 +468,11 @@ impl Journal {
     /// [`JournalError::Database`] on a read failure.
     pub async fn payloads(&self, job_ids: &[JobId]) -> Result<HashMap<JobId, Vec<u8>>, JournalError> {
         let mut payloads = HashMap::with_capacity(job_ids.len());
-        for chunk in job_ids.chunks(500) {
-            // Anonymous placeholders on SQLite: see `writer::Placeholders`.
-            let placeholders: Vec<String> = (1..=chunk.len())
-                .map(|n| if self.backend == Backend::Sqlite { "?".to_owned() } else { format!("${n}") })
-                .collect();
-            let sql = format!("SELECT job_id, payload FROM job_payloads WHERE job_id IN ({})", placeholders.join(", "));
+        for chunk in job_ids.chunks(writer::ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT job_id, payload FROM job_payloads WHERE job_id IN ({})",
+                writer::Placeholders::for_backend(self.backend).list(chunk.len())
+            );
             let mut query = sqlx::query(&sql).persistent(false);
             for job_id in chunk {
                 query = query.bind(job_id.to_string());

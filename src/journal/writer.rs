@@ -545,18 +545,18 @@ pub(super) async fn listen_across_instances(
 }
 
 /// Rows per multi-row statement: well within both backends' limit on bound values (SQLite's
-/// 32,766, PostgreSQL's 65,535) at fourteen values a row.
-const ROWS_PER_STATEMENT: usize = 500;
+/// 32,766, PostgreSQL's 65,535) at sixteen values a row.
+pub(super) const ROWS_PER_STATEMENT: usize = 500;
 
 /// Placeholders for a statement whose values are bound once each, in the order they appear.
 /// PostgreSQL gets `$1, $2, ...`; SQLite gets anonymous `?`: SQLite finds a named (`$N`)
 /// parameter by a linear search, once when parsing and once more when sqlx binds it, so a
 /// statement of n named values costs O(n²) (measured: 5% of the spooler's CPU at intake, batches
-/// of 100 events at 16 values each). Such statements are run unprepared-after-use
-/// (`persistent(false)`): kept, one per batch size, they filled sqlx's cache of prepared
-/// statements (100 a connection) with programs of up to hundreds of KB each, 28 MB of the
-/// spooler's heap after 20,000 events (heaptrack), growing with the backlog.
-struct Placeholders {
+/// of 100 events at 16 values each). Such statements are not kept prepared (`persistent(false)`):
+/// kept, one per batch size, they filled sqlx's cache of prepared statements (100 a connection)
+/// with programs of up to hundreds of KB each, 28 MB of the spooler's heap after 20,000 events
+/// (heaptrack), growing with the backlog.
+pub(super) struct Placeholders {
     anonymous: bool,
     bound: usize,
 }
@@ -564,6 +564,10 @@ struct Placeholders {
 impl Placeholders {
     fn for_connection(connection: &AnyConnection) -> Placeholders {
         Placeholders { anonymous: connection.backend_name() == "SQLite", bound: 0 }
+    }
+
+    pub(super) fn for_backend(backend: super::Backend) -> Placeholders {
+        Placeholders { anonymous: backend == super::Backend::Sqlite, bound: 0 }
     }
 
     /// The next value's placeholder.
@@ -577,7 +581,7 @@ impl Placeholders {
     }
 
     /// `count` values: `a, b, c`.
-    fn list(&mut self, count: usize) -> String {
+    pub(super) fn list(&mut self, count: usize) -> String {
         (0..count).map(|_| self.one()).collect::<Vec<_>>().join(", ")
     }
 
