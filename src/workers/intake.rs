@@ -217,18 +217,18 @@ impl Intake {
         // threads, each with its own allocator arena holding decoded images (the spooler's memory
         // grew with the backlog), and a task per event costs a thread wake-up per event.
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let share = batch.len().div_ceil(cores).max(1);
+        let share = batch.len().div_ceil(cores);
         let mut deliveries = batch.into_iter();
         let mut tasks = Vec::with_capacity(cores);
         loop {
-            let deliveries: Vec<Delivery> = deliveries.by_ref().take(share).collect();
-            if deliveries.is_empty() {
+            let this_share: Vec<Delivery> = deliveries.by_ref().take(share).collect();
+            if this_share.is_empty() {
                 break;
             }
             let limits = self.limits;
             let max_bytes = self.max_event_bytes;
             tasks.push(tokio::task::spawn_blocking(move || {
-                deliveries.into_iter().map(|delivery| check_delivery(delivery, &limits, max_bytes)).collect::<Vec<_>>()
+                this_share.into_iter().map(|delivery| check_delivery(delivery, &limits, max_bytes)).collect::<Vec<_>>()
             }));
         }
         let mut parsed = Vec::new();
