@@ -160,15 +160,21 @@ fn png_xobject(png: &EncodedImage) -> Result<ExternalXObject, String> {
 }
 
 /// The samples as a zlib stream of PNG rows (a filter byte before each row), by the PNG encoder's
-/// fastest mode (fdeflate, made for image rows): quicker than miniz's fastest level on a signature,
-/// for a few KB more per card. A PDF reader undoes the row filters itself ([`png_predictor`]).
+/// fastest mode (fdeflate, made for image rows): quicker than miniz's fastest level on a signature.
+/// A PDF reader undoes the row filters itself ([`png_predictor`]).
+///
+/// The rows are filtered `Up` (each the difference to the row above): a signature's colour plane
+/// is one ink colour, so every row after the first becomes zeros, which fdeflate's fast mode
+/// compresses at memory speed. Unfiltered, the repeated colour defeated that mode and the
+/// encoder stored the plane as it was: a card was 247 KB instead of 59 KB, and the signature
+/// took a third of its rendering time (`docs/performance.md`, 2026-12-06).
 /// `None` if the encoder refuses the samples (the caller then deflates them plainly).
 fn png_stream(samples: &[u8], width: u32, height: u32, colors: u8) -> Option<Vec<u8>> {
     use image::codecs::png::{CompressionType, FilterType, PngEncoder};
     use image::ImageEncoder;
     let color_type = if colors == 1 { image::ExtendedColorType::L8 } else { image::ExtendedColorType::Rgb8 };
     let mut png = Vec::with_capacity(samples.len() / 8);
-    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::NoFilter)
+    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Up)
         .write_image(samples, width, height, color_type)
         .ok()?;
     // The zlib stream is the IDAT chunks' data, in order: after the 8-byte signature, each chunk
