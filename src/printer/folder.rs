@@ -104,7 +104,7 @@ impl FolderPrinter {
         Ok(RemoteJob { printer_job_id: None, job_name: submission.job_name.clone() })
     }
 
-    fn completed(job_name: &str) -> RemoteJobStatus {
+    pub(crate) fn completed(job_name: &str) -> RemoteJobStatus {
         RemoteJobStatus {
             printer_job_id: None,
             job_name: job_name.to_owned(),

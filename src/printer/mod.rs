@@ -352,6 +352,16 @@ impl Printer {
         }
     }
 
+    /// The job's end, when the submission itself settles it: a card renamed into a hot folder
+    /// is complete (what the watcher does with it is no longer the spooler's to follow). `None`
+    /// for a printer whose jobs are followed to their end (IPP).
+    pub fn finished_at_submit(&self, job: &RemoteJob) -> Option<RemoteJobStatus> {
+        match self {
+            Printer::Ipp(_) => None,
+            Printer::Folder(_) => Some(folder::FolderPrinter::completed(&job.job_name)),
+        }
+    }
+
     /// Where one job stands (Get-Job-Attributes).
     ///
     /// # Errors

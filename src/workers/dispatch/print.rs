@@ -169,6 +169,19 @@ impl Dispatch {
         let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now() };
         let (remote, look_up) = match printer.submit(&submission).await {
             Ok(remote) => {
+                if let Some(status) = printer.finished_at_submit(&remote) {
+                    // Nothing to follow: the card's ledger line and the job's outcome go in one
+                    // commit. A crash before it leaves the job `printing` without a line, as one
+                    // just after the submission always did: the reconciliation asks the printer,
+                    // which has the card, and settling adds the line.
+                    info!("card handed over");
+                    let settlement = Settlement::Finished(status);
+                    return self
+                        .write_about_card("the card's outcome", shutdown, || {
+                            self.conclude(job.id, &lease, settlement.clone())
+                        })
+                        .await;
+                }
                 let card = self.card(job.id, &name, remote.printer_job_id);
                 self.write_about_card("the card's ledger line", shutdown, || {
                     self.journal.record_card_sent(job.id, &card)

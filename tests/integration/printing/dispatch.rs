@@ -523,3 +523,44 @@ async fn a_printer_down_to_its_reserve_of_blanks_prints_urgent_cards_only_until_
     running.stop().await;
     assert_eq!((arrivals(&sims, urgent), arrivals(&sims, normal)), (1, 1));
 }
+
+/// A hot folder settles a card when it is renamed in: the job goes to `printed` with its ledger
+/// line in one commit, without a `sent` line first. A job left `printing` there (the spooler
+/// died between the rename and that commit) is settled by the reconciliation from the folder:
+/// printed when its card is there, `unknown` for staff when it is not.
+#[tokio::test]
+async fn a_hot_folder_settles_each_card_once_and_cards_left_printing_from_what_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    let folder = dir.path().join("hot");
+    let printing = printing(&dir.path().join("spool"));
+    let configs = [services::folder_printer("hot", &folder, 2)];
+    let now = chrono::Utc::now();
+    let left_with_card = crate::support::fixtures::job_on_printer(&journal, 90, "hot", now).await;
+    std::fs::write(folder.join(format!("{left_with_card}.pdf")), tiny_pdf()).unwrap();
+    let left_without_card = crate::support::fixtures::job_on_printer(&journal, 91, "hot", now).await;
+    let jobs = authorized_jobs(&journal, 5).await;
+
+    let printers = Printers::from_config(&configs, &printing).unwrap();
+    let spool = Spool::open(&printing.spool_dir).unwrap();
+    let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(PlainCards), printing, Clock::system());
+    let token = CancellationToken::new();
+    let task = tokio::spawn(dispatch.run(token.clone()));
+    let mut all = jobs.clone();
+    all.extend([left_with_card, left_without_card]);
+    let states = wait_for(&journal, &all, &[JobState::Printed, JobState::Unknown], Duration::from_secs(60)).await;
+    token.cancel();
+    task.await.unwrap();
+
+    assert!(states[..jobs.len()].iter().all(|s| *s == JobState::Printed), "{states:?}");
+    assert_eq!(states[jobs.len()..], [JobState::Printed, JobState::Unknown]);
+    for job in &all {
+        let cards = journal.cards_of_job(*job).await.unwrap();
+        assert_eq!(cards.len(), 1, "job {job}: one ledger line: {cards:?}");
+        assert!(cards[0].settled_at.is_some(), "job {job}: settled, not left `sent`: {cards:?}");
+        let expected = if *job == left_without_card { CardOutcome::Unknown } else { CardOutcome::Printed };
+        assert_eq!(cards[0].outcome, expected, "job {job}");
+        let in_folder = folder.join(format!("{job}.pdf")).exists();
+        assert_eq!(in_folder, *job != left_without_card, "job {job}: its card in the folder");
+    }
+}
