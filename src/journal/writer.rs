@@ -37,8 +37,10 @@ const MAX_BATCH: usize = 512;
 pub struct StageWakers {
     /// Jobs entered `awaiting_authorization`.
     pub authorize: Notify,
-    /// Jobs entered `authorized` or `rendered`.
-    pub dispatch: Notify,
+    /// Jobs entered `authorized`: cards to draw.
+    pub render: Notify,
+    /// Jobs entered `rendered`: cards for the printers.
+    pub print: Notify,
     /// Status events were written to the outbox.
     pub outbox: Notify,
 }
@@ -48,8 +50,11 @@ impl StageWakers {
         if stages.authorize {
             self.authorize.notify_one();
         }
-        if stages.dispatch {
-            self.dispatch.notify_one();
+        if stages.render {
+            self.render.notify_one();
+        }
+        if stages.print {
+            self.print.notify_one();
         }
         if stages.outbox {
             self.outbox.notify_one();
@@ -58,11 +63,12 @@ impl StageWakers {
 }
 
 /// Which stages a commit gave work to. On PostgreSQL it travels to the other instances as the
-/// payload of a notification on [`NOTIFY_CHANNEL`] (`authorize,dispatch,outbox`).
+/// payload of a notification on [`NOTIFY_CHANNEL`] (`authorize,render,print,outbox`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Stages {
     authorize: bool,
-    dispatch: bool,
+    render: bool,
+    print: bool,
     outbox: bool,
 }
 
@@ -70,12 +76,13 @@ pub(super) struct Stages {
 pub(super) const NOTIFY_CHANNEL: &str = "cardspool_work";
 
 impl Stages {
-    pub(super) const ALL: Stages = Stages { authorize: true, dispatch: true, outbox: true };
+    pub(super) const ALL: Stages = Stages { authorize: true, render: true, print: true, outbox: true };
 
     fn after_step(to: JobState, status: bool) -> Stages {
         Stages {
             authorize: matches!(to, JobState::Received | JobState::AwaitingAuthorization),
-            dispatch: matches!(to, JobState::Authorized | JobState::Rendered),
+            render: to == JobState::Authorized,
+            print: to == JobState::Rendered,
             outbox: status,
         }
     }
@@ -86,7 +93,7 @@ impl Stages {
             (Write::Admit { .. }, Written::Admitted(admissions))
                 if admissions.iter().any(|admission| matches!(admission, Admission::Admitted(_))) =>
             {
-                Stages { authorize: true, outbox: true, dispatch: false }
+                Stages { authorize: true, outbox: true, ..Stages::default() }
             }
             (Write::Transition { step, .. } | Write::SettleLatest { step: Some(step), .. }, _)
             | (Write::Settle { then: Some(step), .. }, Written::Stepped(Ok(()))) => {
@@ -99,7 +106,8 @@ impl Stages {
     fn union(self, other: Stages) -> Stages {
         Stages {
             authorize: self.authorize || other.authorize,
-            dispatch: self.dispatch || other.dispatch,
+            render: self.render || other.render,
+            print: self.print || other.print,
             outbox: self.outbox || other.outbox,
         }
     }
@@ -109,13 +117,20 @@ impl Stages {
     }
 
     pub(super) fn encode(self) -> String {
-        let names = [(self.authorize, "authorize"), (self.dispatch, "dispatch"), (self.outbox, "outbox")];
+        let names =
+            [(self.authorize, "authorize"), (self.render, "render"), (self.print, "print"), (self.outbox, "outbox")];
         names.iter().filter(|(on, _)| *on).map(|(_, name)| *name).collect::<Vec<_>>().join(",")
     }
 
     pub(super) fn decode(payload: &str) -> Stages {
         let has = |name| payload.split(',').any(|part| part == name);
-        Stages { authorize: has("authorize"), dispatch: has("dispatch"), outbox: has("outbox") }
+        // `dispatch`: both, as an instance of an earlier version says it during an upgrade.
+        Stages {
+            authorize: has("authorize"),
+            render: has("render") || has("dispatch"),
+            print: has("print") || has("dispatch"),
+            outbox: has("outbox"),
+        }
     }
 }
 

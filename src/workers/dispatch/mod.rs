@@ -129,10 +129,11 @@ pub struct Dispatch {
     clock: Clock,
     /// Jobs a task of this process is working on, so a pass over the queue skips them.
     in_hand: Arc<Mutex<HashSet<JobId>>>,
-    /// Rung when a printer slot frees up or a pass left work behind: the next pass over the
-    /// queue runs now rather than at the next `queue_poll_ms` tick, so a printer is not left
-    /// idle between cards.
+    /// Rung when a printer slot frees up: the printers' queue is looked at now rather than at
+    /// the next `queue_poll_ms` tick, so a printer is not left idle between cards.
     more_work: Arc<tokio::sync::Notify>,
+    /// Rung when a render pass took a full batch: more may be waiting to be drawn.
+    more_to_render: Arc<tokio::sync::Notify>,
     /// This instance's name in the journal's leases, and how long a lease lasts unrenewed.
     instance: Arc<str>,
     lease: Duration,
@@ -180,6 +181,7 @@ impl Dispatch {
             clock,
             in_hand: Arc::new(Mutex::new(HashSet::new())),
             more_work: Arc::new(tokio::sync::Notify::new()),
+            more_to_render: Arc::new(tokio::sync::Notify::new()),
             instance: crate::config::JournalConfig::default().instance_id().into(),
             lease: crate::config::JournalConfig::default().lease(),
         }
@@ -250,6 +252,10 @@ impl Dispatch {
     /// Runs until `shutdown`: reconciles, then renders and prints. Jobs being followed when
     /// shutdown comes stay `printing` and are reconciled at the next start; a card being sent
     /// is sent to the end first.
+    ///
+    /// Drawing and the printers' queue are two loops side by side, each woken by its own work:
+    /// when one loop did both in turn, the printers waited for a whole batch of drawings before
+    /// the next cards were given to them.
     pub async fn run(self, shutdown: CancellationToken) {
         let tasks = TaskTracker::new();
         self.printers.poll(self.clock.now()).await;
@@ -266,6 +272,41 @@ impl Dispatch {
                 }
             }
         }
+        tokio::join!(self.render_loop(&shutdown), self.print_loop(&tasks, &shutdown));
+        tasks.close();
+        tasks.wait().await;
+        info!("dispatch stopped");
+    }
+
+    /// Draws authorized jobs into the spool, a batch per pass.
+    async fn render_loop(&self, shutdown: &CancellationToken) {
+        let mut queue_poll = tokio::time::interval(Duration::from_millis(self.config.queue_poll_ms.max(10)));
+        queue_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let wakers = self.journal.wakers();
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = queue_poll.tick() => {}
+                () = self.more_to_render.notified() => {}
+                () = wakers.render.notified() => {}
+            }
+            // No card is drawn on an authorization nobody can check (a journal from a run that
+            // had the key, a key taken out since): they wait until the key is back.
+            if !self.renderer.checks_authorizations() {
+                continue;
+            }
+            match self.render_authorized().await {
+                // A full batch handled means more may be waiting: go on without waiting for the tick.
+                Ok(handled) if handled >= BATCH as usize => self.more_to_render.notify_one(),
+                Ok(_) => {}
+                Err(error) => warn!(%error, "rendering pass failed"),
+            }
+        }
+    }
+
+    /// Gives rendered jobs to free printers, and keeps the printers' state, the spool and the
+    /// leases of the cards on printers.
+    async fn print_loop(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
         let mut status_poll = tokio::time::interval(Duration::from_millis(self.config.status_poll_ms.max(10)));
         let mut queue_poll = tokio::time::interval(Duration::from_millis(self.config.queue_poll_ms.max(10)));
         let mut spool_sweep = tokio::time::interval(Duration::from_secs(self.config.retention_s.clamp(1, 60)));
@@ -279,9 +320,9 @@ impl Dispatch {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = status_poll.tick() => self.printers.poll(self.clock.now()).await,
-                _ = queue_poll.tick() => self.pass(&tasks, &shutdown).await,
-                () = self.more_work.notified() => self.pass(&tasks, &shutdown).await,
-                () = wakers.dispatch.notified() => self.pass(&tasks, &shutdown).await,
+                _ = queue_poll.tick() => self.print_pass(tasks, shutdown).await,
+                () = self.more_work.notified() => self.print_pass(tasks, shutdown).await,
+                () = wakers.print.notified() => self.print_pass(tasks, shutdown).await,
                 _ = spool_sweep.tick() => {
                     if let Err(error) = self.sweep_spool().await {
                         warn!(%error, "spool sweep failed");
@@ -292,30 +333,20 @@ impl Dispatch {
                         warn!(%error, "cannot renew the leases of the cards on printers");
                     }
                     // Cards of an instance that stopped renewing (it died, or lost the journal).
-                    if let Err(error) = self.reconcile(&tasks, &shutdown).await {
+                    if let Err(error) = self.reconcile(tasks, shutdown).await {
                         warn!(%error, "cannot look for cards left by another instance");
                     }
                 }
             }
         }
-        tasks.close();
-        tasks.wait().await;
-        info!("dispatch stopped");
     }
 
-    /// One pass over the queue: authorized jobs rendered, rendered jobs given to free printers.
-    async fn pass(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
+    /// One pass over the printers' queue: rendered jobs given to free printers.
+    async fn print_pass(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
         crate::telemetry::panic_if_asked("dispatch", b"");
+        // As for drawing: no card leaves on an authorization nobody can check.
         if !self.renderer.checks_authorizations() {
-            // No card leaves on an authorization nobody can check (a journal from a run that had
-            // the key, a key taken out since): they wait until the key is back.
             return;
-        }
-        match self.render_authorized().await {
-            // A full batch handled means more may be waiting: go on without waiting for the tick.
-            Ok(handled) if handled >= BATCH as usize => self.more_work.notify_one(),
-            Ok(_) => {}
-            Err(error) => warn!(%error, "rendering pass failed"),
         }
         if let Err(error) = self.assign_rendered(tasks, shutdown).await {
             warn!(%error, "dispatch pass failed");

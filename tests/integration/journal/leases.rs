@@ -140,11 +140,17 @@ async fn a_commit_wakes_the_other_instances_stages() {
         .await
         .expect("the admission woke the other instance's authorize stage");
     let job = job_along(&one, 2, &[], t0()).await;
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), other_wakers.dispatch.notified()).await;
+    for stage in [&other_wakers.render, &other_wakers.print] {
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(500), stage.notified()).await;
+    }
     journal_step(&one, job, JobState::AwaitingAuthorization, JobState::Authorized).await;
-    tokio::time::timeout(std::time::Duration::from_secs(10), other_wakers.dispatch.notified())
+    tokio::time::timeout(std::time::Duration::from_secs(10), other_wakers.render.notified())
         .await
-        .expect("the authorization woke the other instance's dispatch stage");
+        .expect("the authorization woke the other instance's render stage");
+    journal_step(&one, job, JobState::Authorized, JobState::Rendered).await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), other_wakers.print.notified())
+        .await
+        .expect("the rendered card woke the other instance's print stage");
 }
 
 async fn journal_step(journal: &Journal, job: cardspool::domain::job::JobId, from: JobState, to: JobState) {
