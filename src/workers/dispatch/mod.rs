@@ -39,8 +39,9 @@ use crate::printer::{FollowPolicy, PrinterError, RemoteJobStatus};
 
 /// Jobs looked at per pass over the queue.
 const BATCH: u32 = 64;
-/// Cards in hand per core while rendering (see [`Dispatch::render_authorized`]).
-const RENDERS_PER_CORE: usize = 4;
+/// Cards drawn at once per core (see [`Dispatch::render_authorized`]): two, so that a core
+/// has the next card to draw while the task of the last one wakes.
+const RENDERS_PER_CORE: usize = 2;
 
 /// Why a card could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +135,9 @@ pub struct Dispatch {
     more_work: Arc<tokio::sync::Notify>,
     /// Rung when a render pass took a full batch: more may be waiting to be drawn.
     more_to_render: Arc<tokio::sync::Notify>,
+    /// Permits to draw a card: the drawing, not the cards waiting for the spool or the
+    /// journal, is what the cores bound.
+    drawing: Arc<tokio::sync::Semaphore>,
     /// This instance's name in the journal's leases, and how long a lease lasts unrenewed.
     instance: Arc<str>,
     lease: Duration,
@@ -182,6 +186,9 @@ impl Dispatch {
             in_hand: Arc::new(Mutex::new(HashSet::new())),
             more_work: Arc::new(tokio::sync::Notify::new()),
             more_to_render: Arc::new(tokio::sync::Notify::new()),
+            drawing: Arc::new(tokio::sync::Semaphore::new(
+                RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            )),
             instance: crate::config::JournalConfig::default().instance_id().into(),
             lease: crate::config::JournalConfig::default().lease(),
         }

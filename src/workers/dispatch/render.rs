@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::domain::job::{JobId, JobState};
 use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
 
-use super::{ask_central_again, ignore_conflict, Dispatch, InHand, RenderFailure, BATCH, RENDERS_PER_CORE};
+use super::{ask_central_again, ignore_conflict, Dispatch, InHand, RenderFailure, BATCH};
 
 /// How long a job waits after a passing fault (a full spool disk, the journal away) before it
 /// is rendered again.
@@ -18,12 +18,14 @@ pub(super) const PASSING_FAULT_RETRY: std::time::Duration = std::time::Duration:
 
 impl Dispatch {
     /// Renders the authorized jobs due into the spool, a batch at a time: how many it handled.
-    /// Each card is drawn on a blocking thread, then waits for the spool's flush and the
-    /// journal's commit; with a few cards per core in hand, the cores draw while others wait.
+    /// Each card is drawn on a blocking thread, a few per core at once (`drawing`), then waits
+    /// for the spool's flush and the journal's commit without holding its permit: the cores
+    /// draw the next cards meanwhile, and the batch's steps meet in few commits. (When a card
+    /// held its place until its commit, the stage ran at the pace of the commits, a tenth of
+    /// what the cores draw.)
     pub(super) async fn render_authorized(&self) -> Result<usize, JournalError> {
         let now = self.clock.now();
         let jobs = self.journal.claim_due(JobState::Authorized, &self.instance, now, self.lease_until(), BATCH).await?;
-        let parallel = RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let taken: Vec<(JobRecord, InHand)> =
             jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
         let handled = taken.len();
@@ -42,7 +44,7 @@ impl Dispatch {
                 let span = info_span!("render", job_id = %job.id);
                 self.render_one(&job, payload).instrument(span).await
             })
-            .buffer_unordered(parallel)
+            .buffer_unordered(BATCH as usize)
             .collect()
             .await;
         results.into_iter().collect::<Result<(), _>>()?;
@@ -97,10 +99,12 @@ impl Dispatch {
         let renderer = self.renderer.clone();
         let record = job.clone();
         let at = self.clock.now();
-        let pdf =
+        let pdf = {
+            let _permit = self.drawing.acquire().await.expect("the drawing permits are never closed");
             tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at)).await.map_err(|e| {
                 RenderFailure::lasting(tr!(Lang::En, "said-renderer-crashed", error = e.to_string()), false)
-            })??;
+            })??
+        };
         let bytes = pdf.len();
         // A full or failing spool disk passes (someone frees space, the disk comes back).
         self.spool
