@@ -774,51 +774,6 @@ fn parse_job_id(stored: &str) -> Result<JobId, JournalError> {
     JobId::from_str(stored).map_err(|e| JournalError::Corrupt(format!("job id {stored:?}: {e}")))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert_transition(
-    connection: &mut sqlx::AnyConnection,
-    job_id: JobId,
-    seq: i64,
-    from: Option<JobState>,
-    to: JobState,
-    reason: &str,
-    actor: &Actor,
-    at: DateTime<Utc>,
-) -> Result<(), JournalError> {
-    sqlx::query(
-        "INSERT INTO job_transitions (job_id, seq, at, from_state, to_state, reason, actor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(job_id.to_string())
-    .bind(seq)
-    .bind(millis(at))
-    .bind(from.map(JobState::as_str))
-    .bind(to.as_str())
-    .bind(reason)
-    .bind(actor.encode())
-    .execute(connection)
-    .await?;
-    Ok(())
-}
-
-async fn insert_outbox(
-    connection: &mut sqlx::AnyConnection,
-    status: StatusEvent,
-    event_id: &str,
-    job_id: JobId,
-    reason: &str,
-    at: DateTime<Utc>,
-) -> Result<(), JournalError> {
-    sqlx::query("INSERT INTO outbox (id, created_at, routing_key, body) VALUES ($1, $2, $3, $4)")
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(millis(at))
-        .bind(status.routing_key())
-        .bind(outbox_body(status, event_id, job_id, reason, at))
-        .execute(connection)
-        .await?;
-    Ok(())
-}
-
 /// A status event's body, as the contract gives it (docs/event-contract.md).
 fn outbox_body(status: StatusEvent, event_id: &str, job_id: JobId, reason: &str, at: DateTime<Utc>) -> String {
     serde_json::json!({

@@ -21,9 +21,7 @@ use tracing::{debug, info, warn};
 
 use super::printing::{apply_card_sent, apply_settle_card, apply_settle_latest, LatestCard, OwnedCard};
 use super::records::OutboxMessage;
-use super::{
-    insert_outbox, insert_transition, millis, outbox_body, parse_job_id, why_unmatched, Admission, JournalError, Step,
-};
+use super::{millis, outbox_body, parse_job_id, why_unmatched, Admission, JournalError, Step};
 use crate::domain::job::{Actor, JobId, JobState};
 use crate::domain::nik::redact_niks;
 use crate::domain::status::StatusEvent;
@@ -65,6 +63,7 @@ impl StageWakers {
 /// Which stages a commit gave work to. On PostgreSQL it travels to the other instances as the
 /// payload of a notification on [`NOTIFY_CHANNEL`] (`authorize,render,print,outbox`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // one flag per stage, a set and nothing more
 pub(super) struct Stages {
     authorize: bool,
     render: bool,
@@ -334,8 +333,20 @@ async fn commit_together(
     let mut tx = pool.begin().await?;
     let mut outcomes = Vec::with_capacity(writes.len());
     let mut stages = Stages::default();
+    // The audit entries and status events of consecutive steps, written together before any
+    // other write and before the commit: two statements for a run of steps instead of two
+    // for each of them.
+    let mut trail = Trail::default();
     for write in writes {
-        let outcome = apply(&mut tx, write).await;
+        let outcome = match write {
+            Write::Transition { job_id, step } => {
+                update_job(&mut tx, *job_id, step, &mut trail).await.map(|()| Written::Done)
+            }
+            other => {
+                trail.write(&mut tx).await?;
+                apply(&mut tx, other).await
+            }
+        };
         match outcome {
             // A conflict or an illegal step writes nothing: the others go on.
             Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_) | JournalError::Illegal(_))) => {
@@ -348,6 +359,7 @@ async fn commit_together(
             }
         }
     }
+    trail.write(&mut tx).await?;
     if notify_across && !stages.is_empty() {
         // Delivered to the listeners at commit, and only if it commits.
         sqlx::query("SELECT pg_notify($1, $2)").bind(NOTIFY_CHANNEL).bind(stages.encode()).execute(&mut *tx).await?;
@@ -727,6 +739,78 @@ async fn admit(
 /// One step of one job: the state check and the change are one statement, then its audit
 /// entry and status event.
 async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) -> Result<(), JournalError> {
+    let mut trail = Trail::default();
+    update_job(connection, job_id, step, &mut trail).await?;
+    trail.write(connection).await
+}
+
+/// Audit entries and status events of steps taken, not yet written.
+#[derive(Default)]
+struct Trail {
+    transitions: Vec<TrailEntry>,
+    statuses: Vec<(StatusEvent, String, JobId, String, DateTime<Utc>)>,
+}
+
+struct TrailEntry {
+    job_id: JobId,
+    seq: i64,
+    from: JobState,
+    to: JobState,
+    reason: String,
+    actor: String,
+    at: DateTime<Utc>,
+}
+
+impl Trail {
+    /// Writes what it holds with multi-row statements, and empties it.
+    async fn write(&mut self, connection: &mut AnyConnection) -> Result<(), JournalError> {
+        for chunk in self.transitions.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO job_transitions (job_id, seq, at, from_state, to_state, reason, actor) VALUES {}",
+                Placeholders::for_connection(connection).groups(chunk.len(), 7)
+            );
+            let mut query = sqlx::query(&sql).persistent(false);
+            for entry in chunk {
+                query = query
+                    .bind(entry.job_id.to_string())
+                    .bind(entry.seq)
+                    .bind(millis(entry.at))
+                    .bind(entry.from.as_str())
+                    .bind(entry.to.as_str())
+                    .bind(entry.reason.as_str())
+                    .bind(entry.actor.as_str());
+            }
+            query.execute(&mut *connection).await?;
+        }
+        for chunk in self.statuses.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO outbox (id, created_at, routing_key, body) VALUES {}",
+                Placeholders::for_connection(connection).groups(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(&sql).persistent(false);
+            for (status, event_id, job_id, reason, at) in chunk {
+                query = query
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(millis(*at))
+                    .bind(status.routing_key())
+                    .bind(outbox_body(*status, event_id, *job_id, reason, *at));
+            }
+            query.execute(&mut *connection).await?;
+        }
+        self.transitions.clear();
+        self.statuses.clear();
+        Ok(())
+    }
+}
+
+/// A job's step as one statement (the state check and the change); its audit entry and status
+/// event go to `trail`.
+async fn update_job(
+    connection: &mut AnyConnection,
+    job_id: JobId,
+    step: &Step,
+    trail: &mut Trail,
+) -> Result<(), JournalError> {
     step.from.transition(step.to, &step.actor)?;
     let update = &step.update;
     let row = sqlx::query(
@@ -774,11 +858,18 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
     let Some(row) = row else { return Err(why_unmatched(connection, job_id, step.from).await) };
     let version: i64 = row.try_get("version")?;
     let event_id: String = row.try_get("event_id")?;
-    insert_transition(connection, job_id, version, Some(step.from), step.to, &step.reason, &step.actor, step.at)
-        .await?;
+    trail.transitions.push(TrailEntry {
+        job_id,
+        seq: version,
+        from: step.from,
+        to: step.to,
+        reason: step.reason.clone(),
+        actor: step.actor.encode(),
+        at: step.at,
+    });
     if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
         let reason = step.upstream_reason.as_deref().unwrap_or(&step.reason);
-        insert_outbox(connection, status, &event_id, job_id, reason, step.at).await?;
+        trail.statuses.push((status, event_id, job_id, reason.to_owned(), step.at));
     }
     Ok(())
 }
