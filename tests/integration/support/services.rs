@@ -273,9 +273,11 @@ pub fn folder_printer(name: &str, folder: &Path, max_jobs: u32) -> cardspool::co
     }
 }
 
-/// The compiled `cardspool` binary, for tests that run it as a process.
+/// The compiled `cardspool` binary, for tests that run it as a process: the one built with the
+/// tests, or `CARDSPOOL_TEST_BINARY` (the soak measures a release build: `scripts/soak`).
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_cardspool"))
+    std::env::var_os("CARDSPOOL_TEST_BINARY")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cardspool")), PathBuf::from)
 }
 
 /// The repository's sample events.
