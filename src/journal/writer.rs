@@ -688,39 +688,22 @@ async fn admit(
         query.execute(&mut *connection).await?;
 
         // The audit trail keeps the event's arrival; the job rests waiting for central at once.
-        let sql = format!(
-            "INSERT INTO job_transitions (job_id, seq, at, from_state, to_state, reason, actor) VALUES {}",
-            Placeholders::for_connection(connection).groups(chunk.len(), 7)
-        );
-        let mut query = sqlx::query(&sql).persistent(false);
+        let mut trail = Trail::default();
         for job in chunk {
-            query = query
-                .bind(job.job_id.to_string())
-                .bind(1_i64)
-                .bind(millis(at))
-                .bind(None::<&str>)
-                .bind(JobState::AwaitingAuthorization.as_str())
-                .bind(&job.reason)
-                .bind(Actor::System.encode());
-        }
-        query.execute(&mut *connection).await?;
-
-        let statuses = [StatusEvent::Queued, StatusEvent::AwaitingAuthorization];
-        let sql = format!(
-            "INSERT INTO outbox (id, created_at, routing_key, body) VALUES {}",
-            Placeholders::for_connection(connection).groups(chunk.len() * statuses.len(), 4)
-        );
-        let mut query = sqlx::query(&sql).persistent(false);
-        for job in chunk {
-            for status in statuses {
-                query = query
-                    .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(millis(at))
-                    .bind(status.routing_key())
-                    .bind(outbox_body(status, &job.event_id, job.job_id, &job.reason, at));
+            trail.transitions.push(TrailEntry {
+                job_id: job.job_id,
+                seq: 1,
+                from: None,
+                to: JobState::AwaitingAuthorization,
+                reason: job.reason.clone(),
+                actor: Actor::System.encode(),
+                at,
+            });
+            for status in [StatusEvent::Queued, StatusEvent::AwaitingAuthorization] {
+                trail.statuses.push((status, job.event_id.clone(), job.job_id, job.reason.clone(), at));
             }
         }
-        query.execute(&mut *connection).await?;
+        trail.write(connection).await?;
     }
     jobs.iter()
         .map(|job| {
@@ -754,7 +737,8 @@ struct Trail {
 struct TrailEntry {
     job_id: JobId,
     seq: i64,
-    from: JobState,
+    /// `None` for the event's arrival.
+    from: Option<JobState>,
     to: JobState,
     reason: String,
     actor: String,
@@ -775,7 +759,7 @@ impl Trail {
                     .bind(entry.job_id.to_string())
                     .bind(entry.seq)
                     .bind(millis(entry.at))
-                    .bind(entry.from.as_str())
+                    .bind(entry.from.map(JobState::as_str))
                     .bind(entry.to.as_str())
                     .bind(entry.reason.as_str())
                     .bind(entry.actor.as_str());
@@ -861,7 +845,7 @@ async fn update_job(
     trail.transitions.push(TrailEntry {
         job_id,
         seq: version,
-        from: step.from,
+        from: Some(step.from),
         to: step.to,
         reason: step.reason.clone(),
         actor: step.actor.encode(),
