@@ -338,15 +338,10 @@ async fn commit_together(
     // for each of them.
     let mut trail = Trail::default();
     for write in writes {
-        let outcome = match write {
-            Write::Transition { job_id, step } => {
-                update_job(&mut tx, *job_id, step, &mut trail).await.map(|()| Written::Done)
-            }
-            other => {
-                trail.write(&mut tx).await?;
-                apply(&mut tx, other).await
-            }
-        };
+        if !matches!(write, Write::Transition { .. }) {
+            trail.write(&mut tx).await?;
+        }
+        let outcome = apply(&mut tx, write, &mut trail).await;
         match outcome {
             // A conflict or an illegal step writes nothing: the others go on.
             Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_) | JournalError::Illegal(_))) => {
@@ -368,10 +363,13 @@ async fn commit_together(
     Ok(outcomes)
 }
 
-async fn apply(connection: &mut AnyConnection, write: &Write) -> Result<Written, JournalError> {
+/// Runs one write; a step's audit entry and status event go to `trail` (see [`commit_together`]).
+async fn apply(connection: &mut AnyConnection, write: &Write, trail: &mut Trail) -> Result<Written, JournalError> {
     match write {
         Write::Admit { jobs, at } => admit(connection, jobs, *at).await.map(Written::Admitted),
-        Write::Transition { job_id, step } => step_job(connection, *job_id, step).await.map(|()| Written::Done),
+        Write::Transition { job_id, step } => {
+            update_job(connection, *job_id, step, trail).await.map(|()| Written::Done)
+        }
         Write::CardSent { job_id, card } => apply_card_sent(connection, *job_id, card).await.map(|()| Written::Done),
         Write::Settle { job_id, card, outcome, reason, then } => {
             apply_settle_card(connection, *job_id, card, *outcome, reason).await?;
@@ -700,7 +698,7 @@ async fn admit(
                 at,
             });
             for status in [StatusEvent::Queued, StatusEvent::AwaitingAuthorization] {
-                trail.statuses.push((status, job.event_id.clone(), job.job_id, job.reason.clone(), at));
+                trail.statuses.push(OutboxRow::new(status, &job.event_id, job.job_id, &job.reason, at));
             }
         }
         trail.write(connection).await?;
@@ -731,7 +729,20 @@ async fn step_job(connection: &mut AnyConnection, job_id: JobId, step: &Step) ->
 #[derive(Default)]
 struct Trail {
     transitions: Vec<TrailEntry>,
-    statuses: Vec<(StatusEvent, String, JobId, String, DateTime<Utc>)>,
+    statuses: Vec<OutboxRow>,
+}
+
+/// A status event as the outbox stores it.
+struct OutboxRow {
+    routing_key: &'static str,
+    body: String,
+    at: DateTime<Utc>,
+}
+
+impl OutboxRow {
+    fn new(status: StatusEvent, event_id: &str, job_id: JobId, reason: &str, at: DateTime<Utc>) -> OutboxRow {
+        OutboxRow { routing_key: status.routing_key(), body: outbox_body(status, event_id, job_id, reason, at), at }
+    }
 }
 
 struct TrailEntry {
@@ -772,12 +783,12 @@ impl Trail {
                 Placeholders::for_connection(connection).groups(chunk.len(), 4)
             );
             let mut query = sqlx::query(&sql).persistent(false);
-            for (status, event_id, job_id, reason, at) in chunk {
+            for row in chunk {
                 query = query
                     .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(millis(*at))
-                    .bind(status.routing_key())
-                    .bind(outbox_body(*status, event_id, *job_id, reason, *at));
+                    .bind(millis(row.at))
+                    .bind(row.routing_key)
+                    .bind(row.body.as_str());
             }
             query.execute(&mut *connection).await?;
         }
@@ -853,7 +864,7 @@ async fn update_job(
     });
     if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
         let reason = step.upstream_reason.as_deref().unwrap_or(&step.reason);
-        trail.statuses.push((status, event_id, job_id, reason.to_owned(), step.at));
+        trail.statuses.push(OutboxRow::new(status, &event_id, job_id, reason, step.at));
     }
     Ok(())
 }

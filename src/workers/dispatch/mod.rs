@@ -133,8 +133,6 @@ pub struct Dispatch {
     /// Rung when a printer slot frees up: the printers' queue is looked at now rather than at
     /// the next `queue_poll_ms` tick, so a printer is not left idle between cards.
     more_work: Arc<tokio::sync::Notify>,
-    /// Rung when a render pass took a full batch: more may be waiting to be drawn.
-    more_to_render: Arc<tokio::sync::Notify>,
     /// Permits to draw a card: the drawing, not the cards waiting for the spool or the
     /// journal, is what the cores bound.
     drawing: Arc<tokio::sync::Semaphore>,
@@ -185,7 +183,6 @@ impl Dispatch {
             clock,
             in_hand: Arc::new(Mutex::new(HashSet::new())),
             more_work: Arc::new(tokio::sync::Notify::new()),
-            more_to_render: Arc::new(tokio::sync::Notify::new()),
             drawing: Arc::new(tokio::sync::Semaphore::new(
                 RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             )),
@@ -290,24 +287,32 @@ impl Dispatch {
         let mut queue_poll = tokio::time::interval(Duration::from_millis(self.config.queue_poll_ms.max(10)));
         queue_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let wakers = self.journal.wakers();
+        // A full batch handled means more may be waiting: then the next pass runs at once.
+        let mut more_waiting = false;
         loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                _ = queue_poll.tick() => {}
-                () = self.more_to_render.notified() => {}
-                () = wakers.render.notified() => {}
+            if shutdown.is_cancelled() {
+                break;
+            }
+            if !more_waiting {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = queue_poll.tick() => {}
+                    () = wakers.render.notified() => {}
+                }
             }
             // No card is drawn on an authorization nobody can check (a journal from a run that
             // had the key, a key taken out since): they wait until the key is back.
             if !self.renderer.checks_authorizations() {
+                more_waiting = false;
                 continue;
             }
-            match self.render_authorized().await {
-                // A full batch handled means more may be waiting: go on without waiting for the tick.
-                Ok(handled) if handled >= BATCH as usize => self.more_to_render.notify_one(),
-                Ok(_) => {}
-                Err(error) => warn!(%error, "rendering pass failed"),
-            }
+            more_waiting = match self.render_authorized().await {
+                Ok(handled) => handled >= BATCH as usize,
+                Err(error) => {
+                    warn!(%error, "rendering pass failed");
+                    false
+                }
+            };
         }
     }
 

@@ -167,7 +167,7 @@ impl Dispatch {
         }
         // From here the card may be on the printer: only the printer's word settles the job.
         let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now() };
-        let (remote, look_up) = match printer.submit(&submission).await {
+        let settlement = match printer.submit(&submission).await {
             Ok(remote) => {
                 if let Some(status) = printer.finished_at_submit(&remote) {
                     // Nothing to follow: the card's ledger line and the job's outcome go in one
@@ -175,20 +175,16 @@ impl Dispatch {
                     // just after the submission always did: the reconciliation asks the printer,
                     // which has the card, and settling adds the line.
                     info!("card handed over");
-                    let settlement = Settlement::Finished(status);
-                    return self
-                        .write_about_card("the card's outcome", shutdown, || {
-                            self.conclude(job.id, &lease, settlement.clone())
-                        })
-                        .await;
+                    Settlement::Finished(status)
+                } else {
+                    let card = self.card(job.id, &name, remote.printer_job_id);
+                    self.write_about_card("the card's ledger line", shutdown, || {
+                        self.journal.record_card_sent(job.id, &card)
+                    })
+                    .await?;
+                    info!(printer_job_id = ?remote.printer_job_id, "card sent");
+                    self.settle_on_printer(job.id, &lease, remote, false, shutdown).await
                 }
-                let card = self.card(job.id, &name, remote.printer_job_id);
-                self.write_about_card("the card's ledger line", shutdown, || {
-                    self.journal.record_card_sent(job.id, &card)
-                })
-                .await?;
-                info!(printer_job_id = ?remote.printer_job_id, "card sent");
-                (remote, false)
             }
             Err(error) if !error.may_have_taken_job() => {
                 warn!(%error, "the printer did not take the card; back to the queue");
@@ -214,10 +210,10 @@ impl Dispatch {
             }
             Err(error) => {
                 warn!(%error, "no clear answer to the submission; asking the printer");
-                (RemoteJob { printer_job_id: None, job_name }, true)
+                let remote = RemoteJob { printer_job_id: None, job_name };
+                self.settle_on_printer(job.id, &lease, remote, true, shutdown).await
             }
         };
-        let settlement = self.settle_on_printer(job.id, &lease, remote, look_up, shutdown).await;
         self.write_about_card("the card's outcome", shutdown, || self.conclude(job.id, &lease, settlement.clone()))
             .await
     }
