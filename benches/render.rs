@@ -9,6 +9,7 @@
 //! measured twice: with the fonts subset per card (subsetter, the same work printpdf does), and
 //! with the font subset once per template to the whole repertoire and that subset embedded as is in
 //! every card (no per-card font work, but a larger file to write).
+//! Then printpdf and the per-card reference again on a sample event from `samples/events`.
 //! `BENCH_PRINTPDF_ONLY=1` measures only the printpdf path (for profiling it).
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use cardspool::domain::event::{EnrollmentEvent, ImageFormat};
+use cardspool::domain::event::{parse_event, EnrollmentEvent, ImageFormat, ImageLimits};
 use cardspool::domain::layout::{BoxMm, Drawing, ImageSource, Rgb, QUIET_ZONE_MODULES};
 use cardspool::render::{specimen, CardContext, PreparedTemplate, TemplateStore};
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
@@ -61,13 +62,29 @@ fn main() {
     let cached = measure("pdf-writer, repertoire subset cached per template", time, || {
         reference.card(template, &event, &context, FontMode::CachedPerTemplate).len()
     });
+    // A sample event as upstream sends it: its signature's colour plane has the ink in every
+    // pixel (the specimen's is a stroke on zeros), which is what the stored-fallback regression
+    // of `0b7e46c` hid in.
+    let sample_path = dir.join("../samples/events/01-merangin-hamidah.json");
+    let sample = std::fs::read(&sample_path).expect("the sample event");
+    let sample = parse_event(&sample, &ImageLimits::default()).expect("a valid sample event");
+    let sample_printpdf = measure("printpdf, a sample event", time, || store.render(&sample, &context).unwrap().len());
+    let sample_subset = measure("pdf-writer + subsetter, a sample event", time, || {
+        reference.card(template, &sample, &context, FontMode::SubsetPerCard).len()
+    });
     println!();
-    println!("printpdf: {printpdf:.0} cards/s; bar: >= 1000 cards/s -> {}", verdict(printpdf >= 1000.0));
     println!(
-        "ratio to pdf-writer (subset per card): {:.2}x; (subset cached): {:.2}x; bar: within 5x of the faster -> {}",
+        "a sample event: printpdf {sample_printpdf:.0} cards/s, ratio to pdf-writer (subset per card) {:.2}x",
+        sample_subset / sample_printpdf
+    );
+    println!("printpdf: {printpdf:.0} cards/s; bar: >= 1000 cards/s -> {}", verdict(printpdf >= 1000.0));
+    // DESIGN.md's bar compares the same work: the reference that subsets the fonts per card, as
+    // printpdf does. The cached variant shows what caching the subset per template would give.
+    println!(
+        "ratio to pdf-writer (subset per card): {:.2}x; bar: within 1.5x -> {}; (subset cached): {:.2}x",
         subset / printpdf,
+        verdict(subset / printpdf <= 1.5),
         cached / printpdf,
-        verdict(subset.max(cached) / printpdf <= 5.0)
     );
 }
 
