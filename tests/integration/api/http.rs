@@ -958,11 +958,15 @@ async fn the_daily_report_gives_the_day_per_printer_and_for_the_jobs_as_pdf_and_
         let made = crate::support::fixtures::job_in(&api.journal, n, JobState::Printed, at).await;
         api.secrets.lock().unwrap().push(made.event["nik"].as_str().unwrap().to_owned());
     }
-    let spoiled = api.job_in(34, JobState::Printed).await;
+    // Everything at `at` and the report asked for its day: an hour ago or "today" would fall on
+    // two office days when the test runs in the first hour after midnight WIB.
+    let spoiled = api.job_in_at(34, JobState::Printed, at).await;
     api.post(&format!("/api/v1/jobs/{spoiled}/spoiled"), OPERATOR, json!({"reason": "photo smeared"})).await;
-    api.job_in(35, JobState::AwaitingAuthorization).await;
+    api.job_in_at(35, JobState::AwaitingAuthorization, at).await;
 
-    let (status, csv) = api.request(reqwest::Method::GET, "/api/v1/reports/daily?format=csv", Some(VIEWER), None).await;
+    let (status, csv) = api
+        .request(reqwest::Method::GET, &format!("/api/v1/reports/daily?date={date}&format=csv"), Some(VIEWER), None)
+        .await;
     assert_eq!(status, StatusCode::OK, "{csv}");
     for row in [
         format!("day,1502,date,{date}"),

@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -108,7 +108,12 @@ impl Harness {
     /// Journals an event as a new job and moves it to `state` the way the spooler would
     /// ([`fixtures::job_in`], an hour ago), keeping its NIK, photo and signature as secrets.
     pub async fn job_in(&self, n: u32, state: JobState) -> JobId {
-        let made = fixtures::job_in(&self.journal, n, state, Utc::now() - Duration::hours(1)).await;
+        self.job_in_at(n, state, Utc::now() - Duration::hours(1)).await
+    }
+
+    /// [`Harness::job_in`], its event received and its steps taken `at`.
+    pub async fn job_in_at(&self, n: u32, state: JobState, at: DateTime<Utc>) -> JobId {
+        let made = fixtures::job_in(&self.journal, n, state, at).await;
         let mut secrets = self.secrets.lock().unwrap();
         secrets.push(made.event["nik"].as_str().unwrap().to_owned());
         secrets.push(made.event["photo"].as_str().unwrap()[..40].to_owned());
