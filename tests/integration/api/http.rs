@@ -954,12 +954,11 @@ async fn the_daily_report_gives_the_day_per_printer_and_for_the_jobs_as_pdf_and_
     let zone = cardspool::domain::office_time::OfficeZone::Wib;
     let date = at.with_timezone(&zone.offset()).date_naive();
     api.journal.load_blanks("card-1", 100, "rina", at).await.unwrap();
-    for n in 30..33 {
-        let made = crate::support::fixtures::job_in(&api.journal, n, JobState::Printed, at).await;
-        api.secrets.lock().unwrap().push(made.event["nik"].as_str().unwrap().to_owned());
-    }
     // Everything at `at` and the report asked for its day: an hour ago or "today" would fall on
     // two office days when the test runs in the first hour after midnight WIB.
+    for n in 30..33 {
+        api.job_in_at(n, JobState::Printed, at).await;
+    }
     let spoiled = api.job_in_at(34, JobState::Printed, at).await;
     api.post(&format!("/api/v1/jobs/{spoiled}/spoiled"), OPERATOR, json!({"reason": "photo smeared"})).await;
     api.job_in_at(35, JobState::AwaitingAuthorization, at).await;
