@@ -886,7 +886,7 @@ async fn a_citizen_s_card_is_placed_in_its_pool_s_queue_and_timed_at_the_pool_s_
     // Three cards printed by card-1 in the last half hour: the pool's pace, one per 40 minutes
     // over the two-hour window.
     for n in 20..23 {
-        crate::support::fixtures::job_in(&api.journal, n, JobState::Printed, now - chrono::Duration::minutes(30)).await;
+        api.job_in_at(n, JobState::Printed, now - chrono::Duration::minutes(30)).await;
     }
     let rendered = api.job_in(1, JobState::Rendered).await;
     let authorized = api.job_in(2, JobState::Authorized).await;
