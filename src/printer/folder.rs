@@ -2,6 +2,8 @@
 //! appears there. Each card is `<job-name>.pdf` with a JSON sidecar `<job-name>.json`, each
 //! written under a hidden temporary name, flushed, then renamed, so the watcher never sees a
 //! half-written file. The sidecar comes first: when the PDF appears, its description is there.
+//! The PDF, when the spool's flushed file can serve, is that file hard-linked in under the
+//! temporary name instead: a card is then written and flushed once, not twice.
 //!
 //! A folder gives no feedback: a card is "completed" once its file is in place, and after a
 //! crash the folder "cannot say" about a file that is not there (never written, or already
@@ -77,11 +79,21 @@ impl FolderPrinter {
         });
         let sidecar = serde_json::to_vec_pretty(&sidecar).expect("a JSON value serialises");
         let pdf = submission.pdf.clone();
+        let spooled = submission.spooled.clone();
         let root = self.root.clone();
         let flush = self.flush_folder;
         tokio::task::spawn_blocking(move || {
             write_atomically(&json_path, &sidecar)?;
-            if let Err(error) = write_atomically(&pdf_path, &pdf) {
+            let placed = match spooled.filter(|spooled| may_link(spooled, &root)) {
+                Some(spooled) => link_atomically(&spooled, &pdf_path),
+                None => Err(LinkOrWrite::Write),
+            };
+            let placed = match placed {
+                Err(LinkOrWrite::Write) => write_atomically(&pdf_path, &pdf),
+                Err(LinkOrWrite::Failed(error)) => Err(error),
+                Ok(()) => Ok(()),
+            };
+            if let Err(error) = placed {
                 // A failed rename may still have put the card in place: then it is handed over.
                 if pdf_path.exists() {
                     return Err(PrinterError::InDoubt(format!("the card is in the folder, but: {error}")));
@@ -171,12 +183,67 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PrinterError> {
     write_atomically_with_mode(path, bytes, FILE_MODE)
 }
 
+/// Whether the spool's file can become the folder's without the card software seeing it
+/// differently from a file written there: a hard link keeps the spool's owner and group and
+/// inherits nothing from the folder, so a folder that gives its files its own group (setgid)
+/// or a default ACL gets a written copy instead.
+fn may_link(spooled: &Path, folder: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    const SET_GID: u32 = 0o2000;
+    let (Ok(file), Ok(dir)) = (std::fs::metadata(spooled), std::fs::metadata(folder)) else { return false };
+    let group_differs = dir.mode() & SET_GID != 0 && dir.gid() != file.gid();
+    !group_differs && !has_default_acl(folder)
+}
+
+fn has_default_acl(folder: &Path) -> bool {
+    // A filesystem that cannot say counts as having one: the copy is always right.
+    match rustix::fs::getxattr_query(folder, "system.posix_acl_default") {
+        Ok(_) => true,
+        Err(error) => error != rustix::io::Errno::NODATA && error != rustix::io::Errno::NOTSUP,
+    }
+}
+
+/// Why a card was not linked into the folder.
+enum LinkOrWrite {
+    /// Linking cannot work here (another filesystem, no hard links, the spool's file gone):
+    /// the card is written instead.
+    Write,
+    /// The card was linked under its temporary name and the rename failed.
+    Failed(PrinterError),
+}
+
+/// Puts the spool's (flushed) file in the folder as `path` without copying it: a hard link
+/// under a hidden temporary name, made group-readable as the folder's files are, then renamed
+/// over `path`, so that `path` is either absent or complete. The folder is flushed by the
+/// caller. Saves the card's second write and flush, and a new file, per card.
+fn link_atomically(spooled: &Path, path: &Path) -> Result<(), LinkOrWrite> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    // The spool's directory (0700) keeps the file private there; in the folder it is the
+    // folder's mode.
+    std::fs::set_permissions(spooled, std::fs::Permissions::from_mode(FILE_MODE))
+        .and_then(|()| std::fs::hard_link(spooled, &temporary))
+        .map_err(|_| LinkOrWrite::Write)?;
+    let renamed = std::fs::rename(&temporary, path);
+    // Renaming a name over another of the same file does nothing and succeeds (rename(2)): the
+    // card was there already (sent again), and its temporary name must not stay behind.
+    let _ = std::fs::remove_file(&temporary);
+    renamed.map_err(|error| LinkOrWrite::Failed(io_error(path)(error)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn submission(name: &str) -> Submission {
-        Submission { job_name: name.into(), pdf: b"%PDF-1.4 card".to_vec(), submitted_at: chrono::Utc::now() }
+        Submission {
+            job_name: name.into(),
+            pdf: b"%PDF-1.4 card".to_vec(),
+            submitted_at: chrono::Utc::now(),
+            spooled: None,
+        }
     }
 
     #[tokio::test]
@@ -199,6 +266,106 @@ mod tests {
         assert_eq!(printer.find_jobs("job-2").await.unwrap(), Lookup::CannotSay);
         printer.cancel(&job).await.unwrap();
         assert_eq!(printer.find_jobs("job-1").await.unwrap(), Lookup::CannotSay);
+    }
+
+    /// A card in a spool directory of its own, as the spool keeps it (0600, flushed).
+    fn spooled_card(spool: &Path, name: &str) -> Submission {
+        let path = spool.join(format!("{name}.pdf"));
+        write_atomically_with_mode(&path, b"%PDF-1.4 spooled card", 0o600).unwrap();
+        Submission { pdf: std::fs::read(&path).unwrap(), spooled: Some(path), ..submission(name) }
+    }
+
+    fn inode(path: &Path) -> u64 {
+        std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(path).unwrap())
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::os::unix::fs::MetadataExt::mode(&std::fs::metadata(path).unwrap()) & 0o7777
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_spooled_card_is_linked_into_the_folder_not_written_again() {
+        let (spool, folder) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let printer = FolderPrinter::new(folder.path());
+        let card = spooled_card(spool.path(), "job-1");
+        printer.submit(&card).await.unwrap();
+        assert_eq!(names_in(folder.path()), ["job-1.json", "job-1.pdf"]);
+        let (in_spool, in_folder) = (spool.path().join("job-1.pdf"), folder.path().join("job-1.pdf"));
+        assert_eq!(inode(&in_folder), inode(&in_spool), "one file under two names");
+        assert_eq!(mode(&in_folder), FILE_MODE, "readable by the card software's group");
+        assert_eq!(std::fs::read(&in_folder).unwrap(), b"%PDF-1.4 spooled card");
+        // Sent again (after an answer in doubt), it replaces itself; the spool's name stays.
+        printer.submit(&card).await.unwrap();
+        assert_eq!(names_in(folder.path()), ["job-1.json", "job-1.pdf"]);
+        assert_eq!(names_in(spool.path()), ["job-1.pdf"]);
+    }
+
+    #[tokio::test]
+    async fn a_spool_on_another_filesystem_gets_a_written_copy() {
+        // /dev/shm is a tmpfs of its own: a hard link from there to the temporary directory
+        // fails with EXDEV.
+        let spool = tempfile::tempdir_in("/dev/shm").expect("/dev/shm: a tmpfs on Linux");
+        let folder = tempfile::tempdir().unwrap();
+        assert_ne!(
+            std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(spool.path()).unwrap()),
+            std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(folder.path()).unwrap()),
+            "the test needs TMPDIR off /dev/shm"
+        );
+        let printer = FolderPrinter::new(folder.path());
+        printer.submit(&spooled_card(spool.path(), "job-1")).await.unwrap();
+        assert_eq!(names_in(folder.path()), ["job-1.json", "job-1.pdf"]);
+        assert_eq!(std::fs::read(folder.path().join("job-1.pdf")).unwrap(), b"%PDF-1.4 spooled card");
+        assert_eq!(mode(&folder.path().join("job-1.pdf")), FILE_MODE);
+    }
+
+    #[tokio::test]
+    async fn a_folder_with_a_default_acl_gets_a_written_copy_that_inherits_it() {
+        let (spool, folder) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        // A default ACL that lets the card software's group read (user::rwx, group::r-x,
+        // group:4242:r--, mask::r-x, other::---), in the kernel's xattr form: a version, then
+        // (tag, permissions, id) entries sorted by tag.
+        let mut acl = 2u32.to_le_bytes().to_vec();
+        for (tag, permissions, id) in
+            [(0x01u16, 7u16, u32::MAX), (0x04, 5, u32::MAX), (0x08, 4, 4242), (0x10, 5, u32::MAX), (0x20, 0, u32::MAX)]
+        {
+            acl.extend(tag.to_le_bytes());
+            acl.extend(permissions.to_le_bytes());
+            acl.extend(id.to_le_bytes());
+        }
+        rustix::fs::setxattr(folder.path(), "system.posix_acl_default", &acl, rustix::fs::XattrFlags::empty())
+            .expect("the temporary directory's filesystem takes ACLs (ext4, tmpfs, xfs do)");
+        assert!(has_default_acl(folder.path()));
+        let printer = FolderPrinter::new(folder.path());
+        printer.submit(&spooled_card(spool.path(), "job-1")).await.unwrap();
+        let in_folder = folder.path().join("job-1.pdf");
+        assert_ne!(inode(&in_folder), inode(&spool.path().join("job-1.pdf")), "a copy, made in the folder");
+        assert!(
+            rustix::fs::getxattr_query(&in_folder, "system.posix_acl_access").is_ok(),
+            "the copy took the folder's ACL"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_folder_that_gives_its_group_gets_a_written_copy() {
+        use std::os::unix::fs::PermissionsExt;
+        let (spool, folder) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let card = spooled_card(spool.path(), "job-1");
+        let file_gid = std::os::unix::fs::MetadataExt::gid(&std::fs::metadata(spool.path().join("job-1.pdf")).unwrap());
+        // The card software's group, another than the spooler's (changing it needs root).
+        std::os::unix::fs::chown(folder.path(), None, Some(file_gid + 1)).expect("run as root (CI does)");
+        std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o2770)).unwrap();
+        let printer = FolderPrinter::new(folder.path());
+        printer.submit(&card).await.unwrap();
+        let in_folder = folder.path().join("job-1.pdf");
+        assert_eq!(std::os::unix::fs::MetadataExt::gid(&std::fs::metadata(&in_folder).unwrap()), file_gid + 1);
+        assert_eq!(std::fs::read(&in_folder).unwrap(), b"%PDF-1.4 spooled card");
     }
 
     #[tokio::test]

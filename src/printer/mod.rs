@@ -81,6 +81,9 @@ pub struct Submission {
     pub job_name: String,
     pub pdf: Vec<u8>,
     pub submitted_at: DateTime<Utc>,
+    /// The spool's file holding exactly `pdf`, already flushed, when there is one: a hot folder
+    /// on the same filesystem links it instead of writing and flushing the card a second time.
+    pub spooled: Option<std::path::PathBuf>,
 }
 
 /// What the printer calls the job it took: its own id where it has one (IPP), and always the

@@ -166,7 +166,12 @@ impl Dispatch {
             Err(error) => return Err(error),
         }
         // From here the card may be on the printer: only the printer's word settles the job.
-        let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now() };
+        let submission = Submission {
+            job_name: job_name.clone(),
+            pdf,
+            submitted_at: self.clock.now(),
+            spooled: Some(self.spool.path(job.id)),
+        };
         let settlement = match printer.submit(&submission).await {
             Ok(remote) => {
                 if let Some(status) = printer.finished_at_submit(&remote) {

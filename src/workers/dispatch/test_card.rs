@@ -46,7 +46,7 @@ impl Dispatch {
             warn!(%error, "the printer would not take the test card");
             return;
         }
-        let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now() };
+        let submission = Submission { job_name: job_name.clone(), pdf, submitted_at: self.clock.now(), spooled: None };
         let remote = match printer.submit(&submission).await {
             Ok(remote) => remote,
             Err(error) => {

@@ -372,7 +372,12 @@ async fn a_busy_printer_is_waited_for() {
     sims[0].inject(SimFault::Slow);
     let other = Printer::from_config(&printer_configs(&sims)[0], &printing(dir.path())).unwrap();
     other
-        .submit(&Submission { job_name: "someone-else".into(), pdf: tiny_pdf(), submitted_at: chrono::Utc::now() })
+        .submit(&Submission {
+            job_name: "someone-else".into(),
+            pdf: tiny_pdf(),
+            submitted_at: chrono::Utc::now(),
+            spooled: None,
+        })
         .await
         .unwrap();
     let jobs = authorized_jobs(&journal, 1).await;

@@ -21,7 +21,7 @@ fn adapter(sim: &SimPrinter, printing: &PrintingConfig) -> Printer {
 }
 
 fn submission(job_name: &str) -> Submission {
-    Submission { job_name: job_name.into(), pdf: tiny_pdf(), submitted_at: chrono::Utc::now() }
+    Submission { job_name: job_name.into(), pdf: tiny_pdf(), submitted_at: chrono::Utc::now(), spooled: None }
 }
 
 fn job_name() -> String {
