@@ -49,6 +49,12 @@ impl IntakeError {
 pub use crate::telemetry::IntakeStats;
 
 /// A batch of deliveries, validated, on its way to the journal.
+/// How many batches the prefetch is shared among: one being validated, the others waiting for
+/// or in the commit. A slow commit (a disk slow to flush) then has several batches' validation
+/// to finish in before the cores run out of deliveries; the batches that waited meanwhile are
+/// committed together.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 struct Validated {
     valid: Vec<(Delivery, EnrollmentEvent, String)>,
     invalid: Vec<(Delivery, EventError)>,
@@ -130,10 +136,11 @@ impl Intake {
             .map_err(AmqpError::from)?;
         connected.store(true, Ordering::Relaxed);
         info!(endpoint = %amqp::endpoint(&self.amqp.url), queue = %self.amqp.intake_queue, prefetch = self.amqp.prefetch, "intake consuming");
-        // One batch is committed while the next is validated: validation is CPU work on the
-        // cores, a commit mostly waits for the disk. The committer takes batches in order and
-        // acks each only after every earlier one, so one `multiple` ack covers exactly its batch.
-        let (to_commit, committing) = mpsc::channel::<Validated>(1);
+        // Batches are committed while the next are validated: validation is CPU work on the
+        // cores, a commit mostly waits for the disk. The committer takes batches in order (those
+        // that waited, together) and acks each commit only after every earlier one, so one
+        // `multiple` ack covers exactly what it committed.
+        let (to_commit, committing) = mpsc::channel::<Validated>(BATCHES_IN_FLIGHT - 1);
         let (received, committed) = tokio::join!(
             self.receive(&mut consumer, &mut events, shutdown, to_commit),
             self.commit_in_order(committing, &dead_letters, shutdown),
@@ -151,8 +158,8 @@ impl Intake {
 
     /// Takes deliveries as they come, in batches of what has already arrived, validates each
     /// batch and hands it to the committer, until shutdown or an error of the channel. A batch
-    /// holds at most half the prefetch, so that the next can arrive and be validated while it
-    /// is being committed.
+    /// holds at most a [`BATCHES_IN_FLIGHT`]th of the prefetch, so that the next ones can arrive
+    /// and be validated while it is being committed.
     async fn receive(
         &self,
         consumer: &mut Consumer,
@@ -160,7 +167,7 @@ impl Intake {
         shutdown: &CancellationToken,
         to_commit: mpsc::Sender<Validated>,
     ) -> Result<(), IntakeError> {
-        let batch_limit = usize::from(self.amqp.prefetch / 2).max(1);
+        let batch_limit = usize::from(self.amqp.prefetch).div_ceil(BATCHES_IN_FLIGHT).max(1);
         loop {
             // Only the wait for the next delivery is raced against shutdown; deliveries in
             // hand are handled to their ack first (the committer drains what it was given).
@@ -257,7 +264,13 @@ impl Intake {
         dead_letters: &ConfirmedPublisher,
         shutdown: &CancellationToken,
     ) -> Result<(), IntakeError> {
-        while let Some(batch) = committing.recv().await {
+        while let Some(mut batch) = committing.recv().await {
+            // Batches validated while the last commit was being made go in this one together:
+            // the longer a commit takes, the more events share the next flush.
+            while let Ok(Validated { valid, invalid }) = committing.try_recv() {
+                batch.valid.extend(valid);
+                batch.invalid.extend(invalid);
+            }
             if !self.commit(batch, dead_letters, shutdown).await? {
                 return Ok(());
             }
