@@ -48,13 +48,13 @@ impl IntakeError {
 
 pub use crate::telemetry::IntakeStats;
 
-/// A batch of deliveries, validated, on its way to the journal.
 /// How many batches the prefetch is shared among: one being validated, the others waiting for
 /// or in the commit. A slow commit (a disk slow to flush) then has several batches' validation
 /// to finish in before the cores run out of deliveries; the batches that waited meanwhile are
 /// committed together.
 const BATCHES_IN_FLIGHT: usize = 4;
 
+/// A batch of deliveries, validated, on its way to the journal.
 struct Validated {
     valid: Vec<(Delivery, EnrollmentEvent, String)>,
     invalid: Vec<(Delivery, EventError)>,
