@@ -84,15 +84,10 @@ impl FolderPrinter {
         let flush = self.flush_folder;
         tokio::task::spawn_blocking(move || {
             write_atomically(&json_path, &sidecar)?;
-            let placed = match spooled.filter(|spooled| may_link(spooled, &root)) {
-                Some(spooled) => link_atomically(&spooled, &pdf_path),
-                None => Err(LinkOrWrite::Write),
-            };
-            let placed = match placed {
-                Err(LinkOrWrite::Write) => write_atomically(&pdf_path, &pdf),
-                Err(LinkOrWrite::Failed(error)) => Err(error),
-                Ok(()) => Ok(()),
-            };
+            let placed = spooled
+                .filter(|spooled| may_link(spooled, &root))
+                .and_then(|spooled| link_atomically(&spooled, &pdf_path))
+                .unwrap_or_else(|| write_atomically(&pdf_path, &pdf));
             if let Err(error) = placed {
                 // A failed rename may still have put the card in place: then it is handed over.
                 if pdf_path.exists() {
@@ -164,9 +159,7 @@ impl FolderPrinter {
 /// before the rename, so that `path` is either absent or complete.
 pub(crate) fn write_atomically_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), PrinterError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let temporary = temporary_beside(path);
     let result = (|| {
         let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&temporary)?;
         file.write_all(bytes)?;
@@ -181,6 +174,14 @@ pub(crate) fn write_atomically_with_mode(path: &Path, bytes: &[u8], mode: u32) -
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PrinterError> {
     write_atomically_with_mode(path, bytes, FILE_MODE)
+}
+
+/// A hidden name of its own beside `path`, in the same directory (so that a rename is atomic),
+/// which the folder's watcher ignores.
+fn temporary_beside(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()))
 }
 
 /// Whether the spool's file can become the folder's without the card software seeing it
@@ -203,34 +204,25 @@ fn has_default_acl(folder: &Path) -> bool {
     }
 }
 
-/// Why a card was not linked into the folder.
-enum LinkOrWrite {
-    /// Linking cannot work here (another filesystem, no hard links, the spool's file gone):
-    /// the card is written instead.
-    Write,
-    /// The card was linked under its temporary name and the rename failed.
-    Failed(PrinterError),
-}
-
 /// Puts the spool's (flushed) file in the folder as `path` without copying it: a hard link
 /// under a hidden temporary name, made group-readable as the folder's files are, then renamed
 /// over `path`, so that `path` is either absent or complete. The folder is flushed by the
-/// caller. Saves the card's second write and flush, and a new file, per card.
-fn link_atomically(spooled: &Path, path: &Path) -> Result<(), LinkOrWrite> {
+/// caller. Saves the card's second write and flush, and a new file, per card. `None` when it
+/// cannot link here (another filesystem, no hard links, the spool's file gone): the card is
+/// then written instead; `Some(Err)` when it linked and the rename failed.
+fn link_atomically(spooled: &Path, path: &Path) -> Option<Result<(), PrinterError>> {
     use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let temporary = temporary_beside(path);
     // The spool's directory (0700) keeps the file private there; in the folder it is the
     // folder's mode.
     std::fs::set_permissions(spooled, std::fs::Permissions::from_mode(FILE_MODE))
         .and_then(|()| std::fs::hard_link(spooled, &temporary))
-        .map_err(|_| LinkOrWrite::Write)?;
+        .ok()?;
     let renamed = std::fs::rename(&temporary, path);
     // Renaming a name over another of the same file does nothing and succeeds (rename(2)): the
     // card was there already (sent again), and its temporary name must not stay behind.
     let _ = std::fs::remove_file(&temporary);
-    renamed.map_err(|error| LinkOrWrite::Failed(io_error(path)(error)))
+    Some(renamed.map_err(io_error(path)))
 }
 
 #[cfg(test)]
@@ -252,10 +244,7 @@ mod tests {
         let printer = FolderPrinter::new(dir.path());
         let job = printer.submit(&submission("job-1")).await.unwrap();
         assert_eq!(job, RemoteJob { printer_job_id: None, job_name: "job-1".into() });
-        let mut names: Vec<_> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-        names.sort();
-        assert_eq!(names, ["job-1.json", "job-1.pdf"]);
+        assert_eq!(names_in(dir.path()), ["job-1.json", "job-1.pdf"]);
         assert_eq!(std::fs::read(dir.path().join("job-1.pdf")).unwrap(), b"%PDF-1.4 card");
         let sidecar: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("job-1.json")).unwrap()).unwrap();
