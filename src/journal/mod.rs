@@ -485,6 +485,46 @@ impl Journal {
         Ok(payloads)
     }
 
+    /// Of `job_ids` (cards in the spool), those whose card may go: the journal does not know
+    /// the job, or it ended (printed, spoiled, cancelled, rejected) at or before `ended_by`.
+    /// A query per few hundred ids, so a sweep over a spool of 20,000 waiting cards is a few
+    /// dozen queries, not 20,000.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn spooled_to_delete(
+        &self,
+        job_ids: &[JobId],
+        ended_by: DateTime<Utc>,
+    ) -> Result<Vec<JobId>, JournalError> {
+        let mut known = HashMap::with_capacity(job_ids.len());
+        for chunk in job_ids.chunks(writer::ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT id, state, updated_at FROM jobs WHERE id IN ({})",
+                writer::Placeholders::for_backend(self.backend).list(chunk.len())
+            );
+            let mut query = sqlx::query(&sql).persistent(false);
+            for job_id in chunk {
+                query = query.bind(job_id.to_string());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let job_id = parse_job_id(&row.try_get::<String, _>("id")?)?;
+                known.insert(job_id, (records::state(&row, "state")?, from_millis(row.try_get("updated_at")?)));
+            }
+        }
+        let ended = |state: &JobState| {
+            matches!(state, JobState::Printed | JobState::Spoiled | JobState::Cancelled | JobState::Rejected)
+        };
+        Ok(job_ids
+            .iter()
+            .filter(|job_id| match known.get(job_id) {
+                None => true,
+                Some((state, updated_at)) => ended(state) && *updated_at <= ended_by,
+            })
+            .copied()
+            .collect())
+    }
+
     /// The job's audit trail, oldest first.
     ///
     /// # Errors
@@ -506,7 +546,7 @@ impl Journal {
     /// [`JournalError::Database`] on a read failure.
     pub async fn due(&self, state: JobState, now: DateTime<Utc>, limit: u32) -> Result<Vec<JobRecord>, JournalError> {
         let rows = sqlx::query(&format!(
-            "SELECT {} FROM jobs WHERE state = $1 AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
+            "SELECT {} FROM jobs WHERE state = $1 AND COALESCE(next_attempt_at, 0) <= $2
              ORDER BY priority DESC, COALESCE(next_attempt_at, 0), created_at LIMIT $3",
             records::JOB_COLUMNS
         ))

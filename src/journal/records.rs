@@ -60,7 +60,7 @@ pub struct JobRecord {
     pub payload_purged_at: Option<DateTime<Utc>>,
 }
 
-fn state(row: &AnyRow, column: &str) -> Result<JobState, JournalError> {
+pub(super) fn state(row: &AnyRow, column: &str) -> Result<JobState, JournalError> {
     let stored: String = row.try_get(column)?;
     JobState::from_str(&stored).map_err(|e| JournalError::Corrupt(e.to_string()))
 }

@@ -401,23 +401,14 @@ async fn apply(connection: &mut AnyConnection, write: &Write, trail: &mut Trail)
             Ok(Written::Done)
         }
         Write::ClaimDue { state, owner, now, until, limit, skip_locked } => {
-            let lock = if *skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" };
-            let rows = sqlx::query(&format!(
-                "UPDATE jobs SET owner = $1, lease_until = $2 WHERE id IN (
-                     SELECT id FROM jobs
-                     WHERE state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $4)
-                         AND (owner IS NULL OR owner = $1 OR lease_until IS NULL OR lease_until < $4)
-                     ORDER BY priority DESC, COALESCE(next_attempt_at, 0), created_at LIMIT $5{lock})
-                 RETURNING {}",
-                super::records::JOB_COLUMNS
-            ))
-            .bind(owner.as_str())
-            .bind(millis(*until))
-            .bind(state.as_str())
-            .bind(millis(*now))
-            .bind(i64::from(*limit))
-            .fetch_all(&mut *connection)
-            .await?;
+            let rows = sqlx::query(&claim_due_sql(*skip_locked))
+                .bind(owner.as_str())
+                .bind(millis(*until))
+                .bind(state.as_str())
+                .bind(millis(*now))
+                .bind(i64::from(*limit))
+                .fetch_all(&mut *connection)
+                .await?;
             let mut jobs = rows.iter().map(super::JobRecord::from_row).collect::<Result<Vec<_>, _>>()?;
             // RETURNING keeps no order: urgent first, then oldest due, as `Journal::due`.
             jobs.sort_by_key(|job| {
@@ -867,4 +858,21 @@ async fn update_job(
         trail.statuses.push(OutboxRow::new(status, &event_id, job_id, reason, step.at));
     }
     Ok(())
+}
+
+/// The claim of a stage's due jobs: `$1` owner, `$2` lease end, `$3` state, `$4` now, `$5` limit.
+/// It walks `jobs_by_claim_order` (migration 0011) from its head and stops after its batch, so
+/// it costs the same with 100 jobs waiting as with 100,000; the due test is written
+/// `COALESCE(next_attempt_at, 0) <= now` so the index can answer it.
+pub(super) fn claim_due_sql(skip_locked: bool) -> String {
+    let lock = if skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" };
+    format!(
+        "UPDATE jobs SET owner = $1, lease_until = $2 WHERE id IN (
+             SELECT id FROM jobs
+             WHERE state = $3 AND COALESCE(next_attempt_at, 0) <= $4
+                 AND (owner IS NULL OR owner = $1 OR lease_until IS NULL OR lease_until < $4)
+             ORDER BY priority DESC, COALESCE(next_attempt_at, 0), created_at LIMIT $5{lock})
+         RETURNING {}",
+        super::records::JOB_COLUMNS
+    )
 }

@@ -16,8 +16,39 @@ fn t0() -> DateTime<Utc> {
 on_both_backends!(
     a_card_on_a_printer_is_taken_over_only_when_its_lease_expired,
     each_status_event_is_claimed_by_one_instance,
-    due_jobs_are_claimed_by_one_instance_in_batches
+    due_jobs_are_claimed_by_one_instance_in_batches,
+    a_job_put_off_is_claimed_only_once_due,
+    the_spool_sweep_deletes_the_cards_of_ended_and_unknown_jobs_only
 );
+
+async fn a_job_put_off_is_claimed_only_once_due(journal: Journal) {
+    let (waiting, put_off) = (job_along(&journal, 1, &[], t0()).await, job_along(&journal, 2, &[], t0()).await);
+    let state = JobState::AwaitingAuthorization;
+    let later = t0() + Duration::minutes(5);
+    journal.defer(put_off, state, later, "central unavailable", t0()).await.unwrap();
+    let until = |now: DateTime<Utc>| now + Duration::seconds(30);
+    let now = t0() + Duration::minutes(1);
+    let claimed = journal.claim_due(state, "spooler-a", now, until(now), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|job| job.id).collect::<Vec<_>>(), [waiting], "the put-off job is not due yet");
+    let claimed = journal.claim_due(state, "spooler-a", later, until(later), 10).await.unwrap();
+    assert!(claimed.iter().any(|job| job.id == put_off), "due at its time");
+}
+
+async fn the_spool_sweep_deletes_the_cards_of_ended_and_unknown_jobs_only(journal: Journal) {
+    let printed_early = job_along(&journal, 1, path_to(JobState::Printed), t0()).await;
+    let printed_late = job_along(&journal, 2, path_to(JobState::Printed), t0() + Duration::minutes(10)).await;
+    let rejected = job_along(&journal, 3, path_to(JobState::Rejected), t0()).await;
+    let waiting_for_a_printer = job_along(&journal, 4, path_to(JobState::Rendered), t0()).await;
+    let on_a_printer = job_along(&journal, 5, path_to(JobState::Printing), t0()).await;
+    let unknown_to_the_journal = cardspool::domain::job::JobId::new();
+    let spooled = [printed_early, printed_late, rejected, waiting_for_a_printer, on_a_printer, unknown_to_the_journal];
+    let ended_by = t0() + Duration::minutes(5);
+    let mut to_delete = journal.spooled_to_delete(&spooled, ended_by).await.unwrap();
+    to_delete.sort();
+    let mut expected = vec![printed_early, rejected, unknown_to_the_journal];
+    expected.sort();
+    assert_eq!(to_delete, expected, "ended before the retention's end, or unknown; never a card still to print");
+}
 
 async fn due_jobs_are_claimed_by_one_instance_in_batches(journal: Journal) {
     // n % 10 == 0 is urgent: job 10 comes first.
