@@ -486,7 +486,8 @@ impl Journal {
     }
 
     /// Of `job_ids` (cards in the spool), those whose card may go: the journal does not know
-    /// the job, or it ended (printed, spoiled, cancelled, rejected) at or before `ended_by`.
+    /// the job, or it ended (a final state: printed, spoiled, cancelled, rejected) at or before
+    /// `ended_by`.
     /// A query per few hundred ids, so a sweep over a spool of 20,000 waiting cards is a few
     /// dozen queries, not 20,000.
     ///
@@ -512,14 +513,11 @@ impl Journal {
                 known.insert(job_id, (records::state(&row, "state")?, from_millis(row.try_get("updated_at")?)));
             }
         }
-        let ended = |state: &JobState| {
-            matches!(state, JobState::Printed | JobState::Spoiled | JobState::Cancelled | JobState::Rejected)
-        };
         Ok(job_ids
             .iter()
             .filter(|job_id| match known.get(job_id) {
                 None => true,
-                Some((state, updated_at)) => ended(state) && *updated_at <= ended_by,
+                Some((state, updated_at)) => state.is_final() && *updated_at <= ended_by,
             })
             .copied()
             .collect())
