@@ -127,6 +127,15 @@ async fn backfill_typed_columns(pool: &AnyPool) -> Result<(), JournalError> {
 mod tests {
     use super::*;
 
+    /// An empty SQLite journal file, no migration run; the directory goes when dropped.
+    async fn scratch_journal() -> (tempfile::TempDir, AnyPool) {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("journal.db").display());
+        let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+        (dir, pool)
+    }
+
     #[test]
     fn every_migration_file_is_embedded_in_order() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
@@ -145,10 +154,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_claim_walks_its_index_and_sorts_nothing() {
-        sqlx::any::install_default_drivers();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("journal.db").display());
-        let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+        let (_dir, pool) = scratch_journal().await;
         migrator().await.expect("migrator").run(&pool).await.expect("all migrations");
         let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::super::writer::claim_due_sql(false)))
             .fetch_all(&pool)
@@ -163,10 +169,7 @@ mod tests {
 
     #[tokio::test]
     async fn payloads_move_out_of_the_jobs_rows_and_nothing_is_lost() {
-        sqlx::any::install_default_drivers();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("journal.db").display());
-        let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+        let (_dir, pool) = scratch_journal().await;
         Migrator::new(Embedded(&FILES[..4])).await.expect("migrator").run(&pool).await.expect("up to 0004");
         sqlx::query(
             "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, name, warnings,
@@ -192,10 +195,7 @@ mod tests {
     #[tokio::test]
     async fn older_jobs_get_their_typed_columns_from_their_event_and_answer() {
         type Typed = (String, Option<String>, Option<String>, Option<i64>, Option<String>);
-        sqlx::any::install_default_drivers();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("journal.db").display());
-        let pool = sqlx::AnyPool::connect(&url).await.expect("open");
+        let (_dir, pool) = scratch_journal().await;
         Migrator::new(Embedded(&FILES[..6])).await.expect("migrator").run(&pool).await.expect("up to 0006");
         let authorization = r#"{"authorization_id":"a-7","nik":"1502015203850001","enrollment_id":"e1","issued_at":"2026-12-01T00:00:00Z","expires_at":"2026-12-02T00:00:00Z","key_id":"k","signature":"s"}"#;
         let sample = |file: &str| {

@@ -468,28 +468,32 @@ impl Journal {
     /// [`JournalError::Database`] on a read failure.
     pub async fn payloads(&self, job_ids: &[JobId]) -> Result<HashMap<JobId, Vec<u8>>, JournalError> {
         let mut payloads = HashMap::with_capacity(job_ids.len());
-        for chunk in job_ids.chunks(writer::ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT job_id, payload FROM job_payloads WHERE job_id IN ({})",
-                writer::Placeholders::for_backend(self.backend).list(chunk.len())
-            );
-            let mut query = sqlx::query(&sql).persistent(false);
-            for job_id in chunk {
-                query = query.bind(job_id.to_string());
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                let job_id = parse_job_id(&row.try_get::<String, _>("job_id")?)?;
-                payloads.insert(job_id, row.try_get::<String, _>("payload")?.into_bytes());
-            }
+        for row in self.rows_of_jobs("SELECT job_id, payload FROM job_payloads WHERE job_id", job_ids).await? {
+            let job_id = parse_job_id(&row.try_get::<String, _>("job_id")?)?;
+            payloads.insert(job_id, row.try_get::<String, _>("payload")?.into_bytes());
         }
         Ok(payloads)
     }
 
+    /// The rows `select` finds for `job_ids`, where `select` ends with the column to match
+    /// (`... WHERE job_id`): a query per few hundred ids rather than one per job.
+    async fn rows_of_jobs(&self, select: &str, job_ids: &[JobId]) -> Result<Vec<sqlx::any::AnyRow>, JournalError> {
+        let mut rows = Vec::with_capacity(job_ids.len());
+        for chunk in job_ids.chunks(writer::ROWS_PER_STATEMENT) {
+            let sql = format!("{select} IN ({})", writer::Placeholders::for_backend(self.backend).list(chunk.len()));
+            let mut query = sqlx::query(&sql).persistent(false);
+            for job_id in chunk {
+                query = query.bind(job_id.to_string());
+            }
+            rows.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(rows)
+    }
+
     /// Of `job_ids` (cards in the spool), those whose card may go: the journal does not know
     /// the job, or it ended (a final state: printed, spoiled, cancelled, rejected) at or before
-    /// `ended_by`.
-    /// A query per few hundred ids, so a sweep over a spool of 20,000 waiting cards is a few
-    /// dozen queries, not 20,000.
+    /// `ended_by`. A sweep over a spool of 20,000 waiting cards is then a few dozen queries, not
+    /// 20,000.
     ///
     /// # Errors
     /// [`JournalError::Database`] on a read failure.
@@ -499,19 +503,9 @@ impl Journal {
         ended_by: DateTime<Utc>,
     ) -> Result<Vec<JobId>, JournalError> {
         let mut known = HashMap::with_capacity(job_ids.len());
-        for chunk in job_ids.chunks(writer::ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT id, state, updated_at FROM jobs WHERE id IN ({})",
-                writer::Placeholders::for_backend(self.backend).list(chunk.len())
-            );
-            let mut query = sqlx::query(&sql).persistent(false);
-            for job_id in chunk {
-                query = query.bind(job_id.to_string());
-            }
-            for row in query.fetch_all(&self.pool).await? {
-                let job_id = parse_job_id(&row.try_get::<String, _>("id")?)?;
-                known.insert(job_id, (records::state(&row, "state")?, from_millis(row.try_get("updated_at")?)));
-            }
+        for row in self.rows_of_jobs("SELECT id, state, updated_at FROM jobs WHERE id", job_ids).await? {
+            let job_id = parse_job_id(&row.try_get::<String, _>("id")?)?;
+            known.insert(job_id, (records::state(&row, "state")?, from_millis(row.try_get("updated_at")?)));
         }
         Ok(job_ids
             .iter()
