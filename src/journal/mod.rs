@@ -538,9 +538,10 @@ impl Journal {
     /// [`JournalError::Database`] on a read failure.
     pub async fn due(&self, state: JobState, now: DateTime<Utc>, limit: u32) -> Result<Vec<JobRecord>, JournalError> {
         let rows = sqlx::query(&format!(
-            "SELECT {} FROM jobs WHERE state = $1 AND COALESCE(next_attempt_at, 0) <= $2
-             ORDER BY priority DESC, COALESCE(next_attempt_at, 0), created_at LIMIT $3",
-            records::JOB_COLUMNS
+            "SELECT {} FROM jobs WHERE state = $1 AND {} $2 ORDER BY {} LIMIT $3",
+            records::JOB_COLUMNS,
+            writer::DUE_BY,
+            writer::CLAIM_ORDER
         ))
         .bind(state.as_str())
         .bind(millis(now))

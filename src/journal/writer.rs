@@ -860,18 +860,25 @@ async fn update_job(
     Ok(())
 }
 
+/// A job is due when its next attempt is not after now (or it has none): followed by the time.
+/// Written with the expression `jobs_by_claim_order` (migration 0011) holds, so the index
+/// answers it; `NULL OR <=` would not.
+pub(super) const DUE_BY: &str = "COALESCE(next_attempt_at, 0) <=";
+/// The order stages take due jobs in: urgent first, then the oldest due, then the oldest job;
+/// the order of `jobs_by_claim_order`, so a query in it walks the index and sorts nothing.
+pub(super) const CLAIM_ORDER: &str = "priority DESC, COALESCE(next_attempt_at, 0), created_at";
+
 /// The claim of a stage's due jobs: `$1` owner, `$2` lease end, `$3` state, `$4` now, `$5` limit.
-/// It walks `jobs_by_claim_order` (migration 0011) from its head and stops after its batch, so
-/// it costs the same with 100 jobs waiting as with 100,000; the due test is written
-/// `COALESCE(next_attempt_at, 0) <= now` so the index can answer it.
+/// It walks `jobs_by_claim_order` from its head and stops after its batch, so it costs the same
+/// with 100 jobs waiting as with 100,000.
 pub(super) fn claim_due_sql(skip_locked: bool) -> String {
     let lock = if skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" };
     format!(
         "UPDATE jobs SET owner = $1, lease_until = $2 WHERE id IN (
              SELECT id FROM jobs
-             WHERE state = $3 AND COALESCE(next_attempt_at, 0) <= $4
+             WHERE state = $3 AND {DUE_BY} $4
                  AND (owner IS NULL OR owner = $1 OR lease_until IS NULL OR lease_until < $4)
-             ORDER BY priority DESC, COALESCE(next_attempt_at, 0), created_at LIMIT $5{lock})
+             ORDER BY {CLAIM_ORDER} LIMIT $5{lock})
          RETURNING {}",
         super::records::JOB_COLUMNS
     )
