@@ -60,6 +60,11 @@ pub(super) async fn migrator() -> Result<Migrator, sqlx::migrate::MigrateError> 
     Migrator::new(Embedded(FILES)).await
 }
 
+/// The version of the last embedded migration.
+fn newest_version() -> i64 {
+    FILES.last().and_then(|(file, sql)| migration(file, sql).ok()).map_or(0, |migration| migration.version)
+}
+
 /// Brings the schema up to date, and fills the typed columns of jobs journaled before they
 /// existed when this run added them.
 pub(super) async fn migrate(pool: &AnyPool) -> Result<(), JournalError> {
@@ -69,7 +74,14 @@ pub(super) async fn migrate(pool: &AnyPool) -> Result<(), JournalError> {
         .fetch_optional(pool)
         .await
         .is_ok_and(|version| version.is_some());
-    migrator().await?.run(pool).await?;
+    match migrator().await?.run(pool).await {
+        // An older build started on a journal a newer one migrated (a rollback, or one instance
+        // of several restarted before the others were upgraded): refuse it, changing nothing.
+        Err(sqlx::migrate::MigrateError::VersionMissing(applied)) => {
+            return Err(JournalError::MigratedByNewer { applied, known: newest_version() });
+        }
+        outcome => outcome?,
+    }
     if !had_typed_columns {
         backfill_typed_columns(pool).await?;
     }
@@ -249,6 +261,28 @@ mod tests {
             ]
         );
         migrate(&pool).await.expect("a second open changes nothing");
+    }
+
+    #[tokio::test]
+    async fn a_journal_migrated_by_a_newer_build_is_refused_and_left_as_it_is() {
+        let (_dir, pool) = scratch_journal().await;
+        migrate(&pool).await.expect("all migrations");
+        // What a newer build's next migration leaves behind in sqlx's table.
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (99, 'from the future', TRUE, X'00', 0)",
+        )
+        .execute(&pool)
+        .await
+        .expect("a newer migration recorded");
+
+        let error = migrate(&pool).await.expect_err("an older build refuses the journal");
+        assert!(matches!(error, JournalError::MigratedByNewer { applied: 99, known: 11 }), "{error:?}");
+        let message = error.to_string();
+        assert!(message.contains("newer cardspool") && message.contains("backup"), "{message}");
+        let versions: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.unwrap();
+        assert_eq!(versions, (1..=11).chain([99]).collect::<Vec<i64>>());
     }
 
     #[test]

@@ -56,6 +56,12 @@ pub enum JournalError {
     Directory { path: String, source: std::io::Error },
     #[error("journal migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the journal was migrated by a newer cardspool (it has migration {applied}; this build knows \
+         migrations up to {known}): run that build or a later one, or restore the journal's backup \
+         from before the upgrade"
+    )]
+    MigratedByNewer { applied: i64, known: i64 },
     #[error("journal query failed: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -244,7 +250,8 @@ impl Journal {
     ///
     /// # Errors
     /// [`JournalError::Open`] when the database is unreachable or the file cannot be created,
-    /// [`JournalError::Migrate`] when the schema cannot be brought up to date.
+    /// [`JournalError::Migrate`] when the schema cannot be brought up to date,
+    /// [`JournalError::MigratedByNewer`] when a newer build already migrated it further.
     pub async fn open(url: &str, max_connections: u32) -> Result<Journal, JournalError> {
         sqlx::any::install_default_drivers();
         // The error is shown and logged: a password in the URL must not be.
