@@ -166,8 +166,12 @@ impl Journal {
         limit: u32,
     ) -> Result<Vec<JobRecord>, JournalError> {
         let awaiting = JobState::AwaitingAuthorization.as_str();
+        // A job starts waiting when it is admitted (`created_at`) or later, so `created_at <
+        // cutoff` loses no candidate, and spares the audit trail's subquery for every job that
+        // came in since the cutoff: with 100,000 waiting and none overdue, 18 ms a sweep instead
+        // of 309 (SQLite, performance.md).
         let rows = sqlx::query(&format!(
-            "SELECT {} FROM jobs WHERE state = $1 AND (
+            "SELECT {} FROM jobs WHERE state = $1 AND created_at < $2 AND (
                  SELECT MAX(t.at) FROM job_transitions t
                  WHERE t.job_id = jobs.id AND t.to_state = $1 AND (t.from_state IS NULL OR t.from_state <> $1)
              ) < $2

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::support::{fixtures, on_both_backends};
-use cardspool::domain::job::{JobId, JobState};
+use cardspool::domain::job::{Actor, JobId, JobState};
 use cardspool::journal::{CentralBreakerRow, JobUpdate, Journal, Step};
 
 fn t0() -> DateTime<Utc> {
@@ -58,6 +58,26 @@ async fn central_queries(journal: Journal) {
     let candidates: Vec<_> = journal.probe_candidates(10).await.unwrap().into_iter().map(|job| job.id).collect();
     assert_eq!(candidates.len(), 3);
     assert!([old, new, latest].iter().all(|job| candidates.contains(job)));
+
+    // Admitted long ago, failed, sent back by staff at 5 h: it waits since 5 h, not since its
+    // admission, and is overdue only for a cutoff after that.
+    let returned = admit(&journal, 4, t0() - Duration::hours(10)).await;
+    let failed = Step::system(JobState::AwaitingAuthorization, JobState::Failed, "gave up", t0());
+    journal.transition(returned, &failed).await.unwrap();
+    let back = Step {
+        actor: Actor::Staff("rina".into()),
+        ..Step::system(JobState::Failed, JobState::AwaitingAuthorization, "try again", t0() + Duration::hours(5))
+    };
+    journal.transition(returned, &back).await.unwrap();
+    let overdue_at = |cutoff| {
+        let journal = journal.clone();
+        async move {
+            let jobs = journal.awaiting_since_before(cutoff, 10).await.unwrap();
+            jobs.into_iter().map(|job| job.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(overdue_at(t0() + Duration::hours(4)).await, [old, new, latest]);
+    assert_eq!(overdue_at(t0() + Duration::hours(6)).await, [returned, old, new, latest], "oldest admitted first");
 }
 
 on_both_backends!(central_queries);
