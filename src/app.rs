@@ -87,6 +87,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         // A bad template is reported and left out; the others keep printing.
         error!(%problem, "template not loaded");
     }
+    let authorizer = match &central {
+        Some(central) => Some(
+            Authorizer::over_http(central, journal.clone(), clock).await?.leased_as(&instance, config.journal.lease()),
+        ),
+        None => None,
+    };
+    // The same key, and the signatures the authorizer found good: a card's authorization is
+    // checked again before drawing and before printing, with no second curve check.
+    let verifier = authorizer.as_ref().map(|authorizer| authorizer.verifier().clone()).or(verifier);
     let renderer = Arc::new(TemplateCards::new(
         Arc::clone(&templates),
         config.render.issue_place.clone(),
@@ -96,12 +105,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         verifier,
     ));
     let dispatch = Dispatch::from_config(&config, journal.clone(), renderer, clock)?;
-    let authorizer = match &central {
-        Some(central) => Some(
-            Authorizer::over_http(central, journal.clone(), clock).await?.leased_as(&instance, config.journal.lease()),
-        ),
-        None => None,
-    };
 
     let intake = Intake::new(config.amqp.clone(), &config.intake, journal.clone(), clock);
     let status_events = Arc::new(crate::telemetry::StatusEventStats::default());

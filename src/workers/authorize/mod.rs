@@ -230,6 +230,12 @@ impl Authorizer {
         self
     }
 
+    /// The checker of central's answers. Its clones share the signatures it found good, so
+    /// the stages that draw and print a card do not check the same signature again.
+    pub fn verifier(&self) -> &Verifier {
+        self.shared.client.verifier()
+    }
+
     /// Central's state, for the API, the dashboard and status events.
     pub fn monitor(&self) -> CentralMonitor {
         self.shared.monitor.clone()
