@@ -120,8 +120,9 @@ pub struct Verifier {
     good: Arc<GoodSignatures>,
 }
 
-/// How many good signatures a verifier remembers: more than the cards between an answer from
-/// central and the printer at full load, about half a megabyte.
+/// How many good signatures a verifier remembers, about half a megabyte: in a steady flow more
+/// than the cards between central's answer and the printer. When a backlog is authorized faster
+/// than it prints, the oldest are forgotten and checked in full again, as before.
 const GOOD_SIGNATURES_KEPT: usize = 8192;
 
 /// Signatures found good under this key, by the SHA-256 of what was signed and the signature.
@@ -131,11 +132,19 @@ const GOOD_SIGNATURES_KEPT: usize = 8192;
 /// check costs about a tenth of a millisecond on the development machine, three per card 5% of
 /// the spooler's CPU; the same bytes need it once. Only good signatures are kept: anything
 /// changed (text or signature) has another digest and is checked in full.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct GoodSignatures {
     kept: Mutex<Kept>,
     #[cfg(test)]
     curve_checks: std::sync::atomic::AtomicUsize,
+}
+
+impl std::fmt::Debug for GoodSignatures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The count only: thousands of digests say nothing in a log line.
+        let kept = self.kept.lock().map_or(0, |kept| kept.1.len());
+        f.debug_struct("GoodSignatures").field("kept", &kept).finish_non_exhaustive()
+    }
 }
 
 /// The digests, and the order they came in (the oldest is forgotten first).
