@@ -69,14 +69,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     // lost), but nothing is authorized, drawn or printed, and it says why.
     let margin = Duration::from_secs(config.central.expiry_margin_s);
     let central = config.central.usable_public_key().and_then(|public_key| {
-        let verifier = Verifier::from_base64(&public_key, margin).map_err(|error| error.to_string())?;
-        Ok((CentralConfig { public_key, public_key_file: None, ..config.central.clone() }, verifier))
+        // Checked here, so that a key that cannot be used fails closed rather than the start.
+        Verifier::from_base64(&public_key, margin).map_err(|error| error.to_string())?;
+        Ok(CentralConfig { public_key, public_key_file: None, ..config.central.clone() })
     });
-    let (central, verifier, central_off) = match central {
-        Ok((central, verifier)) => (Some(central), Some(verifier), None),
+    let (central, central_off) = match central {
+        Ok(central) => (Some(central), None),
         Err(reason) => {
             error!(%reason, "no usable central key: jobs are taken in, but none is authorized or printed until there is");
-            (None, None, Some(reason))
+            (None, Some(reason))
         }
     };
     let templates = Arc::new(
@@ -93,9 +94,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
         ),
         None => None,
     };
-    // The same key, and the signatures the authorizer found good: a card's authorization is
-    // checked again before drawing and before printing, with no second curve check.
-    let verifier = authorizer.as_ref().map(|authorizer| authorizer.verifier().clone()).or(verifier);
+    // The authorizer's verifier, with the signatures it found good: a card's authorization is
+    // checked again before drawing and before printing, with no second curve check. None
+    // without a usable key: then nothing is drawn or printed.
+    let verifier = authorizer.as_ref().map(|authorizer| authorizer.verifier().clone());
     let renderer = Arc::new(TemplateCards::new(
         Arc::clone(&templates),
         config.render.issue_place.clone(),
