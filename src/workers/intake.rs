@@ -105,7 +105,10 @@ impl Intake {
 
     async fn session(&self, shutdown: &CancellationToken, connected: Arc<AtomicBool>) -> Result<(), IntakeError> {
         let connection = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = shutdown.cancelled() => {
+                info!("intake stopped before it consumed");
+                return Ok(());
+            }
             connection = amqp::connect(&self.amqp, "cardspool-intake") => connection?,
         };
         let result = self.consume(&connection, shutdown, &connected).await;
