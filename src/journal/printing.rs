@@ -2,13 +2,13 @@
 //! ledger (every card sent to a printer, with what became of its blank), queryable per
 //! printer and per day.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::writer::{Write, Written};
+use super::writer::{Placeholders, Write, Written, ROWS_PER_STATEMENT};
 use super::{from_millis, millis, parse_job_id, why_unmatched, Journal, JournalError, Step};
 use crate::domain::job::{JobId, JobState};
 pub use crate::domain::ledger::CardOutcome;
@@ -444,6 +444,95 @@ pub(super) async fn apply_settle_card(
         None => {
             insert_card(connection, card, outcome, reason).await?;
         }
+    }
+    Ok(())
+}
+
+/// What [`apply_settle_card`] does, for the cards of distinct jobs together: their open lines
+/// found with one query, settled with one statement, the others inserted with one, and each
+/// printer's stock counted down once.
+pub(super) async fn apply_settle_cards(
+    connection: &mut sqlx::AnyConnection,
+    cards: &[(JobId, &OwnedCard, CardOutcome, &str)],
+) -> Result<(), JournalError> {
+    // The open line of each (job, printer): the latest `sent` one, as `open_card`.
+    let mut open: HashMap<(String, String), (i64, String)> = HashMap::new();
+    for chunk in cards.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT id, job_id, printer, sent_at FROM card_ledger WHERE outcome = 'sent' AND job_id IN ({})",
+            Placeholders::for_connection(connection).list(chunk.len())
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for (job_id, ..) in chunk {
+            query = query.bind(job_id.to_string());
+        }
+        for row in query.fetch_all(&mut *connection).await? {
+            let key = (row.try_get::<String, _>("job_id")?, row.try_get::<String, _>("printer")?);
+            let line = (row.try_get::<i64, _>("sent_at")?, row.try_get::<String, _>("id")?);
+            if open.get(&key).is_none_or(|latest| line > *latest) {
+                open.insert(key, line);
+            }
+        }
+    }
+    let (settled, new): (Vec<_>, Vec<_>) = cards
+        .iter()
+        .map(|&(job_id, card, outcome, reason)| {
+            (open.get(&(job_id.to_string(), card.printer.clone())).map(|(_, id)| id.as_str()), card, outcome, reason)
+        })
+        .partition(|(open_line, ..)| open_line.is_some());
+    for chunk in settled.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE card_ledger SET outcome = v.column2, reason = v.column3, settled_at = v.column4,
+                printer_job_id = COALESCE(printer_job_id, v.column5)
+             FROM (VALUES {}) AS v WHERE card_ledger.id = v.column1",
+            Placeholders::for_connection(connection).groups(chunk.len(), 5)
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for (open_line, card, outcome, reason) in chunk {
+            query = query
+                .bind(open_line.unwrap_or_default())
+                .bind(outcome.as_str())
+                .bind(*reason)
+                .bind(millis(card.at))
+                .bind(card.printer_job_id);
+        }
+        query.execute(&mut *connection).await?;
+    }
+    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO card_ledger (id, job_id, printer, printer_job_id, sent_at, print_day, outcome, reason, settled_at)
+             VALUES {}",
+            Placeholders::for_connection(connection).groups(chunk.len(), 9)
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for (_, card, outcome, reason) in chunk {
+            query = query
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(card.job_id.map(|j| j.to_string()))
+                .bind(card.printer.as_str())
+                .bind(card.printer_job_id)
+                .bind(millis(card.at))
+                .bind(ledger_day(card.at, card.utc_offset_minutes))
+                .bind(outcome.as_str())
+                .bind(*reason)
+                .bind((*outcome != CardOutcome::Sent).then(|| millis(card.at)));
+        }
+        query.execute(&mut *connection).await?;
+    }
+    // One blank fewer in the printer per new line, when its stock is counted.
+    let mut used: BTreeMap<&str, (i64, DateTime<Utc>)> = BTreeMap::new();
+    for (_, card, ..) in &new {
+        let (count, latest) = used.entry(card.printer.as_str()).or_insert((0, card.at));
+        *count += 1;
+        *latest = (*latest).max(card.at);
+    }
+    for (printer, (count, latest)) in used {
+        sqlx::query("UPDATE printer_stock SET blanks = blanks - $1, updated_at = $2 WHERE printer = $3")
+            .bind(count)
+            .bind(millis(latest))
+            .bind(printer)
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@
 //! After each commit the stages that have new work are woken ([`StageWakers`]).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -19,7 +20,9 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 use tracing::{debug, info, warn};
 
-use super::printing::{apply_card_sent, apply_settle_card, apply_settle_latest, LatestCard, OwnedCard};
+use super::printing::{
+    apply_card_sent, apply_settle_card, apply_settle_cards, apply_settle_latest, LatestCard, OwnedCard,
+};
 use super::records::OutboxMessage;
 use super::{millis, outbox_body, parse_job_id, why_unmatched, Admission, JournalError, Step};
 use crate::domain::job::{Actor, JobId, JobState};
@@ -337,20 +340,35 @@ async fn commit_together(
     // other write and before the commit: two statements for a run of steps instead of two
     // for each of them.
     let mut trail = Trail::default();
-    for write in writes {
-        if !matches!(write, Write::Transition { .. }) {
-            trail.write(&mut tx).await?;
-        }
-        let outcome = apply(&mut tx, write, &mut trail).await;
-        match outcome {
-            // A conflict or an illegal step writes nothing: the others go on.
-            Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_) | JournalError::Illegal(_))) => {
-                outcomes.push(Err(error));
+    let mut next = 0;
+    while next < writes.len() {
+        // A run of steps of distinct jobs is one statement, whatever its length: each statement
+        // is a hop to SQLite's thread or a round trip to PostgreSQL, and the writer, which every
+        // stage waits for, spent most of its time on those hops with a statement per step.
+        let run = steps_run(&writes[next..]);
+        let settles = if run.is_empty() { settles_run(&writes[next..]) } else { Vec::new() };
+        let outcomes_of_run: Vec<Result<Written, JournalError>> = if run.len() > 1 {
+            update_jobs(&mut tx, &run, &mut trail).await?.into_iter().map(|step| step.map(|()| Written::Done)).collect()
+        } else if settles.len() > 1 {
+            settle_together(&mut tx, &settles, &mut trail).await?
+        } else {
+            if !matches!(writes[next], Write::Transition { .. }) {
+                trail.write(&mut tx).await?;
             }
-            Err(error) => return Err(error),
-            Ok(written) => {
-                stages = stages.union(Stages::of(write, &written));
-                outcomes.push(Ok(written));
+            vec![apply(&mut tx, writes[next], &mut trail).await]
+        };
+        for (write, outcome) in writes[next..].iter().zip(outcomes_of_run) {
+            next += 1;
+            match outcome {
+                // A conflict or an illegal step writes nothing: the others go on.
+                Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_) | JournalError::Illegal(_))) => {
+                    outcomes.push(Err(error));
+                }
+                Err(error) => return Err(error),
+                Ok(written) => {
+                    stages = stages.union(Stages::of(write, &written));
+                    outcomes.push(Ok(written));
+                }
             }
         }
     }
@@ -578,7 +596,7 @@ pub(super) struct Placeholders {
 }
 
 impl Placeholders {
-    fn for_connection(connection: &AnyConnection) -> Placeholders {
+    pub(super) fn for_connection(connection: &AnyConnection) -> Placeholders {
         Placeholders { anonymous: connection.backend_name() == "SQLite", bound: 0 }
     }
 
@@ -602,7 +620,7 @@ impl Placeholders {
     }
 
     /// `rows` groups of `width` values: `(a, b), (c, d), ...`.
-    fn groups(&mut self, rows: usize, width: usize) -> String {
+    pub(super) fn groups(&mut self, rows: usize, width: usize) -> String {
         (0..rows).map(|_| format!("({})", self.list(width))).collect::<Vec<_>>().join(", ")
     }
 }
@@ -748,6 +766,24 @@ struct TrailEntry {
 }
 
 impl Trail {
+    /// A step taken: its audit entry (`version` is the job's new version, the entry's
+    /// sequence number) and, where upstream cares, its status event.
+    fn push_step(&mut self, job_id: JobId, step: &Step, version: i64, event_id: &str) {
+        self.transitions.push(TrailEntry {
+            job_id,
+            seq: version,
+            from: Some(step.from),
+            to: step.to,
+            reason: step.reason.clone(),
+            actor: step.actor.encode(),
+            at: step.at,
+        });
+        if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
+            let reason = step.upstream_reason.as_deref().unwrap_or(&step.reason);
+            self.statuses.push(OutboxRow::new(status, event_id, job_id, reason, step.at));
+        }
+    }
+
     /// Writes what it holds with multi-row statements, and empties it.
     async fn write(&mut self, connection: &mut AnyConnection) -> Result<(), JournalError> {
         for chunk in self.transitions.chunks(ROWS_PER_STATEMENT) {
@@ -844,20 +880,156 @@ async fn update_job(
     let Some(row) = row else { return Err(why_unmatched(connection, job_id, step.from).await) };
     let version: i64 = row.try_get("version")?;
     let event_id: String = row.try_get("event_id")?;
-    trail.transitions.push(TrailEntry {
-        job_id,
-        seq: version,
-        from: Some(step.from),
-        to: step.to,
-        reason: step.reason.clone(),
-        actor: step.actor.encode(),
-        at: step.at,
-    });
-    if let Some(status) = StatusEvent::for_step(Some(step.from), step.to) {
-        let reason = step.upstream_reason.as_deref().unwrap_or(&step.reason);
-        trail.statuses.push(OutboxRow::new(status, &event_id, job_id, reason, step.at));
-    }
+    trail.push_step(job_id, step, version, &event_id);
     Ok(())
+}
+
+/// The steps at the head of `writes`, up to the first write that is not a step or whose job
+/// already has a step among them (one statement updates a job once).
+fn steps_run<'a>(writes: &[&'a Write]) -> Vec<(JobId, &'a Step)> {
+    let mut jobs = std::collections::HashSet::new();
+    writes
+        .iter()
+        .map_while(|write| match write {
+            Write::Transition { job_id, step } if jobs.insert(*job_id) => Some((*job_id, step)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A [`Write::Settle`], borrowed.
+struct SettleOf<'a> {
+    job_id: JobId,
+    card: &'a OwnedCard,
+    outcome: super::CardOutcome,
+    reason: &'a str,
+    then: Option<&'a Step>,
+}
+
+/// The settles at the head of `writes`, up to the first other write or the second of a job.
+fn settles_run<'a>(writes: &[&'a Write]) -> Vec<SettleOf<'a>> {
+    let mut jobs = std::collections::HashSet::new();
+    writes
+        .iter()
+        .map_while(|write| match write {
+            Write::Settle { job_id, card, outcome, reason, then } if jobs.insert(*job_id) => {
+                Some(SettleOf { job_id: *job_id, card, outcome: *outcome, reason, then: then.as_ref() })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Settles of distinct jobs with a few statements for all: the cards' ledger lines, then the
+/// jobs' steps (as [`apply`] does for one). Each write's outcome, in order.
+async fn settle_together(
+    connection: &mut AnyConnection,
+    settles: &[SettleOf<'_>],
+    trail: &mut Trail,
+) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
+    let cards: Vec<_> =
+        settles.iter().map(|settle| (settle.job_id, settle.card, settle.outcome, settle.reason)).collect();
+    apply_settle_cards(connection, &cards).await?;
+    let steps: Vec<(JobId, &Step)> =
+        settles.iter().filter_map(|settle| settle.then.map(|step| (settle.job_id, step))).collect();
+    let mut stepped = update_jobs(connection, &steps, trail).await?.into_iter();
+    Ok(settles
+        .iter()
+        .map(|settle| match settle.then {
+            None => Ok(Written::Done),
+            Some(_) => match stepped.next().expect("one outcome per step") {
+                Ok(()) => Ok(Written::Stepped(Ok(()))),
+                // The ledger line stands: the card's fate is the printer's word.
+                Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_))) => {
+                    Ok(Written::Stepped(Err(error)))
+                }
+                Err(error) => Err(error),
+            },
+        })
+        .collect())
+}
+
+/// The values each step binds in [`update_jobs`], in the order of `v.column1` ...
+const STEP_VALUES: usize = 23;
+
+/// Steps of distinct jobs, each checked against the state it expects, with one statement per
+/// few hundred: what [`update_job`] does for one. Each step's outcome, in order; `Err` when the
+/// statement failed as a whole.
+async fn update_jobs(
+    connection: &mut AnyConnection,
+    steps: &[(JobId, &Step)],
+    trail: &mut Trail,
+) -> Result<Vec<Result<(), JournalError>>, JournalError> {
+    let mut outcomes: Vec<Option<Result<(), JournalError>>> = steps
+        .iter()
+        .map(|(_, step)| step.from.transition(step.to, &step.actor).err().map(|illegal| Err(illegal.into())))
+        .collect();
+    let legal: Vec<usize> = (0..steps.len()).filter(|&index| outcomes[index].is_none()).collect();
+    let mut updated: HashMap<String, (i64, String)> = HashMap::with_capacity(legal.len());
+    for chunk in legal.chunks(ROWS_PER_STATEMENT / 2) {
+        let sql = format!(
+            "UPDATE jobs SET state = v.column3, reason = v.column4, updated_at = v.column5, version = version + 1,
+                attempts = COALESCE(v.column6, attempts),
+                next_attempt_at = CASE WHEN v.column7 <> 0 THEN v.column8 ELSE next_attempt_at END,
+                authorization_json = CASE WHEN v.column9 <> 0 THEN v.column10 ELSE authorization_json END,
+                authorization_id = CASE WHEN v.column9 <> 0 THEN v.column11 ELSE authorization_id END,
+                authorization_expires_at = CASE WHEN v.column9 <> 0 THEN v.column12 ELSE authorization_expires_at END,
+                authorization_round = authorization_round + v.column13,
+                printer = CASE WHEN v.column14 <> 0 THEN v.column15 ELSE printer END,
+                printer_job_id = CASE WHEN v.column16 <> 0 THEN v.column17 ELSE printer_job_id END,
+                held_from = CASE WHEN v.column18 <> 0 THEN v.column19 ELSE held_from END,
+                owner = CASE WHEN v.column20 <> 0 THEN NULL WHEN v.column21 <> 0 THEN v.column22 ELSE owner END,
+                lease_until = CASE WHEN v.column20 <> 0 THEN NULL WHEN v.column21 <> 0 THEN v.column23 ELSE lease_until END
+             FROM (VALUES {}) AS v
+             WHERE jobs.id = v.column1 AND jobs.state = v.column2
+             RETURNING id, version, event_id",
+            Placeholders::for_connection(connection).groups(chunk.len(), STEP_VALUES)
+        );
+        let mut query = sqlx::query(&sql).persistent(false);
+        for &index in chunk {
+            let (job_id, step) = steps[index];
+            let update = &step.update;
+            let authorization = update.authorization.iter().flatten().next();
+            query = query
+                .bind(job_id.to_string())
+                .bind(step.from.as_str())
+                .bind(step.to.as_str())
+                .bind(step.reason.as_str())
+                .bind(millis(step.at))
+                .bind(update.attempts)
+                .bind(i64::from(update.next_attempt_at.is_some()))
+                .bind(update.next_attempt_at.flatten().map(millis))
+                .bind(i64::from(update.authorization.is_some()))
+                .bind(authorization.map(|a| a.json.as_str()))
+                .bind(authorization.map(|a| a.id.as_str()))
+                .bind(authorization.map(|a| millis(a.expires_at)))
+                .bind(i64::from(update.new_authorization_round))
+                .bind(i64::from(update.printer.is_some()))
+                .bind(update.printer.clone().flatten())
+                .bind(i64::from(update.printer_job_id.is_some()))
+                .bind(update.printer_job_id.flatten())
+                .bind(i64::from(update.held_from.is_some()))
+                .bind(update.held_from.flatten().map(JobState::as_str))
+                // A job holds a lease only while it is on a printer.
+                .bind(i64::from(step.to != JobState::Printing))
+                .bind(i64::from(update.lease.is_some()))
+                .bind(update.lease.as_ref().map(|(owner, _)| owner.as_str()))
+                .bind(update.lease.as_ref().map(|(_, until)| millis(*until)));
+        }
+        for row in query.fetch_all(&mut *connection).await? {
+            updated.insert(row.try_get("id")?, (row.try_get("version")?, row.try_get("event_id")?));
+        }
+    }
+    for index in legal {
+        let (job_id, step) = steps[index];
+        let Some((version, event_id)) = updated.remove(&job_id.to_string()) else {
+            outcomes[index] = Some(Err(why_unmatched(connection, job_id, step.from).await));
+            continue;
+        };
+        trail.push_step(job_id, step, version, &event_id);
+        outcomes[index] = Some(Ok(()));
+    }
+    Ok(outcomes.into_iter().map(|outcome| outcome.expect("every step has its outcome")).collect())
 }
 
 /// A job is due when its next attempt is not after now (or it has none): followed by the time.

@@ -22,6 +22,7 @@ on_both_backends!(
     rejections_are_recorded_once_per_payload,
     status_events_go_to_the_outbox_with_the_change,
     a_batch_s_events_are_read_together,
+    steps_committed_together_each_keep_their_own_outcome,
 );
 
 async fn admit(journal: &Journal, event_id: &str, n: u32) -> Admission {
@@ -284,4 +285,94 @@ async fn a_batch_s_events_are_read_together(journal: Journal) {
     }
     assert!(!payloads.contains_key(&unknown));
     assert!(journal.payloads(&[]).await.unwrap().is_empty());
+}
+
+/// Steps of many jobs asked at once meet in one commit, written with one statement (the
+/// writer's set-based path): each still checked against its job's state, each with its own
+/// columns, audit entry and status event, and a refused one changes nothing.
+async fn steps_committed_together_each_keep_their_own_outcome(journal: Journal) {
+    use futures_util::future::join_all;
+    let mut jobs = Vec::new();
+    for n in 0..6 {
+        jobs.push(admit(&journal, &format!("event-together-{n}"), 20 + n).await.job_id());
+    }
+    let waiting = JobState::AwaitingAuthorization;
+    let at = t0() + Duration::minutes(5);
+    let retry_at = t0() + Duration::hours(1);
+    let authorization = StoredAuthorization {
+        json: r#"{"authorization_id":"auth-together"}"#.into(),
+        id: "auth-together".into(),
+        expires_at: t0() + Duration::days(1),
+    };
+    // One job already moved on: its step below expects the old state.
+    journal.transition(jobs[4], &Step::system(waiting, JobState::Authorized, "first", at)).await.unwrap();
+    let commits_before = journal.writer_stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+    let unknown = cardspool::domain::job::JobId::new();
+    let steps = [
+        (
+            jobs[0],
+            Step::system(waiting, JobState::Authorized, "authorized", at)
+                .with(JobUpdate { authorization: Some(Some(authorization.clone())), ..JobUpdate::default() }),
+        ),
+        (
+            jobs[1],
+            Step::system(waiting, waiting, "central unreachable", at).with(JobUpdate {
+                attempts: Some(3),
+                next_attempt_at: Some(Some(retry_at)),
+                ..JobUpdate::default()
+            }),
+        ),
+        (jobs[2], Step::system(waiting, JobState::Rejected, "central said no", at)),
+        (jobs[3], Step::system(waiting, JobState::Held, "by system", at)),
+        (jobs[4], Step::system(waiting, JobState::Authorized, "second", at)),
+        (unknown, Step::system(waiting, JobState::Authorized, "nobody", at)),
+        (jobs[5], Step::system(waiting, JobState::Authorized, "authorized", at)),
+    ];
+    let results = join_all(steps.iter().map(|(job, step)| journal.transition(*job, step))).await;
+    let commits = journal.writer_stats().commits.load(std::sync::atomic::Ordering::Relaxed) - commits_before;
+    assert_eq!(commits, 1, "the steps asked at once share one commit");
+    assert!(results[0].is_ok() && results[1].is_ok() && results[2].is_ok() && results[6].is_ok(), "{results:?}");
+    assert!(matches!(results[3], Err(JournalError::Illegal(_))), "the system may not hold a job: {:?}", results[3]);
+    assert!(
+        matches!(
+            results[4],
+            Err(JournalError::Conflict { expected: JobState::AwaitingAuthorization, actual: JobState::Authorized, .. })
+        ),
+        "{:?}",
+        results[4]
+    );
+    assert!(matches!(results[5], Err(JournalError::NotFound(_))), "{:?}", results[5]);
+
+    let authorized = journal.job(jobs[0]).await.unwrap().unwrap();
+    assert_eq!(authorized.state, JobState::Authorized);
+    assert_eq!(authorized.authorization_id.as_deref(), Some("auth-together"));
+    assert_eq!(authorized.authorization.as_deref(), Some(authorization.json.as_str()));
+    assert_eq!(authorized.authorization_expires_at, Some(authorization.expires_at));
+    assert_eq!((authorized.attempts, authorized.next_attempt_at), (0, None), "columns not named are kept");
+    let deferred = journal.job(jobs[1]).await.unwrap().unwrap();
+    assert_eq!((deferred.state, deferred.attempts, deferred.next_attempt_at), (waiting, 3, Some(retry_at)));
+    assert_eq!(deferred.authorization, None);
+    assert_eq!(journal.job(jobs[2]).await.unwrap().unwrap().state, JobState::Rejected);
+    assert_eq!(journal.job(jobs[3]).await.unwrap().unwrap().state, waiting, "an illegal step writes nothing");
+    assert_eq!(journal.job(jobs[4]).await.unwrap().unwrap().reason, "first", "a conflict writes nothing");
+
+    for (job, expected) in [(jobs[0], 2), (jobs[1], 2), (jobs[2], 2), (jobs[3], 1), (jobs[4], 2), (jobs[5], 2)] {
+        let history = journal.history(job).await.unwrap();
+        assert_eq!(history.iter().map(|t| t.seq).collect::<Vec<_>>(), (1..=expected).collect::<Vec<_>>(), "{job}");
+        assert_eq!(history.last().unwrap().at, if expected == 1 { t0() } else { at });
+    }
+    assert_eq!(journal.history(jobs[1]).await.unwrap()[1].reason, "central unreachable");
+    let pending = journal.unpublished(100).await.unwrap();
+    let of = |job: cardspool::domain::job::JobId| {
+        pending
+            .iter()
+            .filter(|m| serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["job_id"] == job.to_string())
+            .map(|m| m.routing_key.as_str())
+            .collect::<Vec<_>>()
+    };
+    // Admission wrote the first two; the steps taken together each added theirs.
+    let admitted = ["card.queued", "card.awaiting_authorization"];
+    assert_eq!(of(jobs[2]), [admitted[0], admitted[1], "card.rejected"]);
+    assert_eq!(of(jobs[1]), admitted, "waiting again is no news upstream");
+    assert_eq!(of(jobs[3]), admitted, "the refused step sends nothing");
 }

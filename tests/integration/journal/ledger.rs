@@ -16,7 +16,8 @@ fn t0() -> DateTime<Utc> {
 on_both_backends!(
     cards_are_counted_per_printer_and_day,
     a_card_is_recorded_once_and_only_for_its_printer,
-    blanks_are_counted_down_and_the_day_is_reported
+    blanks_are_counted_down_and_the_day_is_reported,
+    cards_settled_together_each_keep_their_own_line
 );
 
 async fn blanks_are_counted_down_and_the_day_is_reported(journal: Journal) {
@@ -120,4 +121,72 @@ async fn a_card_is_recorded_once_and_only_for_its_printer(journal: Journal) {
     let cards = journal.cards_of_job(other).await.unwrap();
     assert_eq!(cards.len(), 1);
     assert_eq!((cards[0].outcome, cards[0].settled_at), (CardOutcome::Unknown, Some(t0())));
+}
+
+/// Cards settled at once meet in one commit, written with a few statements for all (the
+/// writer's set-based path): an open line is settled, a card without one gets its line and
+/// takes a blank, each job takes its own step, and a step refused leaves its card's line.
+async fn cards_settled_together_each_keep_their_own_line(journal: Journal) {
+    use cardspool::domain::job::JobState;
+    use cardspool::journal::Step;
+    use futures_util::future::join_all;
+    journal.load_blanks("card-1", 10, "rina", t0()).await.unwrap();
+    journal.load_blanks("card-2", 10, "rina", t0()).await.unwrap();
+    let sent = printing_job(&journal, 11, "card-1").await;
+    journal.record_card_sent(sent, &card(Some(sent), "card-1", Some(5), t0())).await.unwrap();
+    let handed = [printing_job(&journal, 12, "card-1").await, printing_job(&journal, 13, "card-2").await];
+    let spoiled = printing_job(&journal, 14, "card-2").await;
+    let moved = printing_job(&journal, 15, "card-1").await;
+    let later = t0() + Duration::minutes(1);
+    let printed = || Step::system(JobState::Printing, JobState::Printed, "printed", later);
+    journal
+        .transition(moved, &Step::system(JobState::Printing, JobState::Unknown, "staff looked", later))
+        .await
+        .unwrap();
+    let stock_before = journal.blank_stock().await.unwrap();
+    let commits_before = journal.writer_stats().commits.load(std::sync::atomic::Ordering::Relaxed);
+
+    let cards = [
+        (sent, "card-1", Some(5), CardOutcome::Printed, Some(printed())),
+        (handed[0], "card-1", None, CardOutcome::Printed, Some(printed())),
+        (handed[1], "card-2", None, CardOutcome::Printed, Some(printed())),
+        (spoiled, "card-2", Some(9), CardOutcome::Spoiled, None),
+        (moved, "card-1", None, CardOutcome::Printed, Some(printed())),
+    ];
+    let journal = &journal;
+    let results = join_all(cards.iter().map(|(job, printer, printer_job_id, outcome, step)| {
+        let card = card(Some(*job), printer, *printer_job_id, later);
+        async move {
+            match step {
+                Some(step) => journal.settle_card_and_step(*job, &card, *outcome, "", step).await,
+                None => journal.settle_card(*job, &card, *outcome, "media-jam").await,
+            }
+        }
+    }))
+    .await;
+    let commits = journal.writer_stats().commits.load(std::sync::atomic::Ordering::Relaxed) - commits_before;
+    assert_eq!(commits, 1, "the cards settled at once share one commit");
+    assert!(results[..4].iter().all(Result::is_ok), "{results:?}");
+    assert!(matches!(results[4], Err(JournalError::Conflict { .. })), "{:?}", results[4]);
+
+    for job in [sent, handed[0], handed[1]] {
+        assert_eq!(journal.job(job).await.unwrap().unwrap().state, JobState::Printed);
+        let lines = journal.cards_of_job(job).await.unwrap();
+        assert_eq!(lines.len(), 1, "one line per card");
+        assert_eq!((lines[0].outcome, lines[0].settled_at), (CardOutcome::Printed, Some(later)));
+        assert_eq!(journal.history(job).await.unwrap().last().unwrap().to, JobState::Printed);
+    }
+    assert_eq!(journal.cards_of_job(sent).await.unwrap()[0].printer_job_id, Some(5), "the open line was settled");
+    assert_eq!(journal.cards_of_job(sent).await.unwrap()[0].sent_at, t0());
+    let spoiled_lines = journal.cards_of_job(spoiled).await.unwrap();
+    assert_eq!((spoiled_lines.len(), spoiled_lines[0].outcome), (1, CardOutcome::Spoiled));
+    assert_eq!((spoiled_lines[0].printer_job_id, spoiled_lines[0].reason.as_str()), (Some(9), "media-jam"));
+    assert_eq!(journal.job(spoiled).await.unwrap().unwrap().state, JobState::Printing, "no step asked");
+    assert_eq!(journal.job(moved).await.unwrap().unwrap().state, JobState::Unknown, "the refused step wrote nothing");
+    assert_eq!(journal.cards_of_job(moved).await.unwrap()[0].outcome, CardOutcome::Printed, "its line stands");
+
+    // Blanks: `sent` took its blank when it was sent; the four new lines take one each.
+    let stock = journal.blank_stock().await.unwrap();
+    assert_eq!(stock["card-1"], stock_before["card-1"] - 2, "handed[0] and moved");
+    assert_eq!(stock["card-2"], stock_before["card-2"] - 2, "handed[1] and spoiled");
 }
