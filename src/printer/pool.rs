@@ -13,6 +13,7 @@
 
 use crate::i18n::Lang;
 use crate::tr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
@@ -131,14 +132,26 @@ struct Inner {
     runtime: Mutex<(u64, Vec<Runtime>)>,
 }
 
-/// One job slot on one printer; given back when dropped.
+/// One job slot on one printer; given back when dropped, or before when the printer holds
+/// nothing more of the job.
 #[derive(Debug)]
 pub struct Lease {
     printers: Printers,
     index: usize,
+    slot_given_back: AtomicBool,
 }
 
 impl Lease {
+    /// Frees the slot now while the lease still names the printer: for a job the printer
+    /// finished as it took it (a hot folder's card), whose outcome is still to be journaled.
+    pub fn give_back_slot(&self) {
+        if !self.slot_given_back.swap(true, Ordering::Relaxed) {
+            let mut runtime = self.printers.lock();
+            let slot = &mut runtime.1[self.index];
+            slot.in_flight = slot.in_flight.saturating_sub(1);
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.printers.inner.entries[self.index].name
     }
@@ -154,9 +167,7 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let mut runtime = self.printers.lock();
-        let slot = &mut runtime.1[self.index];
-        slot.in_flight = slot.in_flight.saturating_sub(1);
+        self.give_back_slot();
     }
 }
 
@@ -238,7 +249,7 @@ impl Printers {
         runtime[index].last_assigned = *counter;
         runtime[index].in_flight += 1;
         drop(guard);
-        Some(Lease { printers: self.clone(), index })
+        Some(Lease { printers: self.clone(), index, slot_given_back: AtomicBool::new(false) })
     }
 
     /// A slot on the named printer if it could take a job now (healthy, not paused, a slot
@@ -253,7 +264,7 @@ impl Printers {
         }
         slot.in_flight += 1;
         drop(guard);
-        Some(Lease { printers: self.clone(), index })
+        Some(Lease { printers: self.clone(), index, slot_given_back: AtomicBool::new(false) })
     }
 
     /// A slot on a named printer whatever its state: for a job that is already on it (being
@@ -261,7 +272,7 @@ impl Printers {
     pub fn occupy(&self, name: &str) -> Option<Lease> {
         let index = self.index(name)?;
         self.lock().1[index].in_flight += 1;
-        Some(Lease { printers: self.clone(), index })
+        Some(Lease { printers: self.clone(), index, slot_given_back: AtomicBool::new(false) })
     }
 
     /// Takes in what a printer answered to a status request.
@@ -434,6 +445,22 @@ mod tests {
         let mut status = PrinterStatus::idle();
         status.reasons.push("media-jam".into());
         status
+    }
+
+    #[test]
+    fn a_slot_given_back_early_is_freed_once() {
+        let printers = printers(&[("a", "ektp", 1)]);
+        ready(&printers, &["a"]);
+        let lease = printers.acquire("ektp").unwrap();
+        assert!(printers.acquire("ektp").is_none());
+        lease.give_back_slot();
+        assert_eq!(lease.name(), "a", "the lease still names its printer");
+        let next = printers.acquire("ektp").expect("the slot is free for the next card");
+        lease.give_back_slot();
+        drop(lease);
+        assert!(printers.acquire("ektp").is_none(), "given back once: the next card still holds the slot");
+        drop(next);
+        assert!(printers.acquire("ektp").is_some());
     }
 
     #[test]

@@ -180,6 +180,11 @@ impl Dispatch {
                     // just after the submission always did: the reconciliation asks the printer,
                     // which has the card, and settling adds the line.
                     info!("card handed over");
+                    // The printer holds nothing more of the card: its slot takes the next card
+                    // while this one's outcome is committed (that commit waited with the slot
+                    // held, a third of a hot folder's turn under load).
+                    lease.give_back_slot();
+                    self.more_work.notify_one();
                     Settlement::Finished(status)
                 } else {
                     let card = self.card(job.id, &name, remote.printer_job_id);
