@@ -833,55 +833,7 @@ async fn update_job(
     step: &Step,
     trail: &mut Trail,
 ) -> Result<(), JournalError> {
-    step.from.transition(step.to, &step.actor)?;
-    let update = &step.update;
-    let row = sqlx::query(
-        "UPDATE jobs SET state = $1, reason = $2, updated_at = $3, version = version + 1,
-            attempts = COALESCE($4, attempts),
-            next_attempt_at = CASE WHEN $5 <> 0 THEN $6 ELSE next_attempt_at END,
-            authorization_json = CASE WHEN $7 <> 0 THEN $8 ELSE authorization_json END,
-            authorization_id = CASE WHEN $7 <> 0 THEN $21 ELSE authorization_id END,
-            authorization_expires_at = CASE WHEN $7 <> 0 THEN $22 ELSE authorization_expires_at END,
-            authorization_round = authorization_round + $23,
-            printer = CASE WHEN $9 <> 0 THEN $10 ELSE printer END,
-            printer_job_id = CASE WHEN $11 <> 0 THEN $12 ELSE printer_job_id END,
-            held_from = CASE WHEN $13 <> 0 THEN $14 ELSE held_from END,
-            owner = CASE WHEN $17 <> 0 THEN NULL WHEN $18 <> 0 THEN $19 ELSE owner END,
-            lease_until = CASE WHEN $17 <> 0 THEN NULL WHEN $18 <> 0 THEN $20 ELSE lease_until END
-         WHERE id = $15 AND state = $16
-         RETURNING version, event_id",
-    )
-    .bind(step.to.as_str())
-    .bind(&step.reason)
-    .bind(millis(step.at))
-    .bind(update.attempts)
-    .bind(i64::from(update.next_attempt_at.is_some()))
-    .bind(update.next_attempt_at.flatten().map(millis))
-    .bind(i64::from(update.authorization.is_some()))
-    .bind(update.authorization.iter().flatten().next().map(|a| a.json.as_str()))
-    .bind(i64::from(update.printer.is_some()))
-    .bind(update.printer.clone().flatten())
-    .bind(i64::from(update.printer_job_id.is_some()))
-    .bind(update.printer_job_id.flatten())
-    .bind(i64::from(update.held_from.is_some()))
-    .bind(update.held_from.flatten().map(JobState::as_str))
-    .bind(job_id.to_string())
-    .bind(step.from.as_str())
-    // A job holds a lease only while it is on a printer.
-    .bind(i64::from(step.to != JobState::Printing))
-    .bind(i64::from(update.lease.is_some()))
-    .bind(update.lease.as_ref().map(|(owner, _)| owner.as_str()))
-    .bind(update.lease.as_ref().map(|(_, until)| millis(*until)))
-    .bind(update.authorization.iter().flatten().next().map(|a| a.id.as_str()))
-    .bind(update.authorization.iter().flatten().next().map(|a| millis(a.expires_at)))
-    .bind(i64::from(update.new_authorization_round))
-    .fetch_optional(&mut *connection)
-    .await?;
-    let Some(row) = row else { return Err(why_unmatched(connection, job_id, step.from).await) };
-    let version: i64 = row.try_get("version")?;
-    let event_id: String = row.try_get("event_id")?;
-    trail.push_step(job_id, step, version, &event_id);
-    Ok(())
+    update_jobs(connection, &[(job_id, step)], trail).await?.pop().expect("one outcome for one step")
 }
 
 /// The steps at the head of `writes`, up to the first write that is not a step or whose job
@@ -985,7 +937,9 @@ async fn update_jobs(
              RETURNING id, version, event_id",
             Placeholders::for_connection(connection).groups(chunk.len(), STEP_VALUES)
         );
-        let mut query = sqlx::query(&sql).persistent(false);
+        // One step's statement is always the same text, kept prepared; longer ones are not
+        // (see `Placeholders`).
+        let mut query = sqlx::query(&sql).persistent(chunk.len() == 1);
         for &index in chunk {
             let (job_id, step) = steps[index];
             let update = &step.update;
