@@ -53,6 +53,8 @@ pub use crate::telemetry::IntakeStats;
 /// to finish in before the cores run out of deliveries; the batches that waited meanwhile are
 /// committed together.
 const BATCHES_IN_FLIGHT: usize = 4;
+/// Admissions handed to the journal's writer and not yet acked.
+const ADMISSIONS_IN_FLIGHT: usize = 2;
 
 /// A batch of deliveries, validated, on its way to the journal.
 struct Validated {
@@ -267,54 +269,79 @@ impl Intake {
         dead_letters: &ConfirmedPublisher,
         shutdown: &CancellationToken,
     ) -> Result<(), IntakeError> {
-        while let Some(mut batch) = committing.recv().await {
-            // Batches validated while the last commit was being made go in this one together:
-            // the longer a commit takes, the more events share the next flush.
-            while let Ok(Validated { valid, invalid }) = committing.try_recv() {
-                batch.valid.extend(valid);
-                batch.invalid.extend(invalid);
-            }
-            if !self.commit(batch, dead_letters, shutdown).await? {
-                return Ok(());
+        // Admissions in flight, oldest first. The next batch is handed to the journal's writer
+        // while the last one is committed, logged and acked: with one at a time the writer
+        // idled through every ack and its log lines, and the committer was the limit
+        // (docs/performance.md). The writer commits them in the order handed over, and they
+        // are acked in that order.
+        let mut admitting = futures_util::stream::FuturesOrdered::new();
+        let mut receiving = true;
+        loop {
+            tokio::select! {
+                biased;
+                Some(admitted) = admitting.next(), if !admitting.is_empty() => {
+                    let Some((batch, admissions)) = admitted else { return Ok(()) };
+                    self.settle(batch, admissions, dead_letters, shutdown).await?;
+                }
+                next = committing.recv(), if receiving && admitting.len() < ADMISSIONS_IN_FLIGHT => {
+                    let Some(mut batch) = next else {
+                        receiving = false;
+                        continue;
+                    };
+                    // Batches validated while the last admission was being made go in this one
+                    // together: the longer a commit takes, the more events share the next flush.
+                    while let Ok(Validated { valid, invalid }) = committing.try_recv() {
+                        batch.valid.extend(valid);
+                        batch.invalid.extend(invalid);
+                    }
+                    admitting.push_back(self.admit(batch, shutdown));
+                }
+                else => return Ok(()),
             }
         }
-        Ok(())
     }
 
-    /// Admits a batch's valid events in one transaction, dead-letters the bad ones, then acks
-    /// them all. `false` when shutting down with the journal unreachable: the batch is left
-    /// unacked, and the broker gives it back when the channel closes.
-    async fn commit(
+    /// Admits a batch's valid events in one transaction. `None` when shutting down with the
+    /// journal unreachable: the batch is left unacked, and the broker gives it back when the
+    /// channel closes.
+    async fn admit(&self, batch: Validated, shutdown: &CancellationToken) -> Option<(Validated, Vec<Admission>)> {
+        if batch.valid.is_empty() {
+            return Some((batch, Vec::new()));
+        }
+        let jobs: Vec<NewJob<'_>> = batch
+            .valid
+            .iter()
+            .map(|(delivery, event, template)| NewJob { event, payload: &delivery.data, template })
+            .collect();
+        let admissions =
+            self.retry_journal("admit events", shutdown, || self.journal.admit_all(&jobs, self.clock.now())).await?;
+        drop(jobs);
+        Some((batch, admissions))
+    }
+
+    /// After a batch's admission: says what became of each event, dead-letters the bad ones,
+    /// then acks them all.
+    async fn settle(
         &self,
         batch: Validated,
+        admissions: Vec<Admission>,
         dead_letters: &ConfirmedPublisher,
         shutdown: &CancellationToken,
-    ) -> Result<bool, IntakeError> {
+    ) -> Result<(), IntakeError> {
         let Validated { valid, invalid } = batch;
-        if !valid.is_empty() {
-            let jobs: Vec<NewJob<'_>> = valid
-                .iter()
-                .map(|(delivery, event, template)| NewJob { event, payload: &delivery.data, template })
-                .collect();
-            let Some(admissions) =
-                self.retry_journal("admit events", shutdown, || self.journal.admit_all(&jobs, self.clock.now())).await
-            else {
-                return Ok(false);
-            };
-            for ((delivery, event, template), admission) in valid.iter().zip(admissions) {
-                let _span = info_span!("intake", event_id = %event.event_id, job_id = %admission.job_id()).entered();
-                match admission {
-                    Admission::Admitted(job_id) => {
-                        self.stats.admitted.fetch_add(1, Ordering::Relaxed);
-                        info!(%job_id, nik = %event.nik, template = %template, warnings = event.warnings.len(), redelivered = delivery.redelivered, "job received");
-                        for warning in &event.warnings {
-                            warn!(%job_id, warning = %warning, "event accepted with a warning");
-                        }
+        for ((delivery, event, template), admission) in valid.iter().zip(admissions) {
+            let _span = info_span!("intake", event_id = %event.event_id, job_id = %admission.job_id()).entered();
+            match admission {
+                Admission::Admitted(job_id) => {
+                    self.stats.admitted.fetch_add(1, Ordering::Relaxed);
+                    info!(%job_id, nik = %event.nik, template = %template, warnings = event.warnings.len(), redelivered = delivery.redelivered, "job received");
+                    for warning in &event.warnings {
+                        warn!(%job_id, warning = %warning, "event accepted with a warning");
                     }
-                    Admission::Duplicate(job_id) => {
-                        self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                        info!(%job_id, redelivered = delivery.redelivered, "duplicate event: already journaled, acking without a second job");
-                    }
+                }
+                Admission::Duplicate(job_id) => {
+                    self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    info!(%job_id, redelivered = delivery.redelivered, "duplicate event: already journaled, acking without a second job");
                 }
             }
         }
@@ -336,7 +363,7 @@ impl Intake {
         if let Some(newest) = newest.max_by_key(|delivery| delivery.delivery_tag) {
             self.ack(newest, valid.len() + invalid.len()).await;
         }
-        Ok(true)
+        Ok(())
     }
 
     async fn reject(
