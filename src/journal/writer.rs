@@ -632,14 +632,13 @@ async fn admit(
     jobs: &[AdmitRow],
     at: DateTime<Utc>,
 ) -> Result<Vec<Admission>, JournalError> {
-    let mut inserted = std::collections::HashSet::new();
+    let mut admitted_rows = 0;
     for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO jobs (id, event_id, state, office, template, priority, nik_masked, nik, card_digest, name,
                                warnings, reason, created_at, updated_at, attempts, version)
              VALUES {}
-             ON CONFLICT (event_id) DO NOTHING
-             RETURNING id",
+             ON CONFLICT (event_id) DO NOTHING",
             Placeholders::for_connection(connection).groups(chunk.len(), 16)
         );
         let mut query = sqlx::query(&sql).persistent(false);
@@ -662,15 +661,15 @@ async fn admit(
                 .bind(0_i64)
                 .bind(1_i64);
         }
-        for row in query.fetch_all(&mut *connection).await? {
-            inserted.insert(parse_job_id(&row.try_get::<String, _>("id")?)?);
-        }
+        admitted_rows += query.execute(&mut *connection).await?.rows_affected();
     }
-    let new: Vec<&AdmitRow> = jobs.iter().filter(|job| inserted.contains(&job.job_id)).collect();
-    // Journaled before (a redelivery), or earlier in this very batch: the job that exists.
-    let mut existing = std::collections::HashMap::new();
-    let duplicates: Vec<&AdmitRow> = jobs.iter().filter(|job| !inserted.contains(&job.job_id)).collect();
-    for chunk in duplicates.chunks(ROWS_PER_STATEMENT) {
+    // Usually every event is new, and nothing needs looking up (no row per job comes back:
+    // each would be a hop from SQLite's thread). Otherwise the job of each event decides:
+    // journaled before (a redelivery) or earlier in this very batch, it is not this one.
+    let all_new = usize::try_from(admitted_rows).is_ok_and(|rows| rows == jobs.len());
+    let mut existing = HashMap::new();
+    let to_look_up: &[AdmitRow] = if all_new { &[] } else { jobs };
+    for chunk in to_look_up.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT id, event_id FROM jobs WHERE event_id IN ({})",
             Placeholders::for_connection(connection).list(chunk.len())
@@ -683,6 +682,8 @@ async fn admit(
             existing.insert(row.try_get::<String, _>("event_id")?, parse_job_id(&row.try_get::<String, _>("id")?)?);
         }
     }
+    let is_new = |job: &AdmitRow| all_new || existing.get(&job.event_id) == Some(&job.job_id);
+    let new: Vec<&AdmitRow> = jobs.iter().filter(|job| is_new(job)).collect();
     for chunk in new.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO job_payloads (job_id, payload) VALUES {}",
@@ -714,7 +715,7 @@ async fn admit(
     }
     jobs.iter()
         .map(|job| {
-            if inserted.contains(&job.job_id) {
+            if is_new(job) {
                 Ok(Admission::Admitted(job.job_id))
             } else {
                 existing

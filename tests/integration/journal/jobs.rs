@@ -23,6 +23,7 @@ on_both_backends!(
     status_events_go_to_the_outbox_with_the_change,
     a_batch_s_events_are_read_together,
     steps_committed_together_each_keep_their_own_outcome,
+    a_batch_with_repeated_and_known_events_admits_each_once,
 );
 
 async fn admit(journal: &Journal, event_id: &str, n: u32) -> Admission {
@@ -375,4 +376,32 @@ async fn steps_committed_together_each_keep_their_own_outcome(journal: Journal) 
     assert_eq!(of(jobs[2]), [admitted[0], admitted[1], "card.rejected"]);
     assert_eq!(of(jobs[1]), admitted, "waiting again is no news upstream");
     assert_eq!(of(jobs[3]), admitted, "the refused step sends nothing");
+}
+
+/// One admission holding an event journaled before, the same new event twice and another new
+/// one: two jobs made, each event answered with its one job.
+async fn a_batch_with_repeated_and_known_events_admits_each_once(journal: Journal) {
+    use cardspool::journal::NewJob;
+    let known = admit(&journal, "event-known", 30).await.job_id();
+    let payloads = [
+        synthetic_payload("event-new-1", 31),
+        synthetic_payload("event-known", 30),
+        synthetic_payload("event-new-1", 31),
+        synthetic_payload("event-new-2", 32),
+    ];
+    let events: Vec<_> = payloads.iter().map(|payload| parsed(payload)).collect();
+    let jobs: Vec<NewJob<'_>> =
+        events.iter().zip(&payloads).map(|(event, payload)| NewJob { event, payload, template: "ektp" }).collect();
+    let admissions = journal.admit_all(&jobs, t0()).await.unwrap();
+    let Admission::Admitted(first) = admissions[0] else { panic!("a new event is admitted: {admissions:?}") };
+    let Admission::Admitted(second) = admissions[3] else { panic!("a new event is admitted: {admissions:?}") };
+    assert_eq!(admissions[1], Admission::Duplicate(known), "journaled before");
+    assert_eq!(admissions[2], Admission::Duplicate(first), "earlier in the same batch");
+    for (event_id, job) in [("event-new-1", first), ("event-new-2", second), ("event-known", known)] {
+        assert_eq!(journal.job_by_event(event_id).await.unwrap().unwrap().id, job);
+        assert_eq!(journal.history(job).await.unwrap().len(), 1, "one arrival in the audit trail");
+    }
+    assert_eq!(journal.payload(second).await.unwrap(), payloads[3]);
+    let queued = journal.unpublished(100).await.unwrap().iter().filter(|m| m.routing_key == "card.queued").count();
+    assert_eq!(queued, 3, "one `queued` per job");
 }
