@@ -116,36 +116,49 @@ async fn open_card(tx: &mut sqlx::AnyConnection, job_id: JobId, printer: &str) -
     .await?)
 }
 
-async fn insert_card(
-    executor: &mut sqlx::AnyConnection,
-    card: &OwnedCard,
-    outcome: CardOutcome,
-    reason: &str,
-) -> Result<String, JournalError> {
-    let id = uuid::Uuid::now_v7().to_string();
-    let settled_at = (outcome != CardOutcome::Sent).then(|| millis(card.at));
-    sqlx::query(
-        "INSERT INTO card_ledger (id, job_id, printer, printer_job_id, sent_at, print_day, outcome, reason, settled_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&id)
-    .bind(card.job_id.map(|j| j.to_string()))
-    .bind(&card.printer)
-    .bind(card.printer_job_id)
-    .bind(millis(card.at))
-    .bind(ledger_day(card.at, card.utc_offset_minutes))
-    .bind(outcome.as_str())
-    .bind(reason)
-    .bind(settled_at)
-    .execute(&mut *executor)
-    .await?;
-    // One blank fewer in the printer, when its stock is counted.
-    sqlx::query("UPDATE printer_stock SET blanks = blanks - 1, updated_at = $2 WHERE printer = $1")
-        .bind(&card.printer)
-        .bind(millis(card.at))
-        .execute(executor)
-        .await?;
-    Ok(id)
+/// New ledger lines, one per card, each taking a blank from its printer's stock (when it is
+/// counted): one statement for the lines, one per printer for the stock.
+async fn insert_cards(
+    connection: &mut sqlx::AnyConnection,
+    cards: &[(&OwnedCard, CardOutcome, &str)],
+) -> Result<(), JournalError> {
+    for chunk in cards.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO card_ledger (id, job_id, printer, printer_job_id, sent_at, print_day, outcome, reason, settled_at)
+             VALUES {}",
+            Placeholders::for_connection(connection).groups(chunk.len(), 9)
+        );
+        // One card's statement is always the same text, kept prepared; longer ones are not.
+        let mut query = sqlx::query(&sql).persistent(chunk.len() == 1);
+        for (card, outcome, reason) in chunk {
+            query = query
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(card.job_id.map(|j| j.to_string()))
+                .bind(card.printer.as_str())
+                .bind(card.printer_job_id)
+                .bind(millis(card.at))
+                .bind(ledger_day(card.at, card.utc_offset_minutes))
+                .bind(outcome.as_str())
+                .bind(*reason)
+                .bind((*outcome != CardOutcome::Sent).then(|| millis(card.at)));
+        }
+        query.execute(&mut *connection).await?;
+    }
+    let mut used: BTreeMap<&str, (i64, DateTime<Utc>)> = BTreeMap::new();
+    for (card, ..) in cards {
+        let (count, latest) = used.entry(card.printer.as_str()).or_insert((0, card.at));
+        *count += 1;
+        *latest = (*latest).max(card.at);
+    }
+    for (printer, (count, latest)) in used {
+        sqlx::query("UPDATE printer_stock SET blanks = blanks - $1, updated_at = $2 WHERE printer = $3")
+            .bind(count)
+            .bind(millis(latest))
+            .bind(printer)
+            .execute(&mut *connection)
+            .await?;
+    }
+    Ok(())
 }
 
 impl Journal {
@@ -211,7 +224,7 @@ impl Journal {
         let _gate = self.write_lock().await;
         let mut connection = self.pool.acquire().await?;
         let card = OwnedCard { job_id: None, ..card.into() };
-        insert_card(&mut connection, &card, CardOutcome::Test, reason).await?;
+        insert_cards(&mut connection, &[(&card, CardOutcome::Test, reason)]).await?;
         Ok(())
     }
 
@@ -413,56 +426,28 @@ pub(super) async fn apply_card_sent(
                 .await?;
         }
         None => {
-            insert_card(connection, card, CardOutcome::Sent, "").await?;
+            insert_cards(connection, &[(card, CardOutcome::Sent, "")]).await?;
         }
     }
     Ok(())
 }
 
-/// The writer's half of [`Journal::settle_card`].
-pub(super) async fn apply_settle_card(
-    connection: &mut sqlx::AnyConnection,
-    job_id: JobId,
-    card: &OwnedCard,
-    outcome: CardOutcome,
-    reason: &str,
-) -> Result<(), JournalError> {
-    match open_card(connection, job_id, &card.printer).await? {
-        Some(id) => {
-            sqlx::query(
-                "UPDATE card_ledger SET outcome = $1, reason = $2, settled_at = $3,
-                    printer_job_id = COALESCE(printer_job_id, $4) WHERE id = $5",
-            )
-            .bind(outcome.as_str())
-            .bind(reason)
-            .bind(millis(card.at))
-            .bind(card.printer_job_id)
-            .bind(id)
-            .execute(&mut *connection)
-            .await?;
-        }
-        None => {
-            insert_card(connection, card, outcome, reason).await?;
-        }
-    }
-    Ok(())
-}
-
-/// What [`apply_settle_card`] does, for the cards of distinct jobs together: their open lines
-/// found with one query, settled with one statement, the others inserted with one, and each
-/// printer's stock counted down once.
+/// Cards' ledger lines settled, for distinct jobs: a card's open line on its printer (the latest
+/// `sent` one, as `open_card` finds it) takes the outcome; a card without one gets a new line
+/// and takes a blank. The open lines are found with one query, settled with one statement, the
+/// others inserted with one, and each printer's stock counted down once.
 pub(super) async fn apply_settle_cards(
     connection: &mut sqlx::AnyConnection,
     cards: &[(JobId, &OwnedCard, CardOutcome, &str)],
 ) -> Result<(), JournalError> {
-    // The open line of each (job, printer): the latest `sent` one, as `open_card`.
     let mut open: HashMap<(String, String), (i64, String)> = HashMap::new();
     for chunk in cards.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT id, job_id, printer, sent_at FROM card_ledger WHERE outcome = 'sent' AND job_id IN ({})",
             Placeholders::for_connection(connection).list(chunk.len())
         );
-        let mut query = sqlx::query(&sql).persistent(false);
+        // One card's statements are always the same text, kept prepared; longer ones are not.
+        let mut query = sqlx::query(&sql).persistent(chunk.len() == 1);
         for (job_id, ..) in chunk {
             query = query.bind(job_id.to_string());
         }
@@ -487,7 +472,7 @@ pub(super) async fn apply_settle_cards(
              FROM (VALUES {}) AS v WHERE card_ledger.id = v.column1",
             Placeholders::for_connection(connection).groups(chunk.len(), 5)
         );
-        let mut query = sqlx::query(&sql).persistent(false);
+        let mut query = sqlx::query(&sql).persistent(chunk.len() == 1);
         for (open_line, card, outcome, reason) in chunk {
             query = query
                 .bind(open_line.unwrap_or_default())
@@ -498,42 +483,8 @@ pub(super) async fn apply_settle_cards(
         }
         query.execute(&mut *connection).await?;
     }
-    for chunk in new.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO card_ledger (id, job_id, printer, printer_job_id, sent_at, print_day, outcome, reason, settled_at)
-             VALUES {}",
-            Placeholders::for_connection(connection).groups(chunk.len(), 9)
-        );
-        let mut query = sqlx::query(&sql).persistent(false);
-        for (_, card, outcome, reason) in chunk {
-            query = query
-                .bind(uuid::Uuid::now_v7().to_string())
-                .bind(card.job_id.map(|j| j.to_string()))
-                .bind(card.printer.as_str())
-                .bind(card.printer_job_id)
-                .bind(millis(card.at))
-                .bind(ledger_day(card.at, card.utc_offset_minutes))
-                .bind(outcome.as_str())
-                .bind(*reason)
-                .bind((*outcome != CardOutcome::Sent).then(|| millis(card.at)));
-        }
-        query.execute(&mut *connection).await?;
-    }
-    // One blank fewer in the printer per new line, when its stock is counted.
-    let mut used: BTreeMap<&str, (i64, DateTime<Utc>)> = BTreeMap::new();
-    for (_, card, ..) in &new {
-        let (count, latest) = used.entry(card.printer.as_str()).or_insert((0, card.at));
-        *count += 1;
-        *latest = (*latest).max(card.at);
-    }
-    for (printer, (count, latest)) in used {
-        sqlx::query("UPDATE printer_stock SET blanks = blanks - $1, updated_at = $2 WHERE printer = $3")
-            .bind(count)
-            .bind(millis(latest))
-            .bind(printer)
-            .execute(&mut *connection)
-            .await?;
-    }
+    let new: Vec<_> = new.into_iter().map(|(_, card, outcome, reason)| (card, outcome, reason)).collect();
+    insert_cards(connection, &new).await?;
     Ok(())
 }
 

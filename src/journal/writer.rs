@@ -20,9 +20,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 use tracing::{debug, info, warn};
 
-use super::printing::{
-    apply_card_sent, apply_settle_card, apply_settle_cards, apply_settle_latest, LatestCard, OwnedCard,
-};
+use super::printing::{apply_card_sent, apply_settle_cards, apply_settle_latest, LatestCard, OwnedCard};
 use super::records::OutboxMessage;
 use super::{millis, outbox_body, parse_job_id, why_unmatched, Admission, JournalError, Step};
 use crate::domain::job::{Actor, JobId, JobState};
@@ -390,17 +388,8 @@ async fn apply(connection: &mut AnyConnection, write: &Write, trail: &mut Trail)
         }
         Write::CardSent { job_id, card } => apply_card_sent(connection, *job_id, card).await.map(|()| Written::Done),
         Write::Settle { job_id, card, outcome, reason, then } => {
-            apply_settle_card(connection, *job_id, card, *outcome, reason).await?;
-            match then {
-                None => Ok(Written::Done),
-                Some(step) => match step_job(connection, *job_id, step).await {
-                    Ok(()) => Ok(Written::Stepped(Ok(()))),
-                    Err(error @ (JournalError::Conflict { .. } | JournalError::NotFound(_))) => {
-                        Ok(Written::Stepped(Err(error)))
-                    }
-                    Err(error) => Err(error),
-                },
-            }
+            let settle = SettleOf { job_id: *job_id, card, outcome: *outcome, reason, then: then.as_ref() };
+            settle_together(connection, &[settle], trail).await?.pop().expect("one outcome for one settlement")
         }
         Write::Published { ids, at } => {
             for chunk in ids.chunks(ROWS_PER_STATEMENT) {
