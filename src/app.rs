@@ -69,7 +69,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send) -> R
     // lost), but nothing is authorized, drawn or printed, and it says why.
     let margin = Duration::from_secs(config.central.expiry_margin_s);
     let central = config.central.usable_public_key().and_then(|public_key| {
-        // Checked here, so that a key that cannot be used fails closed rather than the start.
+        // Checked here, so that a key that cannot be used fails closed instead of stopping the start.
         Verifier::from_base64(&public_key, margin).map_err(|error| error.to_string())?;
         Ok(CentralConfig { public_key, public_key_file: None, ..config.central.clone() })
     });
