@@ -459,12 +459,14 @@ pub(super) async fn apply_settle_cards(
             }
         }
     }
-    let (settled, new): (Vec<_>, Vec<_>) = cards
-        .iter()
-        .map(|&(job_id, card, outcome, reason)| {
-            (open.get(&(job_id.to_string(), card.printer.clone())).map(|(_, id)| id.as_str()), card, outcome, reason)
-        })
-        .partition(|(open_line, ..)| open_line.is_some());
+    let mut settled = Vec::new();
+    let mut new = Vec::new();
+    for &(job_id, card, outcome, reason) in cards {
+        match open.get(&(job_id.to_string(), card.printer.clone())) {
+            Some((_, open_line)) => settled.push((open_line.as_str(), card, outcome, reason)),
+            None => new.push((card, outcome, reason)),
+        }
+    }
     for chunk in settled.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "UPDATE card_ledger SET outcome = v.column2, reason = v.column3, settled_at = v.column4,
@@ -475,7 +477,7 @@ pub(super) async fn apply_settle_cards(
         let mut query = sqlx::query(&sql).persistent(chunk.len() == 1);
         for (open_line, card, outcome, reason) in chunk {
             query = query
-                .bind(open_line.unwrap_or_default())
+                .bind(*open_line)
                 .bind(outcome.as_str())
                 .bind(*reason)
                 .bind(millis(card.at))
@@ -483,7 +485,6 @@ pub(super) async fn apply_settle_cards(
         }
         query.execute(&mut *connection).await?;
     }
-    let new: Vec<_> = new.into_iter().map(|(_, card, outcome, reason)| (card, outcome, reason)).collect();
     insert_cards(connection, &new).await?;
     Ok(())
 }
