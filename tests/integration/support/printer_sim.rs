@@ -81,19 +81,30 @@ fn print_command() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/printer-sim/card-printer.sh")
 }
 
-/// A self-signed certificate for `localhost`, made once per test process with openssl, in the
-/// file names ippeveprinter looks for.
+/// A self-signed certificate for `localhost`, in the file names ippeveprinter looks for. It lives
+/// in the build's own temporary folder (`target/tmp`), made once and shared by every test process
+/// until it is a day old (it is valid for two), so that no test run leaves a folder behind in
+/// `/tmp`. A new one is made aside and renamed into place, so that two processes at once never
+/// see half a certificate.
 fn localhost_credentials() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = tempfile::Builder::new().prefix("cardsim-tls-").tempdir().unwrap().keep();
+        let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cardsim-tls");
+        let fresh = std::fs::metadata(shared.join("localhost.crt"))
+            .and_then(|certificate| certificate.modified())
+            .is_ok_and(|made| made.elapsed().is_ok_and(|age| age < Duration::from_secs(24 * 3600)));
+        if fresh && shared.join("localhost.key").is_file() {
+            return shared;
+        }
+        let aside =
+            tempfile::Builder::new().prefix("cardsim-tls-new-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         let status = Command::new("openssl")
             .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost"])
             .args(["-addext", "subjectAltName=DNS:localhost"])
             .arg("-keyout")
-            .arg(dir.join("localhost.key"))
+            .arg(aside.path().join("localhost.key"))
             .arg("-out")
-            .arg(dir.join("localhost.crt"))
+            .arg(aside.path().join("localhost.crt"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -101,7 +112,19 @@ fn localhost_credentials() -> PathBuf {
                 panic!("openssl is needed for the IPPS printer test (Debian: apt-get install openssl): {error}")
             });
         assert!(status.success(), "openssl could not make a self-signed certificate");
-        dir
+        // A stale certificate is moved out of the way first (rename cannot replace a folder that
+        // has files); if another process put a new one in place meanwhile, that one is used and
+        // ours is dropped with its temporary folder.
+        if shared.exists() && !fresh {
+            let stale =
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cardsim-tls-stale-{}", std::process::id()));
+            if std::fs::rename(&shared, &stale).is_ok() {
+                let _ = std::fs::remove_dir_all(&stale);
+            }
+        }
+        let _ = std::fs::rename(aside.path(), &shared);
+        assert!(shared.join("localhost.crt").is_file(), "no certificate in {}", shared.display());
+        shared
     })
     .clone()
 }
