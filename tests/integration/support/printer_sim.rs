@@ -93,7 +93,8 @@ fn localhost_credentials() -> PathBuf {
         let fresh = std::fs::metadata(shared.join("localhost.crt"))
             .and_then(|certificate| certificate.modified())
             .is_ok_and(|made| made.elapsed().is_ok_and(|age| age < Duration::from_secs(24 * 3600)));
-        if fresh && shared.join("localhost.key").is_file() {
+        let usable = fresh && shared.join("localhost.key").is_file();
+        if usable {
             return shared;
         }
         let aside =
@@ -112,10 +113,10 @@ fn localhost_credentials() -> PathBuf {
                 panic!("openssl is needed for the IPPS printer test (Debian: apt-get install openssl): {error}")
             });
         assert!(status.success(), "openssl could not make a self-signed certificate");
-        // A stale certificate is moved out of the way first (rename cannot replace a folder that
-        // has files); if another process put a new one in place meanwhile, that one is used and
-        // ours is dropped with its temporary folder.
-        if shared.exists() && !fresh {
+        // A stale or broken one is moved out of the way first (rename cannot replace a folder
+        // that has files); if another process puts one in place between the two renames, that
+        // one is used and ours is dropped with its temporary folder.
+        if shared.exists() {
             let stale =
                 Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cardsim-tls-stale-{}", std::process::id()));
             if std::fs::rename(&shared, &stale).is_ok() {
@@ -123,7 +124,11 @@ fn localhost_credentials() -> PathBuf {
             }
         }
         let _ = std::fs::rename(aside.path(), &shared);
-        assert!(shared.join("localhost.crt").is_file(), "no certificate in {}", shared.display());
+        assert!(
+            shared.join("localhost.crt").is_file() && shared.join("localhost.key").is_file(),
+            "no certificate and key in {}",
+            shared.display()
+        );
         shared
     })
     .clone()
