@@ -455,6 +455,25 @@ impl Journal {
         Ok(nik.zip(card_digest).map(|(nik, card_digest)| CardForCentral { nik, card_digest }))
     }
 
+    /// [`Journal::card_for_central`] of several jobs in one query: the authorize stage reads
+    /// its claimed batch's cards together instead of one round trip per request. A job the
+    /// journal holds no NIK or digest for is missing from the map.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn cards_for_central(&self, job_ids: &[JobId]) -> Result<HashMap<JobId, CardForCentral>, JournalError> {
+        let mut cards = HashMap::with_capacity(job_ids.len());
+        for row in self.rows_of_jobs("SELECT id, nik, card_digest FROM jobs WHERE id", job_ids).await? {
+            let job_id = parse_job_id(&row.try_get::<String, _>("id")?)?;
+            let nik: Option<String> = row.try_get("nik")?;
+            let card_digest: Option<String> = row.try_get("card_digest")?;
+            if let Some((nik, card_digest)) = nik.zip(card_digest) {
+                cards.insert(job_id, CardForCentral { nik, card_digest });
+            }
+        }
+        Ok(cards)
+    }
+
     /// The event as it arrived: the renderer and central need the full record.
     ///
     /// # Errors

@@ -15,17 +15,23 @@ use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::central::{AuthorizationRequest, CentralState, Outcome, Phase, Verdict};
 use crate::domain::job::{JobId, JobState};
-use crate::journal::{JobRecord, JobUpdate, JournalError, Step, StoredAuthorization};
+use crate::journal::{CardForCentral, JobRecord, JobUpdate, JournalError, Step, StoredAuthorization};
 
 use super::Shared;
 
 impl Shared {
     /// One request for one job, and its outcome journaled.
-    pub(super) async fn attempt(self: Arc<Self>, job: JobRecord, probe: bool, _permit: OwnedSemaphorePermit) -> JobId {
+    pub(super) async fn attempt(
+        self: Arc<Self>,
+        job: JobRecord,
+        card: Option<CardForCentral>,
+        probe: bool,
+        _permit: OwnedSemaphorePermit,
+    ) -> JobId {
         let job_id = job.id;
         let span = info_span!("authorize", %job_id, probe, attempt = job.attempts + 1);
         async move {
-            let request = match self.request_for(&job).await {
+            let request = match self.request_for(&job, card).await {
                 Ok(request) => request,
                 Err(error) => {
                     if probe {
@@ -55,8 +61,16 @@ impl Shared {
         job_id
     }
 
-    pub(super) async fn request_for(&self, job: &JobRecord) -> Result<AuthorizationRequest, RequestProblem> {
-        let card = self.io(self.journal.card_for_central(job.id)).await.map_err(RequestProblem::Journal)?;
+    /// Central's request for `job`, with its card as read with its batch, or read now.
+    pub(super) async fn request_for(
+        &self,
+        job: &JobRecord,
+        card: Option<CardForCentral>,
+    ) -> Result<AuthorizationRequest, RequestProblem> {
+        let card = match card {
+            Some(card) => Some(card),
+            None => self.io(self.journal.card_for_central(job.id)).await.map_err(RequestProblem::Journal)?,
+        };
         let card =
             card.ok_or_else(|| RequestProblem::Unreadable("the journal holds no NIK or card digest for it".into()))?;
         Ok(AuthorizationRequest {

@@ -44,7 +44,7 @@ use crate::central::{
 use crate::clock::Clock;
 use crate::config::CentralConfig;
 use crate::domain::job::{JobId, JobState};
-use crate::journal::{JobRecord, JobUpdate, Journal, JournalError, StageWakers, Step};
+use crate::journal::{CardForCentral, JobRecord, JobUpdate, Journal, JournalError, StageWakers, Step};
 
 mod answers;
 mod breaker_state;
@@ -315,9 +315,17 @@ impl InFlight {
         }
     }
 
-    fn spawn(&mut self, shared: &Arc<Shared>, job: JobRecord, probe: bool, permit: OwnedSemaphorePermit) {
+    /// Asks central about `job`; `card` is its NIK and digest when already read.
+    fn spawn(
+        &mut self,
+        shared: &Arc<Shared>,
+        job: JobRecord,
+        card: Option<CardForCentral>,
+        probe: bool,
+        permit: OwnedSemaphorePermit,
+    ) {
         let job_id = job.id;
-        let handle = self.tasks.spawn(shared.clone().attempt(job, probe, permit));
+        let handle = self.tasks.spawn(shared.clone().attempt(job, card, probe, permit));
         self.by_task.insert(handle.id(), (job_id, probe));
         self.jobs.insert(job_id);
     }
@@ -362,6 +370,13 @@ impl Shared {
                     let next = self.io(self.journal.next_due_at(JobState::AwaitingAuthorization)).await?;
                     return Ok(Next::Sleep(next.filter(|at| *at > now)));
                 }
+                // The batch's cards in one read; should it fail, each request reads its own
+                // (and meets the error there).
+                let ids: Vec<JobId> = due.iter().map(|job| job.id).collect();
+                let mut cards = self.io(self.journal.cards_for_central(&ids)).await.unwrap_or_else(|error| {
+                    warn!(%error, "cannot read the batch's cards together; reading each on its own");
+                    HashMap::new()
+                });
                 // Claimed and not asked for now (central's state changed, or shutdown): another
                 // instance may take them.
                 let mut left = Vec::new();
@@ -373,7 +388,8 @@ impl Shared {
                     let permit = self.take_slot(permits, pacer, token).await;
                     match permit {
                         Some(permit) if self.monitor.gate(self.clock.now()) == Gate::Send => {
-                            in_flight.spawn(self, job, false, permit);
+                            let card = cards.remove(&job.id);
+                            in_flight.spawn(self, job, card, false, permit);
                             in_flight.reap(&self.monitor);
                         }
                         _ => left.push(job.id),
@@ -394,7 +410,7 @@ impl Shared {
                 }
                 if self.monitor.begin_probe(self.clock.now()) {
                     debug!(job_id = %job.id, "probing central");
-                    in_flight.spawn(self, job, true, permit);
+                    in_flight.spawn(self, job, None, true, permit);
                 }
                 Ok(Next::Continue)
             }

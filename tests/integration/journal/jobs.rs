@@ -22,6 +22,7 @@ on_both_backends!(
     rejections_are_recorded_once_per_payload,
     status_events_go_to_the_outbox_with_the_change,
     a_batch_s_events_are_read_together,
+    a_batch_s_cards_for_central_are_read_together,
     steps_committed_together_each_keep_their_own_outcome,
     a_batch_with_repeated_and_known_events_admits_each_once,
 );
@@ -286,6 +287,26 @@ async fn a_batch_s_events_are_read_together(journal: Journal) {
     }
     assert!(!payloads.contains_key(&unknown));
     assert!(journal.payloads(&[]).await.unwrap().is_empty());
+}
+
+async fn a_batch_s_cards_for_central_are_read_together(journal: Journal) {
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let Admission::Admitted(job_id) = admit(&journal, &format!("event-{n}"), n).await else { panic!("new") };
+        ids.push(job_id);
+    }
+    let unknown = cardspool::domain::job::JobId::new();
+    ids.push(unknown);
+    let cards = journal.cards_for_central(&ids).await.unwrap();
+    assert_eq!(cards.len(), 3, "the unknown job has no card");
+    for job_id in &ids[..3] {
+        let alone = journal.card_for_central(*job_id).await.unwrap().expect("stored at admission");
+        assert!(cards[job_id] == alone, "each job its own NIK and digest, as read alone");
+    }
+    let niks: std::collections::HashSet<_> = cards.values().map(|card| card.nik.clone()).collect();
+    assert_eq!(niks.len(), 3, "three people, three NIKs");
+    assert!(!cards.contains_key(&unknown));
+    assert!(journal.cards_for_central(&[]).await.unwrap().is_empty());
 }
 
 /// Steps of many jobs asked at once meet in one commit, written with one statement (the

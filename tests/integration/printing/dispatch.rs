@@ -511,20 +511,22 @@ async fn a_printer_down_to_its_reserve_of_blanks_prints_urgent_cards_only_until_
     let urgent =
         job_along(&journal, 10, &[JobState::AwaitingAuthorization, JobState::Authorized], chrono::Utc::now()).await;
     let config = PrintingConfig { low_stock: 5, reserve_stock: 2, ..printing(&dir.path().join("spool")) };
-    assert_eq!(journal.load_blanks("card-1", 3, "rina", chrono::Utc::now()).await.unwrap(), 3);
+    // Exactly the reserve from the start: with one blank above it, the normal card could take
+    // that one when it happens to be drawn first (seen under a loaded test run).
+    assert_eq!(journal.load_blanks("card-1", 2, "rina", chrono::Utc::now()).await.unwrap(), 2);
     let running = start_dispatch(&journal, &sims, config);
 
-    // Three blanks: the urgent card may take one; then the printer is at its reserve of two.
+    // At the reserve of two: the urgent card may take one of them.
     wait_for(&journal, &[urgent], &[JobState::Printed], Duration::from_secs(60)).await;
-    assert_eq!(journal.blank_stock().await.unwrap()["card-1"], 2, "the card took a blank");
+    assert_eq!(journal.blank_stock().await.unwrap()["card-1"], 1, "the card took a blank");
     // Many dispatch passes later, the other card still waits for blanks.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(states(&journal, &[normal]).await, [JobState::Rendered], "not printed from the reserve");
     assert_eq!(arrivals(&sims, normal), 0);
 
-    assert_eq!(journal.load_blanks("card-1", 10, "rina", chrono::Utc::now()).await.unwrap(), 12);
+    assert_eq!(journal.load_blanks("card-1", 10, "rina", chrono::Utc::now()).await.unwrap(), 11);
     wait_for(&journal, &[normal], &[JobState::Printed], Duration::from_secs(60)).await;
-    assert_eq!(journal.blank_stock().await.unwrap()["card-1"], 11);
+    assert_eq!(journal.blank_stock().await.unwrap()["card-1"], 10);
     running.stop().await;
     assert_eq!((arrivals(&sims, urgent), arrivals(&sims, normal)), (1, 1));
 }
