@@ -62,8 +62,14 @@ impl FolderPrinter {
         }
     }
 
-    pub async fn validate(&self) -> Result<(), PrinterError> {
-        self.status().await.map(drop)
+    /// Whether the folder would take a job of this name: any name that makes a file name of
+    /// its own. Whether the folder is there is its [`FolderPrinter::status`], which the
+    /// dispatcher has just asked: asking again cost a thread hand-over per card.
+    ///
+    /// # Errors
+    /// [`PrinterError::Refused`] for a name that is not a plain file name.
+    pub fn validate(&self, job_name: &str) -> Result<(), PrinterError> {
+        self.file(job_name, "pdf").map(drop)
     }
 
     pub async fn submit(&self, submission: &Submission) -> Result<RemoteJob, PrinterError> {
@@ -255,6 +261,16 @@ mod tests {
         assert_eq!(printer.find_jobs("job-2").await.unwrap(), Lookup::CannotSay);
         printer.cancel(&job).await.unwrap();
         assert_eq!(printer.find_jobs("job-1").await.unwrap(), Lookup::CannotSay);
+    }
+
+    #[test]
+    fn a_folder_takes_any_job_whose_name_makes_a_file_name_of_its_own() {
+        // No folder at all: validating asks nothing of the disk (the status does).
+        let printer = FolderPrinter::new("/nonexistent/cardspool-hot-folder");
+        printer.validate("0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b").unwrap();
+        for name in ["", ".hidden", "../escape", "a/b", "a\\b", "nul\0"] {
+            assert!(matches!(printer.validate(name), Err(PrinterError::Refused { .. })), "{name:?}");
+        }
     }
 
     /// A card in a spool directory of its own, as the spool keeps it (0600, flushed).

@@ -333,14 +333,15 @@ impl Printer {
         }
     }
 
-    /// Asks whether the printer would take this job (Validate-Job), without printing.
+    /// Asks whether the printer would take this job (Validate-Job), without printing. A folder
+    /// checks the job's name only: whether it is there is its status.
     ///
     /// # Errors
     /// [`PrinterError::Refused`] when it would not; transport errors as for [`Printer::status`].
     pub async fn validate(&self, job_name: &str) -> Result<(), PrinterError> {
         match self {
             Printer::Ipp(printer) => printer.validate(job_name).await,
-            Printer::Folder(printer) => printer.validate().await,
+            Printer::Folder(printer) => printer.validate(job_name),
         }
     }
 

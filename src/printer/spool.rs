@@ -49,10 +49,21 @@ impl Spool {
     /// # Errors
     /// [`PrinterError::Io`] when the file cannot be written.
     pub async fn write(&self, job_id: JobId, pdf: Vec<u8>) -> Result<(), PrinterError> {
-        let path = self.path(job_id);
-        tokio::task::spawn_blocking(move || write_atomically_with_mode(&path, &pdf, FILE_MODE)).await.map_err(|e| {
-            PrinterError::Io { path: self.path(job_id).display().to_string(), source: std::io::Error::other(e) }
+        let spool = self.clone();
+        tokio::task::spawn_blocking(move || spool.write_blocking(job_id, &pdf)).await.map_err(|e| PrinterError::Io {
+            path: self.path(job_id).display().to_string(),
+            source: std::io::Error::other(e),
         })?
+    }
+
+    /// [`Spool::write`] on the calling thread, for a caller already off the async threads (the
+    /// renderer writes the card it drew in the same blocking task: one thread hand-over a card
+    /// fewer).
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when the file cannot be written.
+    pub fn write_blocking(&self, job_id: JobId, pdf: &[u8]) -> Result<(), PrinterError> {
+        write_atomically_with_mode(&self.path(job_id), pdf, FILE_MODE)
     }
 
     /// A job's PDF, or `None` when the spool has none.

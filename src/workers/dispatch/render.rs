@@ -97,21 +97,24 @@ impl Dispatch {
             None => self.read_payload(job).await?,
         };
         let renderer = self.renderer.clone();
+        let spool = self.spool.clone();
         let record = job.clone();
         let at = self.clock.now();
-        let pdf = {
-            let _permit = self.drawing.acquire().await.expect("the drawing permits are never closed");
-            tokio::task::spawn_blocking(move || renderer.render(&record, &payload, at)).await.map_err(|e| {
-                RenderFailure::lasting(tr!(Lang::En, "said-renderer-crashed", error = e.to_string()), false)
-            })??
-        };
-        let bytes = pdf.len();
-        // A full or failing spool disk passes (someone frees space, the disk comes back).
-        self.spool
-            .write(job.id, pdf)
-            .await
-            .map_err(|e| RenderFailure::passing(tr!(Lang::En, "said-cannot-write-spool", error = e.to_string())))?;
-        Ok(bytes)
+        let permit = self.drawing.clone().acquire_owned().await.expect("the drawing permits are never closed");
+        // Drawn and written to the spool in one blocking task; the permit bounds the drawing
+        // only, not the wait for the disk.
+        tokio::task::spawn_blocking(move || {
+            let pdf = renderer.render(&record, &payload, at);
+            drop(permit);
+            let pdf = pdf?;
+            // A full or failing spool disk passes (someone frees space, the disk comes back).
+            spool
+                .write_blocking(record.id, &pdf)
+                .map_err(|e| RenderFailure::passing(tr!(Lang::En, "said-cannot-write-spool", error = e.to_string())))?;
+            Ok(pdf.len())
+        })
+        .await
+        .map_err(|e| RenderFailure::lasting(tr!(Lang::En, "said-renderer-crashed", error = e.to_string()), false))?
     }
 
     async fn read_payload(&self, job: &JobRecord) -> Result<Vec<u8>, RenderFailure> {
