@@ -44,21 +44,8 @@ impl Spool {
         self.dir.join(format!("{job_id}.pdf"))
     }
 
-    /// Stores a job's PDF (mode 0600), replacing any earlier one.
-    ///
-    /// # Errors
-    /// [`PrinterError::Io`] when the file cannot be written.
-    pub async fn write(&self, job_id: JobId, pdf: Vec<u8>) -> Result<(), PrinterError> {
-        let spool = self.clone();
-        tokio::task::spawn_blocking(move || spool.write_blocking(job_id, &pdf)).await.map_err(|e| PrinterError::Io {
-            path: self.path(job_id).display().to_string(),
-            source: std::io::Error::other(e),
-        })?
-    }
-
-    /// [`Spool::write`] on the calling thread, for a caller already off the async threads (the
-    /// renderer writes the card it drew in the same blocking task: one thread hand-over a card
-    /// fewer).
+    /// Stores a job's PDF (mode 0600), replacing any earlier one. Blocking: the renderer calls
+    /// it in the blocking task that drew the card (one thread hand-over a card fewer).
     ///
     /// # Errors
     /// [`PrinterError::Io`] when the file cannot be written.
@@ -122,7 +109,7 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(spool.dir()), 0o700);
         let job = JobId::new();
-        spool.write(job, b"%PDF card".to_vec()).await.unwrap();
+        spool.write_blocking(job, b"%PDF card").unwrap();
         assert_eq!(mode(&spool.path(job)), 0o600);
         assert_eq!(spool.read(job).await.unwrap().as_deref(), Some(&b"%PDF card"[..]));
         std::fs::write(spool.dir().join("stranger.pdf"), b"x").unwrap();
