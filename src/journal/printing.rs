@@ -440,7 +440,14 @@ pub(super) async fn apply_settle_cards(
     connection: &mut sqlx::AnyConnection,
     cards: &[(JobId, &OwnedCard, CardOutcome, &str)],
 ) -> Result<(), JournalError> {
-    let mut open: HashMap<(String, String), (i64, String)> = HashMap::new();
+    // Each job's latest `sent` line on each of its printers. A job has one or two, so a list
+    // beats a map keyed by an owned copy of the printer's name.
+    struct OpenLine {
+        printer: String,
+        sent_at: i64,
+        id: String,
+    }
+    let mut open: HashMap<JobId, Vec<OpenLine>> = HashMap::new();
     for chunk in cards.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "SELECT id, job_id, printer, sent_at FROM card_ledger WHERE outcome = 'sent' AND job_id IN ({})",
@@ -452,18 +459,22 @@ pub(super) async fn apply_settle_cards(
             query = query.bind(job_id.to_string());
         }
         for row in query.fetch_all(&mut *connection).await? {
-            let key = (row.try_get::<String, _>("job_id")?, row.try_get::<String, _>("printer")?);
-            let line = (row.try_get::<i64, _>("sent_at")?, row.try_get::<String, _>("id")?);
-            if open.get(&key).is_none_or(|latest| line > *latest) {
-                open.insert(key, line);
+            let job_id = parse_job_id(&row.try_get::<String, _>("job_id")?)?;
+            let line =
+                OpenLine { printer: row.try_get("printer")?, sent_at: row.try_get("sent_at")?, id: row.try_get("id")? };
+            let lines = open.entry(job_id).or_default();
+            match lines.iter_mut().find(|known| known.printer == line.printer) {
+                Some(latest) if (line.sent_at, &line.id) > (latest.sent_at, &latest.id) => *latest = line,
+                Some(_) => {}
+                None => lines.push(line),
             }
         }
     }
     let mut settled = Vec::new();
     let mut new = Vec::new();
     for &(job_id, card, outcome, reason) in cards {
-        match open.get(&(job_id.to_string(), card.printer.clone())) {
-            Some((_, open_line)) => settled.push((open_line.as_str(), card, outcome, reason)),
+        match open.get(&job_id).and_then(|lines| lines.iter().find(|line| line.printer == card.printer)) {
+            Some(open_line) => settled.push((open_line.id.as_str(), card, outcome, reason)),
             None => new.push((card, outcome, reason)),
         }
     }
