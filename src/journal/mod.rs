@@ -138,6 +138,16 @@ pub struct CardForCentral {
     pub card_digest: String,
 }
 
+impl CardForCentral {
+    /// The card of a row with `nik` and `card_digest`; `None` when the journal holds either
+    /// not (an older job whose event could not be read).
+    fn of_row(row: &sqlx::any::AnyRow) -> Result<Option<CardForCentral>, JournalError> {
+        let nik: Option<String> = row.try_get("nik")?;
+        let card_digest: Option<String> = row.try_get("card_digest")?;
+        Ok(nik.zip(card_digest).map(|(nik, card_digest)| CardForCentral { nik, card_digest }))
+    }
+}
+
 /// A refused event, as recorded for staff: never the payload itself, only its hash and size.
 #[derive(Debug, Clone)]
 pub struct NewRejection<'a> {
@@ -450,9 +460,7 @@ impl Journal {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(JournalError::NotFound(job_id))?;
-        let nik: Option<String> = row.try_get("nik")?;
-        let card_digest: Option<String> = row.try_get("card_digest")?;
-        Ok(nik.zip(card_digest).map(|(nik, card_digest)| CardForCentral { nik, card_digest }))
+        CardForCentral::of_row(&row)
     }
 
     /// [`Journal::card_for_central`] of several jobs in one query: the authorize stage reads
@@ -464,11 +472,8 @@ impl Journal {
     pub async fn cards_for_central(&self, job_ids: &[JobId]) -> Result<HashMap<JobId, CardForCentral>, JournalError> {
         let mut cards = HashMap::with_capacity(job_ids.len());
         for row in self.rows_of_jobs("SELECT id, nik, card_digest FROM jobs WHERE id", job_ids).await? {
-            let job_id = parse_job_id(&row.try_get::<String, _>("id")?)?;
-            let nik: Option<String> = row.try_get("nik")?;
-            let card_digest: Option<String> = row.try_get("card_digest")?;
-            if let Some((nik, card_digest)) = nik.zip(card_digest) {
-                cards.insert(job_id, CardForCentral { nik, card_digest });
+            if let Some(card) = CardForCentral::of_row(&row)? {
+                cards.insert(parse_job_id(&row.try_get::<String, _>("id")?)?, card);
             }
         }
         Ok(cards)

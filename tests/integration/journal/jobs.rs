@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use crate::support::fixtures::{self, parsed, synthetic_payload};
 use crate::support::on_both_backends;
-use cardspool::domain::job::{Actor, JobState};
+use cardspool::domain::job::{Actor, JobId, JobState};
 use cardspool::journal::{Admission, JobUpdate, Journal, JournalError, NewRejection, Step, StoredAuthorization};
 
 fn t0() -> DateTime<Utc> {
@@ -272,14 +272,21 @@ async fn a_journal_that_cannot_be_opened_is_named_without_its_password() {
     assert!(!text.contains("s3cret-pw"), "the password is never shown: {text}");
 }
 
-async fn a_batch_s_events_are_read_together(journal: Journal) {
+/// The ids of three jobs admitted from `event-1` … `event-3` followed by one the journal does
+/// not know, and that unknown id.
+async fn three_jobs_and_an_unknown(journal: &Journal) -> (Vec<JobId>, JobId) {
     let mut ids = Vec::new();
     for n in 1..=3 {
-        let Admission::Admitted(job_id) = admit(&journal, &format!("event-{n}"), n).await else { panic!("new") };
+        let Admission::Admitted(job_id) = admit(journal, &format!("event-{n}"), n).await else { panic!("new") };
         ids.push(job_id);
     }
-    let unknown = cardspool::domain::job::JobId::new();
+    let unknown = JobId::new();
     ids.push(unknown);
+    (ids, unknown)
+}
+
+async fn a_batch_s_events_are_read_together(journal: Journal) {
+    let (ids, unknown) = three_jobs_and_an_unknown(&journal).await;
     let payloads = journal.payloads(&ids).await.unwrap();
     assert_eq!(payloads.len(), 3, "the unknown job has no payload");
     for (n, job_id) in (1..=3).zip(&ids) {
@@ -290,13 +297,7 @@ async fn a_batch_s_events_are_read_together(journal: Journal) {
 }
 
 async fn a_batch_s_cards_for_central_are_read_together(journal: Journal) {
-    let mut ids = Vec::new();
-    for n in 1..=3 {
-        let Admission::Admitted(job_id) = admit(&journal, &format!("event-{n}"), n).await else { panic!("new") };
-        ids.push(job_id);
-    }
-    let unknown = cardspool::domain::job::JobId::new();
-    ids.push(unknown);
+    let (ids, unknown) = three_jobs_and_an_unknown(&journal).await;
     let cards = journal.cards_for_central(&ids).await.unwrap();
     assert_eq!(cards.len(), 3, "the unknown job has no card");
     for job_id in &ids[..3] {
