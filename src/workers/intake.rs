@@ -225,22 +225,30 @@ impl Intake {
     /// Validates a batch's deliveries in parallel, off the async threads (image decoding is CPU
     /// work).
     async fn validate(&self, batch: Vec<Delivery>) -> Validated {
-        // One blocking task per core, each with its share of the batch: more would only add
-        // threads, each with its own allocator arena holding decoded images (the spooler's memory
-        // grew with the backlog), and a task per event costs a thread wake-up per event.
+        // One blocking task per core: more would only add threads, each with its own allocator
+        // arena holding decoded images (the spooler's memory grew with the backlog), and a task
+        // per event costs a thread wake-up per event. The tasks take the batch's deliveries one
+        // at a time from a shared queue rather than a fixed share each: the cores also run the
+        // journal's and the broker's threads, and a task that lost its core to them left the
+        // other waiting at the end of the batch with a fixed share (docs/performance.md).
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let share = batch.len().div_ceil(cores);
-        let mut deliveries = batch.into_iter();
-        let mut tasks = Vec::with_capacity(cores);
-        loop {
-            let this_share: Vec<Delivery> = deliveries.by_ref().take(share).collect();
-            if this_share.is_empty() {
-                break;
-            }
+        let workers = cores.min(batch.len());
+        let queue = Arc::new(std::sync::Mutex::new(batch.into_iter().enumerate()));
+        let mut tasks = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let queue = queue.clone();
             let limits = self.limits;
             let max_bytes = self.max_event_bytes;
             tasks.push(tokio::task::spawn_blocking(move || {
-                this_share.into_iter().map(|delivery| check_delivery(delivery, &limits, max_bytes)).collect::<Vec<_>>()
+                let mut checked = Vec::new();
+                loop {
+                    // The lock is held only to take the next delivery; a poisoned one cannot
+                    // happen (nothing panics while holding it) and would still hold the queue.
+                    let next = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next();
+                    let Some((index, delivery)) = next else { break };
+                    checked.push((index, check_delivery(delivery, &limits, max_bytes)));
+                }
+                checked
             }));
         }
         let mut parsed = Vec::new();
@@ -248,8 +256,10 @@ impl Intake {
             // `check_delivery` catches the validation's panics; nothing else in the task can panic.
             parsed.extend(task.await.expect("the validation task returns its deliveries"));
         }
+        // In the order they arrived, as before the tasks shared them out.
+        parsed.sort_unstable_by_key(|(index, _)| *index);
         let mut validated = Validated { valid: Vec::new(), invalid: Vec::new() };
-        for (delivery, parsed) in parsed {
+        for (_, (delivery, parsed)) in parsed {
             match parsed {
                 Ok(event) => {
                     let template = event.template.clone().unwrap_or_else(|| self.default_template.clone());
