@@ -84,16 +84,54 @@ impl Spool {
     /// # Errors
     /// [`PrinterError::Io`] when the directory cannot be read.
     pub async fn jobs(&self) -> Result<Vec<JobId>, PrinterError> {
-        let mut entries = tokio::fs::read_dir(&self.dir).await.map_err(io_error(&self.dir))?;
+        let mut listing = self.listing().await?;
         let mut jobs = Vec::new();
-        while let Some(entry) = entries.next_entry().await.map_err(io_error(&self.dir))? {
+        loop {
+            let chunk = listing.next_chunk(usize::MAX).await?;
+            if chunk.is_empty() {
+                break;
+            }
+            jobs.extend(chunk);
+        }
+        jobs.sort();
+        Ok(jobs)
+    }
+
+    /// The spool's jobs a chunk at a time, in the directory's order: what looks at every card
+    /// holds only a chunk of them at once, whatever the backlog (the spool holds every card
+    /// drawn and waiting for a printer: hundreds of thousands in a long overload).
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when the directory cannot be opened.
+    pub async fn listing(&self) -> Result<SpoolListing, PrinterError> {
+        let entries = tokio::fs::read_dir(&self.dir).await.map_err(io_error(&self.dir))?;
+        Ok(SpoolListing { dir: self.dir.clone(), entries })
+    }
+}
+
+/// A walk through the spool's directory ([`Spool::listing`]). Files removed meanwhile may or may
+/// not still be listed, as the directory is read while the spool changes; none of the others is
+/// missed.
+pub struct SpoolListing {
+    dir: PathBuf,
+    entries: tokio::fs::ReadDir,
+}
+
+impl SpoolListing {
+    /// Up to `max` more jobs; empty at the end.
+    ///
+    /// # Errors
+    /// [`PrinterError::Io`] when the directory cannot be read.
+    pub async fn next_chunk(&mut self, max: usize) -> Result<Vec<JobId>, PrinterError> {
+        let mut jobs = Vec::new();
+        while jobs.len() < max {
+            let Some(entry) = self.entries.next_entry().await.map_err(io_error(&self.dir))? else { break };
             let name = entry.file_name();
             let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".pdf")) else { continue };
             if let Ok(job_id) = JobId::from_str(stem) {
                 jobs.push(job_id);
             }
         }
-        jobs.sort();
         Ok(jobs)
     }
 }
@@ -117,6 +155,34 @@ mod tests {
         assert!(spool.remove(job).await.unwrap());
         assert!(!spool.remove(job).await.unwrap());
         assert_eq!(spool.read(job).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_listing_gives_every_spooled_job_once_a_chunk_at_a_time() {
+        let root = tempfile::tempdir().unwrap();
+        let spool = Spool::open(root.path().join("spool")).unwrap();
+        let mut jobs: Vec<JobId> = (0..7).map(|_| JobId::new()).collect();
+        for job in &jobs {
+            spool.write_blocking(*job, b"%PDF card").unwrap();
+        }
+        std::fs::write(spool.dir().join("stranger.pdf"), b"x").unwrap();
+        std::fs::write(spool.dir().join(".tmp-half-written"), b"x").unwrap();
+        let mut listing = spool.listing().await.unwrap();
+        let mut listed = Vec::new();
+        let mut chunks = 0;
+        loop {
+            let chunk = listing.next_chunk(3).await.unwrap();
+            if chunk.is_empty() {
+                break;
+            }
+            assert!(chunk.len() <= 3, "a chunk holds at most what was asked: {chunk:?}");
+            chunks += 1;
+            listed.extend(chunk);
+        }
+        assert_eq!(chunks, 3, "seven jobs in chunks of three");
+        listed.sort();
+        jobs.sort();
+        assert_eq!(listed, jobs);
     }
 
     #[test]

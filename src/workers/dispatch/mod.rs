@@ -366,18 +366,35 @@ impl Dispatch {
     }
 
     /// Deletes spooled PDFs of jobs that are done with their printer and past the retention
-    /// window (kept that long for a reprint), and of jobs the journal does not know.
+    /// window (kept that long for a reprint), and of jobs the journal does not know. The spool
+    /// is looked at a chunk at a time: listed and looked up whole, a spool of 250,000 waiting
+    /// cards took tens of MB at each sweep, and the spooler's memory grew with the backlog
+    /// (RELIABILITY.md, the soak).
     async fn sweep_spool(&self) -> Result<(), JournalError> {
-        let Ok(spooled) = self.spool.jobs().await else { return Ok(()) };
+        let Ok(mut listing) = self.spool.listing().await else { return Ok(()) };
         let retention = chrono::Duration::seconds(i64::try_from(self.config.retention_s).unwrap_or(i64::MAX));
-        for job_id in self.journal.spooled_to_delete(&spooled, self.clock.now() - retention).await? {
-            if let Err(error) = self.spool.remove(job_id).await {
-                warn!(%error, %job_id, "cannot delete a spooled card");
+        let ended_by = self.clock.now() - retention;
+        loop {
+            let spooled = match listing.next_chunk(SPOOL_SWEEP_CHUNK).await {
+                Ok(spooled) if !spooled.is_empty() => spooled,
+                Ok(_) => return Ok(()),
+                Err(error) => {
+                    warn!(%error, "cannot read the spool to sweep it");
+                    return Ok(());
+                }
+            };
+            for job_id in self.journal.spooled_to_delete(&spooled, ended_by).await? {
+                if let Err(error) = self.spool.remove(job_id).await {
+                    warn!(%error, %job_id, "cannot delete a spooled card");
+                }
             }
         }
-        Ok(())
     }
 }
+
+/// Spooled cards looked up in the journal at once by a sweep: one statement's worth of ids
+/// (the journal asks about at most 500 jobs a statement).
+const SPOOL_SWEEP_CHUNK: usize = 500;
 
 /// How often the spool is swept. With no retention a printed card is deleted as it is settled,
 /// and the sweep only finds what that missed (a crash in between, a cancelled or rejected job):
