@@ -276,7 +276,7 @@ impl Dispatch {
                 }
             }
         }
-        tokio::join!(self.render_loop(&shutdown), self.print_loop(&tasks, &shutdown));
+        tokio::join!(self.render_loop(&shutdown), self.print_loop(&tasks, &shutdown), self.sweep_loop(&shutdown));
         tasks.close();
         tasks.wait().await;
         info!("dispatch stopped");
@@ -316,15 +316,38 @@ impl Dispatch {
         }
     }
 
-    /// Gives rendered jobs to free printers, and keeps the printers' state, the spool and the
-    /// leases of the cards on printers.
+    /// Deletes the spool's cards that may go, every [`spool_sweep_interval`]. A loop of its own:
+    /// in the printers' loop, a sweep of a spool of 300,000 waiting cards held up printing for
+    /// 10 to 30 s each minute (RELIABILITY.md, the soak).
+    async fn sweep_loop(&self, shutdown: &CancellationToken) {
+        let mut spool_sweep = tokio::time::interval(spool_sweep_interval(self.config.retention_s));
+        spool_sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = spool_sweep.tick() => {}
+            }
+            // A sweep of a large spool takes a while; it may stop anywhere (each card is
+            // deleted on its own), so shutdown does not wait for it.
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                swept = self.sweep_spool() => {
+                    if let Err(error) = swept {
+                        warn!(%error, "spool sweep failed");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives rendered jobs to free printers, and keeps the printers' state and the leases of the
+    /// cards on printers.
     async fn print_loop(&self, tasks: &TaskTracker, shutdown: &CancellationToken) {
         let mut status_poll = tokio::time::interval(Duration::from_millis(self.config.status_poll_ms.max(10)));
         let mut queue_poll = tokio::time::interval(Duration::from_millis(self.config.queue_poll_ms.max(10)));
-        let mut spool_sweep = tokio::time::interval(spool_sweep_interval(self.config.retention_s));
         // A third of a lease: a renewal may fail twice before the lease runs out.
         let mut lease_tick = tokio::time::interval(self.lease / 3);
-        for interval in [&mut status_poll, &mut queue_poll, &mut spool_sweep, &mut lease_tick] {
+        for interval in [&mut status_poll, &mut queue_poll, &mut lease_tick] {
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
         let wakers = self.journal.wakers();
@@ -335,11 +358,6 @@ impl Dispatch {
                 _ = queue_poll.tick() => self.print_pass(tasks, shutdown).await,
                 () = self.more_work.notified() => self.print_pass(tasks, shutdown).await,
                 () = wakers.print.notified() => self.print_pass(tasks, shutdown).await,
-                _ = spool_sweep.tick() => {
-                    if let Err(error) = self.sweep_spool().await {
-                        warn!(%error, "spool sweep failed");
-                    }
-                }
                 _ = lease_tick.tick() => {
                     if let Err(error) = self.renew_leases().await {
                         warn!(%error, "cannot renew the leases of the cards on printers");

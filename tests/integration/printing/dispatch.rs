@@ -221,6 +221,31 @@ async fn a_test_card_goes_to_the_named_printer_and_into_the_ledger_as_test() {
     assert_eq!(sims[0].arrivals(&sent.job_name), 0);
 }
 
+/// The sweep runs beside the printers' loop: a card nobody knows leaves the spool within a
+/// sweep's interval (a second with a second's retention), while the cards of the journal's jobs
+/// print as usual and files that are not cards stay.
+#[tokio::test]
+async fn the_spool_sweep_removes_unknown_cards_while_the_printers_print() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    let sims = start_pool(1);
+    let config = PrintingConfig { retention_s: 1, ..printing(&dir.path().join("spool")) };
+    let spool = Spool::open(&config.spool_dir).unwrap();
+    let unknown = JobId::new();
+    spool.write_blocking(unknown, &tiny_pdf()).unwrap();
+    std::fs::write(spool.dir().join("notes.txt"), b"not a card").unwrap();
+    let jobs = authorized_jobs(&journal, 2).await;
+    let running = start_dispatch(&journal, &sims, config);
+    eventually("the unknown card swept from the spool", Duration::from_secs(30), || async {
+        !spool.path(unknown).exists()
+    })
+    .await;
+    let states = wait_for(&journal, &jobs, &[JobState::Printed], Duration::from_secs(60)).await;
+    running.stop().await;
+    assert!(states.iter().all(|s| *s == JobState::Printed), "{states:?}");
+    assert!(spool.dir().join("notes.txt").exists(), "what is not a card stays");
+}
+
 #[tokio::test]
 async fn cards_are_spread_over_the_pool_and_each_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
