@@ -84,15 +84,7 @@ impl Spool {
     /// # Errors
     /// [`PrinterError::Io`] when the directory cannot be read.
     pub async fn jobs(&self) -> Result<Vec<JobId>, PrinterError> {
-        let mut listing = self.listing().await?;
-        let mut jobs = Vec::new();
-        loop {
-            let chunk = listing.next_chunk(usize::MAX).await?;
-            if chunk.is_empty() {
-                break;
-            }
-            jobs.extend(chunk);
-        }
+        let mut jobs = self.listing().await?.next_chunk(usize::MAX).await?;
         jobs.sort();
         Ok(jobs)
     }

@@ -67,9 +67,9 @@ async fn soak_nothing_lost_and_memory_flat() {
     let mut config = office_config(&vhost, &journal_url, &central);
     config.central.drain_rate_per_s = 5_000;
     config.central.drain_concurrency = 32;
-    let folders: Vec<_> = ["hot-1", "hot-2"].iter().map(|name| dir.path().join(name)).collect();
-    config.printers =
-        ["hot-1", "hot-2"].iter().zip(&folders).map(|(name, folder)| folder_printer(name, folder, 8)).collect();
+    let names = ["hot-1", "hot-2"];
+    let folders: Vec<_> = names.iter().map(|name| dir.path().join(name)).collect();
+    config.printers = names.iter().zip(&folders).map(|(name, folder)| folder_printer(name, folder, 8)).collect();
     // Printed cards leave the spool at once, as in production.
     config.printing = PrintingConfig { queue_poll_ms: 200, retention_s: 0, ..PrintingConfig::default() };
     config.amqp.prefetch = 200;
