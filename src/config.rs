@@ -470,6 +470,11 @@ pub struct PrintingConfig {
     /// The office's offset from UTC for the blank ledger's days and the card's issue date;
     /// absent, `office.zone`'s (kept for configurations written before `office.zone`).
     pub ledger_utc_offset_minutes: Option<i32>,
+    /// Cards drawn and waiting for a printer, per pool, at most: beyond it a pool's authorized
+    /// jobs wait undrawn until its printers take cards. Drawing is many times faster than card
+    /// printers; unbounded, a backlog after an outage is drawn whole into the spool (60 KB a
+    /// card) long before it can print, and the cores go to drawing instead of printing.
+    pub max_drawn_waiting: u32,
 }
 
 impl PrintingConfig {
@@ -497,6 +502,7 @@ impl Default for PrintingConfig {
             low_stock: 50,
             reserve_stock: 10,
             ledger_utc_offset_minutes: None,
+            max_drawn_waiting: 2_000,
         }
     }
 }
@@ -570,6 +576,9 @@ impl Config {
             || self.central.drain_concurrency == 0
         {
             return fail("central", "breaker_threshold, drain_rate_per_s and drain_concurrency must be at least 1");
+        }
+        if self.printing.max_drawn_waiting == 0 {
+            return fail("printing.max_drawn_waiting", "must be at least 1");
         }
         if self.printing.reserve_stock > self.printing.low_stock {
             return fail("printing.reserve_stock", "must not be above printing.low_stock");

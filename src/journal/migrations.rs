@@ -168,7 +168,7 @@ mod tests {
     async fn a_claim_walks_its_index_and_sorts_nothing() {
         let (_dir, pool) = scratch_journal().await;
         migrator().await.expect("migrator").run(&pool).await.expect("all migrations");
-        let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::super::writer::claim_due_sql(false)))
+        let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::super::writer::claim_due_sql(false, 0)))
             .fetch_all(&pool)
             .await
             .expect("a plan");

@@ -616,6 +616,29 @@ impl Journal {
         rows.iter().map(JobRecord::from_row).collect()
     }
 
+    /// How many jobs are in `state`. Answered from `jobs_by_claim_order` alone.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn count_in_state(&self, state: JobState) -> Result<i64, JournalError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = $1")
+            .bind(state.as_str())
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// How many jobs are in `state`, by template (templates with none are absent).
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] on a read failure.
+    pub async fn count_in_state_by_template(&self, state: JobState) -> Result<HashMap<String, i64>, JournalError> {
+        let rows = sqlx::query("SELECT template, COUNT(*) AS n FROM jobs WHERE state = $1 GROUP BY template")
+            .bind(state.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("template")?, row.try_get("n")?))).collect()
+    }
+
     /// How many jobs are in each state (states with none are absent).
     ///
     /// # Errors
@@ -728,8 +751,26 @@ impl Journal {
         until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<JobRecord>, JournalError> {
+        self.claim_due_except(state, owner, now, until, limit, Vec::new()).await
+    }
+
+    /// As [`Journal::claim_due`], leaving the jobs of `except_templates` where they are (their
+    /// printers' queue is full): the claim takes the next jobs of other templates instead.
+    ///
+    /// # Errors
+    /// [`JournalError::Database`] when the journal cannot be written.
+    pub async fn claim_due_except(
+        &self,
+        state: JobState,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+        except_templates: Vec<String>,
+    ) -> Result<Vec<JobRecord>, JournalError> {
         let skip_locked = self.backend == Backend::Postgres;
-        let write = Write::ClaimDue { state, owner: owner.to_owned(), now, until, limit, skip_locked };
+        let write =
+            Write::ClaimDue { state, owner: owner.to_owned(), now, until, limit, except_templates, skip_locked };
         match self.writer.write(write).await? {
             Written::Jobs(jobs) => Ok(jobs),
             other => Err(JournalError::Corrupt(format!("the writer answered a claim with {other:?}"))),

@@ -58,6 +58,14 @@ impl CardRenderer for TemplateCards {
         self.templates.get(template).map(|prepared| prepared.pool().to_owned())
     }
 
+    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
+        self.templates
+            .names()
+            .filter(|name| self.templates.get(name).is_some_and(|prepared| prepared.pool() == pool))
+            .map(str::to_owned)
+            .collect()
+    }
+
     fn render(&self, job: &JobRecord, payload: &[u8], at: DateTime<Utc>) -> Result<Vec<u8>, RenderFailure> {
         // The event was valid at intake; refusing it now means the rules changed since, which
         // makes it bad data for this spooler as much as at intake.

@@ -94,6 +94,10 @@ pub trait CardRenderer: Send + Sync + 'static {
     /// to the pool.
     fn test_card(&self, pool: &str, at: DateTime<Utc>) -> Option<Result<Vec<u8>, RenderFailure>>;
 
+    /// The templates that print to `pool`: when the pool has as many cards drawn and waiting
+    /// as it may, their authorized jobs wait undrawn.
+    fn templates_of_pool(&self, pool: &str) -> Vec<String>;
+
     /// Whether this renderer can check central's signatures. Without it no job's card is drawn
     /// or printed: jobs wait in `authorized` and `rendered` (fail closed).
     fn checks_authorizations(&self) -> bool {
@@ -133,6 +137,9 @@ pub struct Dispatch {
     /// Rung when a printer slot frees up: the printers' queue is looked at now rather than at
     /// the next `queue_poll_ms` tick, so a printer is not left idle between cards.
     more_work: Arc<tokio::sync::Notify>,
+    /// Rung when a drawn card goes to a printer: drawing stopped at a pool's
+    /// `max_drawn_waiting` may go on.
+    drawn_taken: Arc<tokio::sync::Notify>,
     /// Permits to draw a card: the drawing, not the cards waiting for the spool or the
     /// journal, is what the cores bound.
     drawing: Arc<tokio::sync::Semaphore>,
@@ -183,6 +190,7 @@ impl Dispatch {
             clock,
             in_hand: Arc::new(Mutex::new(HashSet::new())),
             more_work: Arc::new(tokio::sync::Notify::new()),
+            drawn_taken: Arc::new(tokio::sync::Notify::new()),
             drawing: Arc::new(tokio::sync::Semaphore::new(
                 RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             )),
@@ -298,6 +306,7 @@ impl Dispatch {
                     () = shutdown.cancelled() => break,
                     _ = queue_poll.tick() => {}
                     () = wakers.render.notified() => {}
+                    () = self.drawn_taken.notified() => {}
                 }
             }
             // No card is drawn on an authorization nobody can check (a journal from a run that

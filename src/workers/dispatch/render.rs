@@ -3,7 +3,7 @@
 use crate::i18n::Lang;
 use crate::tr;
 use futures_util::StreamExt as _;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use std::collections::HashMap;
 
@@ -11,6 +11,12 @@ use crate::domain::job::{JobId, JobState};
 use crate::journal::{JobRecord, JobUpdate, JournalError, Step};
 
 use super::{ask_central_again, ignore_conflict, Dispatch, InHand, RenderFailure, BATCH};
+
+/// What one pass of drawing may take: [`Dispatch::drawing_room`].
+struct DrawingRoom {
+    cards: u32,
+    full_templates: Vec<String>,
+}
 
 /// How long a job waits after a passing fault (a full spool disk, the journal away) before it
 /// is rendered again.
@@ -25,7 +31,18 @@ impl Dispatch {
     /// what the cores draw.)
     pub(super) async fn render_authorized(&self) -> Result<usize, JournalError> {
         let now = self.clock.now();
-        let jobs = self.journal.claim_due(JobState::Authorized, &self.instance, now, self.lease_until(), BATCH).await?;
+        let room = self.drawing_room().await?;
+        let jobs = self
+            .journal
+            .claim_due_except(
+                JobState::Authorized,
+                &self.instance,
+                now,
+                self.lease_until(),
+                room.cards,
+                room.full_templates,
+            )
+            .await?;
         let taken: Vec<(JobRecord, InHand)> =
             jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
         let handled = taken.len();
@@ -49,6 +66,37 @@ impl Dispatch {
             .await;
         results.into_iter().collect::<Result<(), _>>()?;
         Ok(handled)
+    }
+
+    /// How many cards this pass may draw, and the templates whose pools may have no more
+    /// drawn and waiting (`printing.max_drawn_waiting` per pool, counted in the journal, so over
+    /// every instance). The room is the least any other pool has left, so no pool goes past
+    /// its bound; the next pass fills what this one left.
+    async fn drawing_room(&self) -> Result<DrawingRoom, JournalError> {
+        let bound = i64::from(self.config.max_drawn_waiting);
+        let batch = i64::from(BATCH);
+        // Far from the bound (the usual case): one count from the claim index.
+        if self.journal.count_in_state(JobState::Rendered).await? + batch <= bound {
+            return Ok(DrawingRoom { cards: BATCH, full_templates: Vec::new() });
+        }
+        let mut by_pool: HashMap<String, i64> = HashMap::new();
+        for (template, waiting) in self.journal.count_in_state_by_template(JobState::Rendered).await? {
+            if let Some(pool) = self.renderer.pool(&template) {
+                *by_pool.entry(pool).or_default() += waiting;
+            }
+        }
+        let mut room = DrawingRoom { cards: BATCH.min(self.config.max_drawn_waiting), full_templates: Vec::new() };
+        for (pool, waiting) in by_pool {
+            if waiting >= bound {
+                room.full_templates.extend(self.renderer.templates_of_pool(&pool));
+            } else {
+                room.cards = room.cards.min(u32::try_from(bound - waiting).unwrap_or(u32::MAX));
+            }
+        }
+        if !room.full_templates.is_empty() {
+            debug!(templates = ?room.full_templates, bound, "pools with as many cards drawn and waiting as they may have");
+        }
+        Ok(room)
     }
 
     /// Renders one authorized job (its event read already, or read here) and journals where it

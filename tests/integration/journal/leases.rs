@@ -18,8 +18,39 @@ on_both_backends!(
     each_status_event_is_claimed_by_one_instance,
     due_jobs_are_claimed_by_one_instance_in_batches,
     a_job_put_off_is_claimed_only_once_due,
+    a_claim_leaves_the_jobs_of_the_templates_it_is_told_to_and_counts_by_template,
     the_spool_sweep_deletes_the_cards_of_ended_and_unknown_jobs_only
 );
+
+async fn a_claim_leaves_the_jobs_of_the_templates_it_is_told_to_and_counts_by_template(journal: Journal) {
+    use crate::support::fixtures::{parsed, synthetic_payload, walk};
+    let authorized = [JobState::Authorized];
+    let mut by_template = std::collections::HashMap::<&str, Vec<_>>::new();
+    for (n, template) in (1..=6).zip(["ektp", "kia", "ektp", "kia", "other", "ektp"]) {
+        let payload = synthetic_payload(&format!("event-{n}"), n);
+        let job = journal.admit(&parsed(&payload), &payload, template, t0()).await.unwrap().job_id();
+        walk(&journal, job, JobState::AwaitingAuthorization, &authorized, t0()).await;
+        by_template.entry(template).or_default().push(job);
+    }
+    let counts = journal.count_in_state_by_template(JobState::Authorized).await.unwrap();
+    assert_eq!(counts.get("ektp"), Some(&3));
+    assert_eq!(counts.get("kia"), Some(&2));
+    assert_eq!(journal.count_in_state(JobState::Authorized).await.unwrap(), 6);
+    assert_eq!(journal.count_in_state(JobState::Rendered).await.unwrap(), 0);
+
+    let (now, until) = (t0() + Duration::minutes(1), t0() + Duration::minutes(2));
+    let except = vec!["ektp".to_owned(), "other".to_owned()];
+    let claimed = journal.claim_due_except(JobState::Authorized, "spooler-a", now, until, 10, except).await.unwrap();
+    let mut claimed: Vec<_> = claimed.iter().map(|job| job.id).collect();
+    claimed.sort();
+    let mut kia = by_template["kia"].clone();
+    kia.sort();
+    assert_eq!(claimed, kia, "only the jobs of templates not excepted");
+    let one = vec!["kia".to_owned()];
+    let claimed = journal.claim_due_except(JobState::Authorized, "spooler-b", now, until, 1, one).await.unwrap();
+    assert_eq!(claimed.len(), 1, "the limit still holds with exceptions");
+    assert_ne!(claimed[0].template, "kia");
+}
 
 async fn a_job_put_off_is_claimed_only_once_due(journal: Journal) {
     let (waiting, put_off) = (job_along(&journal, 1, &[], t0()).await, job_along(&journal, 2, &[], t0()).await);

@@ -53,6 +53,10 @@ impl CardRenderer for PlainCards {
     fn test_card(&self, pool: &str, _at: chrono::DateTime<chrono::Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
         (pool == "ektp").then(|| Ok(tiny_pdf()))
     }
+
+    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
+        self.pool(pool).into_iter().collect()
+    }
 }
 
 /// Draws like [`PlainCards`], but every authorization has lapsed by the time a printer is free.
@@ -83,6 +87,40 @@ impl CardRenderer for LapsedCards {
 
     fn test_card(&self, pool: &str, at: chrono::DateTime<chrono::Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
         PlainCards.test_card(pool, at)
+    }
+
+    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
+        PlainCards.templates_of_pool(pool)
+    }
+}
+
+/// Draws like [`PlainCards`] for two pools, `ektp` and `kia`, each of its own template.
+struct TwoPoolCards;
+
+impl CardRenderer for TwoPoolCards {
+    fn pool(&self, template: &str) -> Option<String> {
+        matches!(template, "ektp" | "kia").then(|| template.to_owned())
+    }
+
+    fn render(
+        &self,
+        job: &JobRecord,
+        payload: &[u8],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<u8>, RenderFailure> {
+        PlainCards.render(job, payload, at)
+    }
+
+    fn authorization_holds(&self, job: &JobRecord, at: chrono::DateTime<chrono::Utc>) -> Result<(), RenderFailure> {
+        PlainCards.authorization_holds(job, at)
+    }
+
+    fn test_card(&self, pool: &str, _at: chrono::DateTime<chrono::Utc>) -> Option<Result<Vec<u8>, RenderFailure>> {
+        self.pool(pool).map(|_| Ok(tiny_pdf()))
+    }
+
+    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
+        self.pool(pool).into_iter().collect()
     }
 }
 
@@ -560,6 +598,45 @@ async fn a_printer_down_to_its_reserve_of_blanks_prints_urgent_cards_only_until_
 /// line in one commit, without a `sent` line first. A job left `printing` there (the spooler
 /// died between the rename and that commit) is settled by the reconciliation from the folder:
 /// printed when its card is there, `unknown` for staff when it is not.
+#[tokio::test]
+async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_pool_prints_on() {
+    use crate::support::fixtures::{parsed, synthetic_payload, walk};
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    let printing = PrintingConfig { max_drawn_waiting: 3, ..printing(&dir.path().join("spool")) };
+    // `kia` prints into a hot folder of two slots; `ektp` has no printer, so its drawn cards
+    // never leave.
+    let kia_printer =
+        PrinterConfig { pool: "kia".into(), ..services::folder_printer("kia", &dir.path().join("hot"), 2) };
+    let ektp = authorized_jobs(&journal, 10).await;
+    let mut kia = Vec::new();
+    for n in 11..=20 {
+        let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
+        let job = journal.admit(&parsed(&payload), &payload, "kia", chrono::Utc::now()).await.unwrap().job_id();
+        walk(&journal, job, JobState::AwaitingAuthorization, &[JobState::Authorized], chrono::Utc::now()).await;
+        kia.push(job);
+    }
+
+    let printers = Printers::from_config(&[kia_printer], &printing).unwrap();
+    let spool = Spool::open(&printing.spool_dir).unwrap();
+    let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(TwoPoolCards), printing, Clock::system());
+    let token = CancellationToken::new();
+    let task = tokio::spawn(dispatch.run(token.clone()));
+    // `kia` goes past its bound of three many times over: drawing goes on as its cards print.
+    let kia_states = wait_for(&journal, &kia, &[JobState::Printed], Duration::from_secs(60)).await;
+    // Ten more passes of the drawing loop (every 100 ms here) for `ektp` to go past its bound,
+    // were it not kept.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ektp_states = states(&journal, &ektp).await;
+    token.cancel();
+    task.await.unwrap();
+
+    assert!(kia_states.iter().all(|state| *state == JobState::Printed), "{kia_states:?}");
+    let drawn = ektp_states.iter().filter(|state| **state == JobState::Rendered).count();
+    let undrawn = ektp_states.iter().filter(|state| **state == JobState::Authorized).count();
+    assert_eq!((drawn, undrawn), (3, 7), "ektp: its bound drawn, the rest waiting undrawn: {ektp_states:?}");
+}
+
 #[tokio::test]
 async fn a_hot_folder_settles_each_card_once_and_cards_left_printing_from_what_it_holds() {
     let dir = tempfile::tempdir().unwrap();

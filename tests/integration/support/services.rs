@@ -23,7 +23,21 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// The prefix of the tests' databases; the name goes on with the Unix time of its creation.
+const TEST_DATABASE_PREFIX: &str = "cardspool_test_";
+
+/// A test's database older than this is one an earlier run left behind: no test runs that long
+/// (CI stops at 90 minutes).
+const LEFT_BEHIND_AFTER_SECS: u64 = 3 * 3600;
+
+/// Whether this test binary dropped what earlier runs left, once.
+static LEFT_BEHIND_SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Creates an empty database of its own for one test and returns its URL.
+///
+/// A test does not drop its database when it ends (its pools may still hold connections, and a
+/// failing test ends in a panic), so the first test of a run drops what earlier runs left:
+/// databases named with a creation time over three hours ago, or with none (older builds').
 pub async fn fresh_postgres() -> String {
     use sqlx::Connection as _;
     let base = base_postgres_url();
@@ -31,10 +45,34 @@ pub async fn fresh_postgres() -> String {
         Ok(connection) => connection,
         Err(error) => panic!("cannot connect to PostgreSQL at {base}: {error}\n{POSTGRES_HINT}"),
     };
-    let name = unique("cardspool_test");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs();
+    if !LEFT_BEHIND_SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        drop_left_behind_databases(&mut admin, now).await;
+    }
+    let name = format!("{TEST_DATABASE_PREFIX}{now}_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
     let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
     format!("{prefix}/{name}")
+}
+
+/// Drops the tests' databases that earlier runs left behind (see [`fresh_postgres`]). A drop that
+/// fails (another run's test holds it, or dropped it first) is left for a later run.
+async fn drop_left_behind_databases(admin: &mut sqlx::PgConnection, now: u64) {
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+        .bind(TEST_DATABASE_PREFIX)
+        .fetch_all(&mut *admin)
+        .await
+        .expect("list the tests' databases");
+    for name in names {
+        let created = name
+            .strip_prefix(TEST_DATABASE_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(secs, _)| secs.parse::<u64>().ok());
+        if created.is_some_and(|created| now.saturating_sub(created) < LEFT_BEHIND_AFTER_SECS) {
+            continue;
+        }
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut *admin).await;
+    }
 }
 
 /// A SQLite journal URL in `dir`.
