@@ -158,7 +158,10 @@ impl PreparedTemplate {
                         Segment::Static(drawings) => {
                             collect_chars(drawings, &mut static_chars);
                             let mut ops = Vec::new();
-                            OpWriter::new(&mut ops, height, &font_ids).draw_all(drawings);
+                            let mut writer = OpWriter::new(&mut ops, height, &font_ids, 0);
+                            writer.draw_all(drawings);
+                            // A QR code is always the card's own (`StaticCheck::Dynamic`).
+                            debug_assert!(writer.into_forms().is_empty(), "a QR code in a static segment");
                             Some(ops)
                         }
                         Segment::Dynamic(_) => None,
@@ -249,6 +252,7 @@ impl PreparedTemplate {
         info.subject = format!("job {}", context.job_id);
         let mut drawings = Vec::new();
         let mut card_chars = self.static_chars.clone();
+        let mut qr_forms = 0;
         for (page_index, page) in self.layout.pages().iter().enumerate() {
             let mut ops = Vec::with_capacity(256);
             for (segment_index, segment) in page.segments.iter().enumerate() {
@@ -264,7 +268,12 @@ impl PreparedTemplate {
                             .map_err(|error| RenderError::Layout { template: template.name.clone(), error })?;
                         add_images(&mut document, &drawings, event)?;
                         collect_chars(&drawings, &mut card_chars);
-                        OpWriter::new(&mut ops, template.height_mm, &self.font_ids).draw_all(&drawings);
+                        let mut writer = OpWriter::new(&mut ops, template.height_mm, &self.font_ids, qr_forms);
+                        writer.draw_all(&drawings);
+                        for (id, form) in writer.into_forms() {
+                            document.resources.xobjects.map.insert(id, XObject::External(form));
+                            qr_forms += 1;
+                        }
                     }
                 }
             }

@@ -5,9 +5,12 @@
 //! absolute text matrices (`Tm`): printpdf's `SetTextCursor` moves relative to the previous
 //! position, which silently drifts when a run is added or removed.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
 use printpdf::{
-    Color, CurTransMat, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point, Pt, Rect, TextItem,
-    TextMatrix, WindingOrder, XObjectId, XObjectTransform,
+    Color, DictItem, ExternalStream, ExternalXObject, FontId, Line, LinePoint, Mm, Op, PaintMode, PdfFontHandle, Point,
+    Pt, Rect, TextItem, TextMatrix, WindingOrder, XObjectId, XObjectTransform,
 };
 
 use crate::domain::layout::{BoxMm, Drawing, ImageSource, PlacedQr, Rgb, QUIET_ZONE_MODULES};
@@ -28,16 +31,27 @@ pub(crate) fn image_id(source: ImageSource) -> XObjectId {
     })
 }
 
-/// Appends the operations for drawings to a page's operation list.
+/// Appends the operations for drawings to a page's operation list; a QR code becomes a form
+/// XObject of its own ([`OpWriter::into_forms`]).
 pub(crate) struct OpWriter<'a> {
     ops: &'a mut Vec<Op>,
     page_height: f32,
     fonts: &'a [FontId],
+    /// The QR codes drawn, as form XObjects the page's operations use by these names.
+    forms: Vec<(XObjectId, ExternalXObject)>,
+    /// How many QR codes the card had before this writer's (names stay unique across pages).
+    forms_before: usize,
 }
 
 impl<'a> OpWriter<'a> {
-    pub(crate) fn new(ops: &'a mut Vec<Op>, page_height: f32, fonts: &'a [FontId]) -> Self {
-        OpWriter { ops, page_height, fonts }
+    /// A writer for a card on which `forms_before` QR codes were drawn already.
+    pub(crate) fn new(ops: &'a mut Vec<Op>, page_height: f32, fonts: &'a [FontId], forms_before: usize) -> Self {
+        OpWriter { ops, page_height, fonts, forms: Vec::new(), forms_before }
+    }
+
+    /// The QR codes' form XObjects, for the document's resources.
+    pub(crate) fn into_forms(self) -> Vec<(XObjectId, ExternalXObject)> {
+        self.forms
     }
 
     /// A box in layout coordinates as a PDF rectangle.
@@ -143,44 +157,59 @@ impl<'a> OpWriter<'a> {
     }
 
     /// The quiet zone as a white square, then the dark modules as filled rectangles (runs merged
-    /// across rows): vectors, so the printer's own dots decide the edges. They are drawn in module
-    /// units under one transformation (origin at the symbol's top-left module, y downwards), so
-    /// every operand is a small whole number: quicker for lopdf to format than the points they
-    /// replace (formatting numbers was about a tenth of a card's time), a content stream 60 % smaller,
-    /// and corners exactly where the modules are.
+    /// across rows): vectors, so the printer's own dots decide the edges.
+    /// They are written in module units (origin at the symbol's top-left module, y downwards,
+    /// every operand a small whole number) into a form XObject's content stream here, and the
+    /// page draws the form under one transformation. Through printpdf's operations, converted
+    /// to lopdf's and formatted as reals, the QR's 200-odd rectangles were the better part of
+    /// a card's serialisation (docs/performance.md).
     fn draw_qr(&mut self, qr: &PlacedQr) {
         let module = pt(qr.module_mm).0;
-        let quiet = QUIET_ZONE_MODULES as f32;
-        let origin_x = pt(qr.x + quiet * qr.module_mm).0;
-        let origin_y = pt(self.page_height - (qr.y + quiet * qr.module_mm)).0;
-        let modules = |value: usize| Pt(value as f32);
-        let square = |x: f32, y: f32, width: f32, height: f32| Rect {
-            x: Pt(x),
-            y: Pt(y),
-            width: Pt(width),
-            height: Pt(height),
-            mode: Some(PaintMode::Fill),
-            winding_order: Some(WindingOrder::NonZero),
-        };
-        self.ops.push(Op::SaveGraphicsState);
-        self.ops.push(Op::SetTransformationMatrix {
-            matrix: CurTransMat::Raw([module, 0.0, 0.0, -module, origin_x, origin_y]),
+        let quiet = QUIET_ZONE_MODULES;
+        let origin_x = pt(qr.x + quiet as f32 * qr.module_mm).0;
+        let origin_y = pt(self.page_height - (qr.y + quiet as f32 * qr.module_mm)).0;
+        let id = XObjectId(format!("Qr{}", self.forms_before + self.forms.len()));
+        self.forms.push((id.clone(), qr_form(qr)));
+        self.ops.push(Op::UseXobject {
+            id,
+            transform: XObjectTransform {
+                translate_x: Some(Pt(origin_x)),
+                translate_y: Some(Pt(origin_y)),
+                scale_x: Some(module),
+                scale_y: Some(-module),
+                no_auto_scale: true,
+                ..XObjectTransform::default()
+            },
         });
-        self.ops.push(Op::SetFillColor { col: color(Rgb::WHITE) });
-        let side = (qr.matrix.size() + 2 * QUIET_ZONE_MODULES) as f32;
-        self.ops.push(Op::DrawRectangle { rectangle: square(-quiet, -quiet, side, side) });
-        self.ops.push(Op::SetFillColor { col: color(Rgb::BLACK) });
-        for (row, column, width, height) in qr.matrix.dark_rects() {
-            let rectangle = Rect {
-                x: modules(column),
-                y: modules(row),
-                width: modules(width),
-                height: modules(height),
-                ..square(0.0, 0.0, 0.0, 0.0)
-            };
-            self.ops.push(Op::DrawRectangle { rectangle });
-        }
-        self.ops.push(Op::RestoreGraphicsState);
+    }
+}
+
+/// A QR code as a form XObject in module units: its quiet zone white, its dark modules black.
+fn qr_form(qr: &PlacedQr) -> ExternalXObject {
+    let quiet = QUIET_ZONE_MODULES as i64;
+    let size = qr.matrix.size() as i64;
+    let rects = qr.matrix.dark_rects();
+    let mut content = String::with_capacity(32 + rects.len() * 16);
+    let with_quiet_zone = size + 2 * quiet;
+    // `writeln!` into a String cannot fail.
+    let _ = writeln!(content, "1 1 1 rg\n{} {} {with_quiet_zone} {with_quiet_zone} re f\n0 0 0 rg", -quiet, -quiet);
+    // A fill per rectangle, as before: one fill of them all drew the same modules, but poppler
+    // then shaded the dots along every module's edge (2,341 pixels at 300 dpi).
+    for (row, column, width, height) in rects {
+        let _ = writeln!(content, "{column} {row} {width} {height} re f");
+    }
+    let int = |value: i64| DictItem::Int(value);
+    let dict = BTreeMap::from([
+        ("Type".to_owned(), DictItem::Name(b"XObject".to_vec())),
+        ("Subtype".to_owned(), DictItem::Name(b"Form".to_vec())),
+        ("BBox".to_owned(), DictItem::Array(vec![int(-quiet), int(-quiet), int(size + quiet), int(size + quiet)])),
+        ("Resources".to_owned(), DictItem::Dict { map: BTreeMap::new() }),
+    ]);
+    ExternalXObject {
+        stream: ExternalStream { dict, content: content.into_bytes(), compress: false },
+        width: None,
+        height: None,
+        dpi: None,
     }
 }
 
