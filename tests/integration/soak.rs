@@ -1,7 +1,8 @@
 //! The soak (RELIABILITY.md): events published at a steady rate for minutes to one spooler
 //! (central up, two hot folders), its resident memory sampled every 10 s; nothing may be lost,
-//! and the memory must stay flat after the warm-up (the first third of the run): the last
-//! sample at most 1.2× the one at the end of the warm-up. A measurement run by hand (`scripts/soak`), not part of the
+//! the memory must stay flat after the warm-up (the first third of the run): the last
+//! sample at most 1.2× the one at the end of the warm-up, and the cards drawn and waiting for
+//! a printer stay within `printing.max_drawn_waiting`. A measurement run by hand (`scripts/soak`), not part of the
 //! suite: `CARDSPOOL_SOAK_RATE` events/s (100) for `CARDSPOOL_SOAK_MINUTES` (10); the cards must
 //! all be printed within `CARDSPOOL_SOAK_DRAIN_MINUTES` of the start (three times the
 //! publishing), which a rate above what the pipeline prints needs raised.
@@ -33,6 +34,23 @@ fn sweep_hot_folders(folders: &[std::path::PathBuf]) {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
+    }
+}
+
+/// What the soak samples every 10 s, publishing or draining: the spooler's resident memory and
+/// the cards drawn and waiting for a printer (held to `printing.max_drawn_waiting`); and it
+/// sweeps the hot folders.
+#[derive(Default)]
+struct Samples {
+    rss: Vec<(u64, f64)>,
+    drawn: Vec<(u64, i64)>,
+}
+
+impl Samples {
+    async fn take(&mut self, at: u64, pid: u32, journal: &cardspool::journal::Journal, folders: &[std::path::PathBuf]) {
+        self.rss.push((at, rss_mib(pid)));
+        self.drawn.push((at, count(journal, JobState::Rendered).await));
+        sweep_hot_folders(folders);
     }
 }
 
@@ -96,7 +114,7 @@ async fn soak_nothing_lost_and_memory_flat() {
     let started = Instant::now();
     let duration = Duration::from_secs(minutes * 60);
     let mut published = 0_u64;
-    let mut samples: Vec<(u64, f64)> = Vec::new();
+    let mut samples = Samples::default();
     // Jobs taken in while publishing: whether intake kept up with the publisher.
     let mut admitted_at: Vec<(u64, i64)> = Vec::new();
     let mut next_sample = Duration::ZERO;
@@ -121,10 +139,9 @@ async fn soak_nothing_lost_and_memory_flat() {
         assert!(results.iter().all(Result::is_ok), "the broker confirms every event");
         published = due;
         if started.elapsed() >= next_sample {
-            samples.push((started.elapsed().as_secs(), rss_mib(pid)));
+            samples.take(started.elapsed().as_secs(), pid, &journal, &folders).await;
             admitted_at.push((started.elapsed().as_secs(), total(&journal).await));
             next_sample += Duration::from_secs(10);
-            sweep_hot_folders(&folders);
         }
         tokio::time::sleep(tick).await;
     }
@@ -137,10 +154,9 @@ async fn soak_nothing_lost_and_memory_flat() {
     loop {
         let printed = count(&journal, JobState::Printed).await;
         if started.elapsed() >= next_sample {
-            samples.push((started.elapsed().as_secs(), rss_mib(pid)));
+            samples.take(started.elapsed().as_secs(), pid, &journal, &folders).await;
             printed_at.push((started.elapsed().as_secs(), printed));
             next_sample += Duration::from_secs(10);
-            sweep_hot_folders(&folders);
         }
         if printed == published as i64 {
             break;
@@ -153,17 +169,24 @@ async fn soak_nothing_lost_and_memory_flat() {
     // Warm-up: the first third of the run (at least a minute), while the journal's page caches
     // and the allocator's arenas fill.
     let warm_up = (minutes * 60 / 3).max(60);
-    let warm = samples.iter().find(|(at, _)| *at >= warm_up).map_or(samples[0].1, |s| s.1);
-    let last = samples.last().unwrap().1;
+    let warm = samples.rss.iter().find(|(at, _)| *at >= warm_up).map_or(samples.rss[0].1, |s| s.1);
+    let last = samples.rss.last().unwrap().1;
+    let most_drawn = samples.drawn.iter().map(|(_, drawn)| *drawn).max().unwrap_or(0);
     println!(
         "soak: {published} events at {rate}/s over {:.0} s, all printed after {:.0} s",
         publishing.as_secs_f64(),
         done.as_secs_f64()
     );
-    println!("RSS (s, MiB): {samples:?}");
+    println!("RSS (s, MiB): {:?}", samples.rss);
+    println!("drawn and waiting for a printer (s, cards): {:?}", samples.drawn);
     println!("taken in while publishing (s, jobs): {admitted_at:?}");
     println!("printed after publishing (s, cards): {printed_at:?}");
     println!("after warm-up ({warm_up} s) {warm:.1} MiB, last {last:.1} MiB: {:.2}×", last / warm);
+    println!("drawn and waiting at most {most_drawn} (bound {})", config.printing.max_drawn_waiting);
     assert!(last <= warm * 1.2, "memory grew from {warm:.1} to {last:.1} MiB");
+    assert!(
+        most_drawn <= i64::from(config.printing.max_drawn_waiting),
+        "{most_drawn} cards drawn and waiting, past the bound"
+    );
     drop(spooler);
 }
