@@ -137,9 +137,6 @@ pub struct Dispatch {
     /// Rung when a printer slot frees up: the printers' queue is looked at now rather than at
     /// the next `queue_poll_ms` tick, so a printer is not left idle between cards.
     more_work: Arc<tokio::sync::Notify>,
-    /// Rung when a drawn card goes to a printer: drawing stopped at a pool's
-    /// `max_drawn_waiting` may go on.
-    drawn_taken: Arc<tokio::sync::Notify>,
     /// Permits to draw a card: the drawing, not the cards waiting for the spool or the
     /// journal, is what the cores bound.
     drawing: Arc<tokio::sync::Semaphore>,
@@ -190,7 +187,6 @@ impl Dispatch {
             clock,
             in_hand: Arc::new(Mutex::new(HashSet::new())),
             more_work: Arc::new(tokio::sync::Notify::new()),
-            drawn_taken: Arc::new(tokio::sync::Notify::new()),
             drawing: Arc::new(tokio::sync::Semaphore::new(
                 RENDERS_PER_CORE * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             )),
@@ -297,16 +293,24 @@ impl Dispatch {
         let wakers = self.journal.wakers();
         // A full batch handled means more may be waiting: then the next pass runs at once.
         let mut more_waiting = false;
+        // Held at a pool's bound of drawn cards: new authorizations (the stage's wake-ups, many a
+        // second while a backlog drains) cannot change that; the printers can, at their pace, so
+        // the next look is at the next tick.
+        let mut held_by_bound = false;
         loop {
             if shutdown.is_cancelled() {
                 break;
             }
-            if !more_waiting {
+            if held_by_bound {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = queue_poll.tick() => {}
+                }
+            } else if !more_waiting {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     _ = queue_poll.tick() => {}
                     () = wakers.render.notified() => {}
-                    () = self.drawn_taken.notified() => {}
                 }
             }
             // No card is drawn on an authorization nobody can check (a journal from a run that
@@ -315,11 +319,11 @@ impl Dispatch {
                 more_waiting = false;
                 continue;
             }
-            more_waiting = match self.render_authorized().await {
-                Ok(handled) => handled >= BATCH as usize,
+            (more_waiting, held_by_bound) = match self.render_authorized().await {
+                Ok(pass) => (pass.handled >= BATCH as usize, pass.held_by_bound),
                 Err(error) => {
                     warn!(%error, "rendering pass failed");
-                    false
+                    (false, false)
                 }
             };
         }

@@ -165,8 +165,6 @@ impl Dispatch {
             Err(JournalError::Conflict { .. }) => return Ok(()),
             Err(error) => return Err(error),
         }
-        // One card fewer waiting drawn: drawing may have stopped at its pool's bound.
-        self.drawn_taken.notify_one();
         // From here the card may be on the printer: only the printer's word settles the job.
         let submission = Submission {
             job_name: job_name.clone(),

@@ -18,6 +18,14 @@ struct DrawingRoom {
     full_templates: Vec<String>,
 }
 
+/// What one pass of drawing did.
+pub(super) struct DrawingPass {
+    pub handled: usize,
+    /// Nothing drawn, and some pool has its bound of cards drawn and waiting: what its printers
+    /// take, not new authorizations, will let drawing go on.
+    pub held_by_bound: bool,
+}
+
 /// How long a job waits after a passing fault (a full spool disk, the journal away) before it
 /// is rendered again.
 pub(super) const PASSING_FAULT_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -29,9 +37,10 @@ impl Dispatch {
     /// draw the next cards meanwhile, and the batch's steps meet in few commits. (When a card
     /// held its place until its commit, the stage ran at the pace of the commits, a tenth of
     /// what the cores draw.)
-    pub(super) async fn render_authorized(&self) -> Result<usize, JournalError> {
+    pub(super) async fn render_authorized(&self) -> Result<DrawingPass, JournalError> {
         let now = self.clock.now();
         let room = self.drawing_room().await?;
+        let some_pool_full = !room.full_templates.is_empty();
         let jobs = self
             .journal
             .claim_due_except(
@@ -65,19 +74,20 @@ impl Dispatch {
             .collect()
             .await;
         results.into_iter().collect::<Result<(), _>>()?;
-        Ok(handled)
+        Ok(DrawingPass { handled, held_by_bound: handled == 0 && some_pool_full })
     }
 
-    /// How many cards this pass may draw, and the templates whose pools may have no more
-    /// drawn and waiting (`printing.max_drawn_waiting` per pool, counted in the journal, so over
-    /// every instance). The room is the least any other pool has left, so no pool goes past
-    /// its bound; the next pass fills what this one left.
+    /// How many cards this pass may draw, and the templates whose pools have no room for them
+    /// (`printing.max_drawn_waiting` drawn and waiting per pool, counted in the journal, so over
+    /// every instance). A pool takes cards again only once a whole batch fits under its bound:
+    /// drawing then goes on in full batches, not a few cards after each one printed (a claim,
+    /// a read of the events and a commit for every few cards).
     async fn drawing_room(&self) -> Result<DrawingRoom, JournalError> {
-        let bound = i64::from(self.config.max_drawn_waiting);
-        let batch = i64::from(BATCH);
+        let bound = self.config.max_drawn_waiting;
+        let batch = BATCH.min(bound);
         // Far from the bound (the usual case): one count from the claim index.
-        if self.journal.count_in_state(JobState::Rendered).await? + batch <= bound {
-            return Ok(DrawingRoom { cards: BATCH, full_templates: Vec::new() });
+        if self.journal.count_in_state(JobState::Rendered).await? + i64::from(BATCH) <= i64::from(bound) {
+            return Ok(DrawingRoom { cards: batch, full_templates: Vec::new() });
         }
         let mut by_pool: HashMap<String, i64> = HashMap::new();
         for (template, waiting) in self.journal.count_in_state_by_template(JobState::Rendered).await? {
@@ -85,18 +95,16 @@ impl Dispatch {
                 *by_pool.entry(pool).or_default() += waiting;
             }
         }
-        let mut room = DrawingRoom { cards: BATCH.min(self.config.max_drawn_waiting), full_templates: Vec::new() };
+        let mut full_templates = Vec::new();
         for (pool, waiting) in by_pool {
-            if waiting >= bound {
-                room.full_templates.extend(self.renderer.templates_of_pool(&pool));
-            } else {
-                room.cards = room.cards.min(u32::try_from(bound - waiting).unwrap_or(u32::MAX));
+            if i64::from(bound) - waiting < i64::from(batch) {
+                full_templates.extend(self.renderer.templates_of_pool(&pool));
             }
         }
-        if !room.full_templates.is_empty() {
-            debug!(templates = ?room.full_templates, bound, "pools with as many cards drawn and waiting as they may have");
+        if !full_templates.is_empty() {
+            debug!(templates = ?full_templates, bound, "pools with as many cards drawn and waiting as they may have");
         }
-        Ok(room)
+        Ok(DrawingRoom { cards: batch, full_templates })
     }
 
     /// Renders one authorized job (its event read already, or read here) and journals where it

@@ -632,9 +632,12 @@ async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_po
     task.await.unwrap();
 
     assert!(kia_states.iter().all(|state| *state == JobState::Printed), "{kia_states:?}");
+    // The first claims take both pools' jobs (urgent first); `ektp` stops once fewer than a
+    // batch (three, under a bound of three) fit.
     let drawn = ektp_states.iter().filter(|state| **state == JobState::Rendered).count();
     let undrawn = ektp_states.iter().filter(|state| **state == JobState::Authorized).count();
-    assert_eq!((drawn, undrawn), (3, 7), "ektp: its bound drawn, the rest waiting undrawn: {ektp_states:?}");
+    assert!((1..=3).contains(&drawn), "ektp: at most its bound drawn: {ektp_states:?}");
+    assert_eq!(drawn + undrawn, 10, "ektp: the rest waiting undrawn: {ektp_states:?}");
 }
 
 #[tokio::test]
