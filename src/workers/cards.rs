@@ -58,11 +58,10 @@ impl CardRenderer for TemplateCards {
         self.templates.get(template).map(|prepared| prepared.pool().to_owned())
     }
 
-    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
+    fn templates(&self) -> Vec<(String, String)> {
         self.templates
             .names()
-            .filter(|name| self.templates.get(name).is_some_and(|prepared| prepared.pool() == pool))
-            .map(str::to_owned)
+            .filter_map(|name| self.templates.get(name).map(|prepared| (name.to_owned(), prepared.pool().to_owned())))
             .collect()
     }
 

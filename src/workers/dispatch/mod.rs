@@ -94,9 +94,9 @@ pub trait CardRenderer: Send + Sync + 'static {
     /// to the pool.
     fn test_card(&self, pool: &str, at: DateTime<Utc>) -> Option<Result<Vec<u8>, RenderFailure>>;
 
-    /// The templates that print to `pool`: when the pool has as many cards drawn and waiting
-    /// as it may, their authorized jobs wait undrawn.
-    fn templates_of_pool(&self, pool: &str) -> Vec<String>;
+    /// Every template this renderer draws, with its pool: when a pool has as many cards drawn
+    /// and waiting as it may, its templates' authorized jobs wait undrawn.
+    fn templates(&self) -> Vec<(String, String)>;
 
     /// Whether this renderer can check central's signatures. Without it no job's card is drawn
     /// or printed: jobs wait in `authorized` and `rendered` (fail closed).

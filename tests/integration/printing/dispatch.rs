@@ -54,8 +54,8 @@ impl CardRenderer for PlainCards {
         (pool == "ektp").then(|| Ok(tiny_pdf()))
     }
 
-    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
-        self.pool(pool).into_iter().collect()
+    fn templates(&self) -> Vec<(String, String)> {
+        vec![("ektp".into(), "ektp".into())]
     }
 }
 
@@ -89,8 +89,8 @@ impl CardRenderer for LapsedCards {
         PlainCards.test_card(pool, at)
     }
 
-    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
-        PlainCards.templates_of_pool(pool)
+    fn templates(&self) -> Vec<(String, String)> {
+        PlainCards.templates()
     }
 }
 
@@ -119,8 +119,8 @@ impl CardRenderer for TwoPoolCards {
         self.pool(pool).map(|_| Ok(tiny_pdf()))
     }
 
-    fn templates_of_pool(&self, pool: &str) -> Vec<String> {
-        self.pool(pool).into_iter().collect()
+    fn templates(&self) -> Vec<(String, String)> {
+        ["ektp", "kia"].map(|template| (template.to_owned(), template.to_owned())).to_vec()
     }
 }
 
