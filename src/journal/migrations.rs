@@ -29,6 +29,7 @@ const FILES: &[(&str, &str)] = &[
     ("0009_payload_retention.sql", include_str!("../../migrations/0009_payload_retention.sql")),
     ("0010_blank_stock.sql", include_str!("../../migrations/0010_blank_stock.sql")),
     ("0011_claim_order.sql", include_str!("../../migrations/0011_claim_order.sql")),
+    ("0012_claim_by_template.sql", include_str!("../../migrations/0012_claim_by_template.sql")),
 ];
 
 /// The migration whose columns [`backfill_typed_columns`] fills for older jobs.
@@ -161,14 +162,14 @@ mod tests {
         let embedded: Vec<&str> = FILES.iter().map(|(file, _)| *file).collect();
         assert_eq!(embedded, on_disk);
         let versions: Vec<i64> = FILES.iter().map(|(file, sql)| migration(file, sql).expect("valid").version).collect();
-        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     }
 
     #[tokio::test]
     async fn a_claim_walks_its_index_and_sorts_nothing() {
         let (_dir, pool) = scratch_journal().await;
         migrator().await.expect("migrator").run(&pool).await.expect("all migrations");
-        let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::super::writer::claim_due_sql(false, 0)))
+        let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", super::super::writer::claim_due_sql(false)))
             .fetch_all(&pool)
             .await
             .expect("a plan");
@@ -176,6 +177,19 @@ mod tests {
         // A sort means every job in the state is read for each claim: 86-103 ms with 100,000
         // jobs waiting, on the writer every commit waits for.
         assert!(plan.iter().any(|step| step.contains("jobs_by_claim_order")), "{plan:?}");
+        assert!(!plan.iter().any(|step| step.contains("TEMP B-TREE")), "{plan:?}");
+    }
+
+    #[tokio::test]
+    async fn a_claim_of_one_templates_drawable_jobs_walks_its_own_index() {
+        let (_dir, pool) = scratch_journal().await;
+        migrator().await.expect("migrator").run(&pool).await.expect("all migrations");
+        let sql = super::super::writer::claim_due_of_template_sql(crate::domain::job::JobState::Authorized, false);
+        let plan = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&pool).await.expect("a plan");
+        let plan: Vec<String> = plan.iter().map(|row| row.try_get("detail").expect("a step")).collect();
+        // Through `jobs_by_claim_order` it would step over every authorized job of the other
+        // templates ahead in the claim order: a pool whose printers stopped, with its backlog.
+        assert!(plan.iter().any(|step| step.contains("jobs_authorized_by_template")), "{plan:?}");
         assert!(!plan.iter().any(|step| step.contains("TEMP B-TREE")), "{plan:?}");
     }
 
@@ -277,12 +291,14 @@ mod tests {
         .expect("a newer migration recorded");
 
         let error = migrate(&pool).await.expect_err("an older build refuses the journal");
-        assert!(matches!(error, JournalError::MigratedByNewer { applied: 99, known: 11 }), "{error:?}");
+        let newest = newest_version();
+        assert_eq!(newest, 12);
+        assert!(matches!(error, JournalError::MigratedByNewer { applied: 99, known } if known == newest), "{error:?}");
         let message = error.to_string();
         assert!(message.contains("newer cardspool") && message.contains("backup"), "{message}");
         let versions: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version").fetch_all(&pool).await.unwrap();
-        assert_eq!(versions, (1..=11).chain([99]).collect::<Vec<i64>>());
+        assert_eq!(versions, (1..=newest).chain([99]).collect::<Vec<i64>>());
     }
 
     #[test]

@@ -751,26 +751,39 @@ impl Journal {
         until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<JobRecord>, JournalError> {
-        self.claim_due_except(state, owner, now, until, limit, Vec::new()).await
+        self.claim(state, owner, now, until, limit, None).await
     }
 
-    /// As [`Journal::claim_due`], leaving the jobs of `except_templates` where they are (their
-    /// printers' queue is full): the claim takes the next jobs of other templates instead.
+    /// As [`Journal::claim_due`], only jobs of `templates` (those whose printers have room for
+    /// more cards): the first template's due jobs, then the next one's, until `limit`. Each
+    /// template's claim walks its own index (migration 0012, for `authorized`), so the jobs of
+    /// other templates waiting ahead in the claim order cost it nothing.
     ///
     /// # Errors
     /// [`JournalError::Database`] when the journal cannot be written.
-    pub async fn claim_due_except(
+    pub async fn claim_due_of_templates(
         &self,
         state: JobState,
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: u32,
-        except_templates: Vec<String>,
+        templates: Vec<String>,
+    ) -> Result<Vec<JobRecord>, JournalError> {
+        self.claim(state, owner, now, until, limit, Some(templates)).await
+    }
+
+    async fn claim(
+        &self,
+        state: JobState,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+        of_templates: Option<Vec<String>>,
     ) -> Result<Vec<JobRecord>, JournalError> {
         let skip_locked = self.backend == Backend::Postgres;
-        let write =
-            Write::ClaimDue { state, owner: owner.to_owned(), now, until, limit, except_templates, skip_locked };
+        let write = Write::ClaimDue { state, owner: owner.to_owned(), now, until, limit, of_templates, skip_locked };
         match self.writer.write(write).await? {
             Written::Jobs(jobs) => Ok(jobs),
             other => Err(JournalError::Corrupt(format!("the writer answered a claim with {other:?}"))),

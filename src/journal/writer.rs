@@ -175,15 +175,16 @@ pub(super) enum Write {
     /// Status events confirmed by the broker.
     Published { ids: Vec<String>, at: DateTime<Utc> },
     /// Up to `limit` jobs in `state` due at `now` claimed by `owner` until `until`: those
-    /// nobody holds, `owner` holds, or whose claim expired, and whose template is not one of
-    /// `except_templates`. `skip_locked` on PostgreSQL.
+    /// nobody holds, `owner` holds, or whose claim expired; with `of_templates`, only jobs of
+    /// those templates, taken template by template in the order given until `limit` is
+    /// reached. `skip_locked` on PostgreSQL.
     ClaimDue {
         state: JobState,
         owner: String,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: u32,
-        except_templates: Vec<String>,
+        of_templates: Option<Vec<String>>,
         skip_locked: bool,
     },
     /// `owner`'s claims on `ids` given up (work it took and will not do now), unless the jobs
@@ -416,19 +417,39 @@ async fn apply(connection: &mut AnyConnection, write: &Write, trail: &mut Trail)
             }
             Ok(Written::Done)
         }
-        Write::ClaimDue { state, owner, now, until, limit, except_templates, skip_locked } => {
-            let sql = claim_due_sql(*skip_locked, except_templates.len());
-            // Kept prepared only in its usual form: the exceptions' count varies.
-            let mut query = sqlx::query(&sql)
-                .persistent(except_templates.is_empty())
-                .bind(owner.as_str())
-                .bind(millis(*until))
-                .bind(state.as_str())
-                .bind(millis(*now));
-            for template in except_templates {
-                query = query.bind(template.as_str());
+        Write::ClaimDue { state, owner, now, until, limit, of_templates, skip_locked } => {
+            let mut rows = Vec::new();
+            match of_templates {
+                None => {
+                    rows = sqlx::query(&claim_due_sql(*skip_locked))
+                        .bind(owner.as_str())
+                        .bind(millis(*until))
+                        .bind(state.as_str())
+                        .bind(millis(*now))
+                        .bind(i64::from(*limit))
+                        .fetch_all(&mut *connection)
+                        .await?;
+                }
+                Some(templates) => {
+                    let sql = claim_due_of_template_sql(*state, *skip_locked);
+                    for template in templates {
+                        let left = i64::from(*limit) - rows.len() as i64;
+                        if left <= 0 {
+                            break;
+                        }
+                        rows.extend(
+                            sqlx::query(&sql)
+                                .bind(owner.as_str())
+                                .bind(millis(*until))
+                                .bind(template.as_str())
+                                .bind(millis(*now))
+                                .bind(left)
+                                .fetch_all(&mut *connection)
+                                .await?,
+                        );
+                    }
+                }
             }
-            let rows = query.bind(i64::from(*limit)).fetch_all(&mut *connection).await?;
             let mut jobs = rows.iter().map(super::JobRecord::from_row).collect::<Result<Vec<_>, _>>()?;
             // RETURNING keeps no order: urgent first, then oldest due, as `Journal::due`.
             jobs.sort_by_key(|job| {
@@ -997,27 +1018,39 @@ pub(super) const DUE_BY: &str = "COALESCE(next_attempt_at, 0) <=";
 /// the order of `jobs_by_claim_order`, so a query in it walks the index and sorts nothing.
 pub(super) const CLAIM_ORDER: &str = "priority DESC, COALESCE(next_attempt_at, 0), created_at";
 
-/// The claim of a stage's due jobs: `$1` owner, `$2` lease end, `$3` state, `$4` now, then
-/// `except_templates` templates whose jobs stay (`$5`…), then the limit (`$5` when there are
-/// none). The limit comes last because SQLite numbers `$N` parameters in the order they first
-/// appear. It walks `jobs_by_claim_order` from its head and stops after its batch, so it costs
+/// The claim of a stage's due jobs: `$1` owner, `$2` lease end, `$3` state, `$4` now, `$5` the
+/// limit. It walks `jobs_by_claim_order` from its head and stops after its batch, so it costs
 /// the same with 100 jobs waiting as with 100,000.
-pub(super) fn claim_due_sql(skip_locked: bool, except_templates: usize) -> String {
+pub(super) fn claim_due_sql(skip_locked: bool) -> String {
     let lock = if skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" };
-    let except = if except_templates == 0 {
-        String::new()
-    } else {
-        let list: Vec<String> = (5..5 + except_templates).map(|n| format!("${n}")).collect();
-        format!(" AND template NOT IN ({})", list.join(", "))
-    };
-    let limit = 5 + except_templates;
     format!(
         "UPDATE jobs SET owner = $1, lease_until = $2 WHERE id IN (
              SELECT id FROM jobs
              WHERE state = $3 AND {DUE_BY} $4
-                 AND (owner IS NULL OR owner = $1 OR lease_until IS NULL OR lease_until < $4){except}
-             ORDER BY {CLAIM_ORDER} LIMIT ${limit}{lock})
+                 AND (owner IS NULL OR owner = $1 OR lease_until IS NULL OR lease_until < $4)
+             ORDER BY {CLAIM_ORDER} LIMIT $5{lock})
          RETURNING {}",
+        super::records::JOB_COLUMNS
+    )
+}
+
+/// The claim of one template's due jobs in `state`: `$1` owner, `$2` lease end, `$3` the
+/// template, `$4` now, `$5` the limit (in the order they first appear: SQLite numbers `$N`
+/// parameters so). The state is written into the text (it is one of
+/// [`JobState`]'s names) so that, for `authorized`, both backends' planners see that the partial
+/// index `jobs_authorized_by_template` (migration 0012) holds every row the claim may take, and
+/// walk it from the template's head: the claim then costs the same however many jobs of other
+/// templates wait before this one's in the claim order.
+pub(super) fn claim_due_of_template_sql(state: JobState, skip_locked: bool) -> String {
+    let lock = if skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" };
+    format!(
+        "UPDATE jobs SET owner = $1, lease_until = $2 WHERE id IN (
+             SELECT id FROM jobs
+             WHERE state = '{}' AND template = $3 AND {DUE_BY} $4
+                 AND (owner IS NULL OR owner = $1 OR lease_until IS NULL OR lease_until < $4)
+             ORDER BY {CLAIM_ORDER} LIMIT $5{lock})
+         RETURNING {}",
+        state.as_str(),
         super::records::JOB_COLUMNS
     )
 }

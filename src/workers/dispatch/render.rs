@@ -20,6 +20,17 @@ pub(super) struct DrawingPass {
     pub held_by_bound: bool,
 }
 
+/// Where drawing may add cards, by the pools' bounds.
+enum RoomToDraw {
+    EveryPool,
+    /// Some pools are full: the templates of the others. Claimed one template at a time, each
+    /// from its own index, since one claim leaving the full pools' templates out would walk their
+    /// whole backlog (a pool whose printers stopped, its authorized jobs piling up) to reach the
+    /// others' jobs, on the one writer every commit waits for.
+    TheseTemplates(Vec<String>),
+    NoPool,
+}
+
 /// How long a job waits after a passing fault (a full spool disk, the journal away) before it
 /// is rendered again.
 pub(super) const PASSING_FAULT_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
@@ -33,15 +44,18 @@ impl Dispatch {
     /// what the cores draw.)
     pub(super) async fn render_authorized(&self) -> Result<DrawingPass, JournalError> {
         let now = self.clock.now();
-        let Some(full_templates) = self.templates_of_full_pools().await? else {
-            return Ok(DrawingPass { handled: 0, held_by_bound: true });
+        let (batch, until) = (BATCH.min(self.config.max_drawn_waiting), self.lease_until());
+        let state = JobState::Authorized;
+        let (jobs, some_pool_full) = match self.room_to_draw().await? {
+            RoomToDraw::NoPool => return Ok(DrawingPass { handled: 0, held_by_bound: true }),
+            RoomToDraw::EveryPool => (self.journal.claim_due(state, &self.instance, now, until, batch).await?, false),
+            RoomToDraw::TheseTemplates(mut templates) => {
+                let turn = self.drawing_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let first = turn % templates.len();
+                templates.rotate_left(first);
+                (self.journal.claim_due_of_templates(state, &self.instance, now, until, batch, templates).await?, true)
+            }
         };
-        let some_pool_full = !full_templates.is_empty();
-        let batch = BATCH.min(self.config.max_drawn_waiting);
-        let jobs = self
-            .journal
-            .claim_due_except(JobState::Authorized, &self.instance, now, self.lease_until(), batch, full_templates)
-            .await?;
         let taken: Vec<(JobRecord, InHand)> =
             jobs.into_iter().filter_map(|job| self.take(job.id).map(|in_hand| (job, in_hand))).collect();
         let handled = taken.len();
@@ -67,17 +81,17 @@ impl Dispatch {
         Ok(DrawingPass { handled, held_by_bound: handled == 0 && some_pool_full })
     }
 
-    /// The templates whose pools have no room for a batch (`printing.max_drawn_waiting` drawn
-    /// and waiting per pool, counted in the journal, so over every instance); `None` when that
-    /// is every pool. A pool takes cards again only once a whole batch fits under its bound:
-    /// drawing then goes on in full batches, not a few cards after each one printed (a claim,
-    /// a read of the events and a commit for every few cards).
-    async fn templates_of_full_pools(&self) -> Result<Option<Vec<String>>, JournalError> {
+    /// Which pools have room for a batch of cards (`printing.max_drawn_waiting` drawn and
+    /// waiting per pool, counted in the journal, so over every instance). A pool takes cards
+    /// again only once a whole batch fits under its bound: drawing then goes on in full batches,
+    /// not a few cards after each one printed (a claim, a read of the events and a commit for
+    /// every few cards).
+    async fn room_to_draw(&self) -> Result<RoomToDraw, JournalError> {
         let bound = self.config.max_drawn_waiting;
         let batch = BATCH.min(bound);
         // Far from the bound (the usual case): one count from the claim index.
         if self.journal.count_in_state(JobState::Rendered).await? + i64::from(BATCH) <= i64::from(bound) {
-            return Ok(Some(Vec::new()));
+            return Ok(RoomToDraw::EveryPool);
         }
         let mut by_pool: HashMap<String, i64> = HashMap::new();
         for (template, waiting) in self.journal.count_in_state_by_template(JobState::Rendered).await? {
@@ -87,19 +101,18 @@ impl Dispatch {
         }
         by_pool.retain(|_, waiting| i64::from(bound) - *waiting < i64::from(batch));
         if by_pool.is_empty() {
-            return Ok(Some(Vec::new()));
+            return Ok(RoomToDraw::EveryPool);
         }
-        let templates = self.renderer.templates();
-        let full_templates: Vec<String> = templates
-            .iter()
-            .filter(|(_, pool)| by_pool.contains_key(pool))
-            .map(|(template, _)| template.clone())
-            .collect();
         debug!(pools = ?by_pool.keys().collect::<Vec<_>>(), bound, "pools with as many cards drawn and waiting as they may have");
-        // Every pool full: no claim at all. One that left out every template would walk the
-        // whole backlog of authorized jobs to find none (read from the code behind the soak's
-        // half pace on `9bb5019`: 200,000 rows every tick on the one writer).
-        Ok((full_templates.len() < templates.len()).then_some(full_templates))
+        let with_room: Vec<String> = self
+            .renderer
+            .templates()
+            .into_iter()
+            .filter(|(_, pool)| !by_pool.contains_key(pool))
+            .map(|(template, _)| template)
+            .collect();
+        // Every pool full: no claim at all (a claim of no template would find nothing anyway).
+        Ok(if with_room.is_empty() { RoomToDraw::NoPool } else { RoomToDraw::TheseTemplates(with_room) })
     }
 
     /// Renders one authorized job (its event read already, or read here) and journals where it

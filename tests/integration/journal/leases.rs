@@ -18,11 +18,11 @@ on_both_backends!(
     each_status_event_is_claimed_by_one_instance,
     due_jobs_are_claimed_by_one_instance_in_batches,
     a_job_put_off_is_claimed_only_once_due,
-    a_claim_leaves_the_jobs_of_the_templates_it_is_told_to_and_counts_by_template,
+    a_claim_of_templates_takes_only_theirs_in_the_order_given_and_counts_by_template,
     the_spool_sweep_deletes_the_cards_of_ended_and_unknown_jobs_only
 );
 
-async fn a_claim_leaves_the_jobs_of_the_templates_it_is_told_to_and_counts_by_template(journal: Journal) {
+async fn a_claim_of_templates_takes_only_theirs_in_the_order_given_and_counts_by_template(journal: Journal) {
     use crate::support::fixtures::{parsed, synthetic_payload, walk};
     let authorized = [JobState::Authorized];
     let mut by_template = std::collections::HashMap::<&str, Vec<_>>::new();
@@ -39,17 +39,26 @@ async fn a_claim_leaves_the_jobs_of_the_templates_it_is_told_to_and_counts_by_te
     assert_eq!(journal.count_in_state(JobState::Rendered).await.unwrap(), 0);
 
     let (now, until) = (t0() + Duration::minutes(1), t0() + Duration::minutes(2));
-    let except = vec!["ektp".to_owned(), "other".to_owned()];
-    let claimed = journal.claim_due_except(JobState::Authorized, "spooler-a", now, until, 10, except).await.unwrap();
-    let mut claimed: Vec<_> = claimed.iter().map(|job| job.id).collect();
-    claimed.sort();
-    let mut kia = by_template["kia"].clone();
-    kia.sort();
-    assert_eq!(claimed, kia, "only the jobs of templates not excepted");
-    let one = vec!["kia".to_owned()];
-    let claimed = journal.claim_due_except(JobState::Authorized, "spooler-b", now, until, 1, one).await.unwrap();
-    assert_eq!(claimed.len(), 1, "the limit still holds with exceptions");
-    assert_ne!(claimed[0].template, "kia");
+    let sorted = |mut ids: Vec<_>| {
+        ids.sort();
+        ids
+    };
+    let of = |templates: &[&str]| templates.iter().map(|t| (*t).to_owned()).collect::<Vec<_>>();
+    let claimed =
+        journal.claim_due_of_templates(JobState::Authorized, "a", now, until, 10, of(&["kia"])).await.unwrap();
+    let claimed: Vec<_> = claimed.iter().map(|job| job.id).collect();
+    assert_eq!(sorted(claimed), sorted(by_template["kia"].clone()), "only the jobs of the templates given");
+
+    // Template by template in the order given, up to the limit: all of `other`'s, then `ektp`'s.
+    let claimed =
+        journal.claim_due_of_templates(JobState::Authorized, "b", now, until, 3, of(&["other", "ektp"])).await.unwrap();
+    assert_eq!(claimed.len(), 3, "the limit holds over the templates");
+    assert_eq!(claimed.iter().filter(|job| job.template == "other").count(), 1, "{claimed:?}");
+    assert_eq!(claimed.iter().filter(|job| job.template == "ektp").count(), 2, "{claimed:?}");
+    let claimed =
+        journal.claim_due_of_templates(JobState::Authorized, "c", now, until, 10, of(&["ektp", "kia"])).await.unwrap();
+    assert_eq!(claimed.len(), 1, "the others are held by live claims: {claimed:?}");
+    assert_eq!(claimed[0].template, "ektp");
 }
 
 async fn a_job_put_off_is_claimed_only_once_due(journal: Journal) {

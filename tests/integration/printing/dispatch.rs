@@ -95,11 +95,16 @@ impl CardRenderer for LapsedCards {
 }
 
 /// Draws like [`PlainCards`] for two pools, `ektp` and `kia`, each of its own template.
+/// Two pools: `ektp` (template `ektp`) and `kia` (templates `kia` and `kia-lama`).
 struct TwoPoolCards;
 
 impl CardRenderer for TwoPoolCards {
     fn pool(&self, template: &str) -> Option<String> {
-        matches!(template, "ektp" | "kia").then(|| template.to_owned())
+        match template {
+            "ektp" => Some("ektp".to_owned()),
+            "kia" | "kia-lama" => Some("kia".to_owned()),
+            _ => None,
+        }
     }
 
     fn render(
@@ -120,7 +125,7 @@ impl CardRenderer for TwoPoolCards {
     }
 
     fn templates(&self) -> Vec<(String, String)> {
-        ["ektp", "kia"].map(|template| (template.to_owned(), template.to_owned())).to_vec()
+        ["ektp", "kia", "kia-lama"].map(|template| (template.to_owned(), self.pool(template).unwrap())).to_vec()
     }
 }
 
@@ -604,15 +609,16 @@ async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_po
     let dir = tempfile::tempdir().unwrap();
     let journal = journal::sqlite_in(dir.path()).await;
     let printing = PrintingConfig { max_drawn_waiting: 3, ..printing(&dir.path().join("spool")) };
-    // `kia` prints into a hot folder of two slots; `ektp` has no printer, so its drawn cards
-    // never leave.
+    // `kia` (two templates) prints into a hot folder of two slots; `ektp` has no printer, so its
+    // drawn cards never leave.
     let kia_printer =
         PrinterConfig { pool: "kia".into(), ..services::folder_printer("kia", &dir.path().join("hot"), 2) };
     let ektp = authorized_jobs(&journal, 10).await;
     let mut kia = Vec::new();
     for n in 11..=20 {
         let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
-        let job = journal.admit(&parsed(&payload), &payload, "kia", chrono::Utc::now()).await.unwrap().job_id();
+        let template = if n % 2 == 0 { "kia" } else { "kia-lama" };
+        let job = journal.admit(&parsed(&payload), &payload, template, chrono::Utc::now()).await.unwrap().job_id();
         walk(&journal, job, JobState::AwaitingAuthorization, &[JobState::Authorized], chrono::Utc::now()).await;
         kia.push(job);
     }
@@ -622,7 +628,8 @@ async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_po
     let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(TwoPoolCards), printing, Clock::system());
     let token = CancellationToken::new();
     let task = tokio::spawn(dispatch.run(token.clone()));
-    // `kia` goes past its bound of three many times over: drawing goes on as its cards print.
+    // `kia` goes past its bound of three many times over: drawing goes on as its cards print,
+    // for both its templates, claimed one template at a time while `ektp` is full.
     let kia_states = wait_for(&journal, &kia, &[JobState::Printed], Duration::from_secs(60)).await;
     // Ten more passes of the drawing loop (every 100 ms here) for `ektp` to go past its bound,
     // were it not kept.
