@@ -42,7 +42,11 @@ macro_rules! on_both_backends {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name($crate::support::journal::postgres().await).await;
+                    let url = $crate::support::services::fresh_postgres().await;
+                    super::$name($crate::support::journal::at(&url).await).await;
+                    // Passed: its database goes now (a failed test's stays for a look, until
+                    // a run three hours on drops it).
+                    $crate::support::services::drop_postgres(&url).await;
                 }
             )+
         }

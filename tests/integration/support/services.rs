@@ -35,9 +35,10 @@ static LEFT_BEHIND_SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::Ato
 
 /// Creates an empty database of its own for one test and returns its URL.
 ///
-/// A test does not drop its database when it ends (its pools may still hold connections, and a
-/// failing test ends in a panic), so the first test of a run drops what earlier runs left:
-/// databases named with a creation time over three hours ago, or with none (older builds').
+/// The tests run on both backends drop theirs when they pass ([`drop_postgres`]); the others'
+/// (a spooler process may still hold connections) and the failed ones' stay, so the first test
+/// of a run drops what earlier runs left: databases named with a creation time over three hours
+/// ago, or with none (older builds').
 pub async fn fresh_postgres() -> String {
     use sqlx::Connection as _;
     let base = base_postgres_url();
@@ -53,6 +54,18 @@ pub async fn fresh_postgres() -> String {
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("CREATE DATABASE");
     let (prefix, _) = base.rsplit_once('/').expect("database URL has a path");
     format!("{prefix}/{name}")
+}
+
+/// Drops a test's database made by [`fresh_postgres`], closing what connections remain to it.
+pub async fn drop_postgres(url: &str) {
+    use sqlx::Connection as _;
+    let (_, name) = url.rsplit_once('/').expect("database URL has a path");
+    assert!(name.starts_with(TEST_DATABASE_PREFIX), "{name} is not a test's database");
+    let mut admin = sqlx::PgConnection::connect(&base_postgres_url()).await.expect("connect to drop a test's database");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|error| panic!("cannot drop the test's database {name}: {error}"));
 }
 
 /// Drops the tests' databases that earlier runs left behind (see [`fresh_postgres`]). A drop that
