@@ -143,9 +143,10 @@ pub struct Dispatch {
     /// This instance's name in the journal's leases, and how long a lease lasts unrenewed.
     instance: Arc<str>,
     lease: Duration,
-    /// Counts the drawing passes made while some pool was full, to start each one's claim at
-    /// another template of the pools with room: one template's backlog does not starve another's.
-    drawing_turn: Arc<std::sync::atomic::AtomicUsize>,
+    /// Counts the claims made template by template (drawing while some pool is full; the
+    /// printers' queue with several pools), to start each at another template of a pool: one
+    /// template's waiting jobs do not starve another's.
+    claim_turn: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// How a job on a printer ended, as far as dispatch can tell.
@@ -195,7 +196,7 @@ impl Dispatch {
             )),
             instance: crate::config::JournalConfig::default().instance_id().into(),
             lease: crate::config::JournalConfig::default().lease(),
-            drawing_turn: Arc::default(),
+            claim_turn: Arc::default(),
         }
     }
 

@@ -50,7 +50,7 @@ impl Dispatch {
             RoomToDraw::NoPool => return Ok(DrawingPass { handled: 0, held_by_bound: true }),
             RoomToDraw::EveryPool => (self.journal.claim_due(state, &self.instance, now, until, batch).await?, false),
             RoomToDraw::TheseTemplates(mut templates) => {
-                let turn = self.drawing_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let turn = self.claim_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let first = turn % templates.len();
                 templates.rotate_left(first);
                 (self.journal.claim_due_of_templates(state, &self.instance, now, until, batch, templates).await?, true)

@@ -605,7 +605,6 @@ async fn a_printer_down_to_its_reserve_of_blanks_prints_urgent_cards_only_until_
 /// printed when its card is there, `unknown` for staff when it is not.
 #[tokio::test]
 async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_pool_prints_on() {
-    use crate::support::fixtures::{parsed, synthetic_payload, walk};
     let dir = tempfile::tempdir().unwrap();
     let journal = journal::sqlite_in(dir.path()).await;
     let printing = PrintingConfig { max_drawn_waiting: 3, ..printing(&dir.path().join("spool")) };
@@ -614,14 +613,7 @@ async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_po
     let kia_printer =
         PrinterConfig { pool: "kia".into(), ..services::folder_printer("kia", &dir.path().join("hot"), 2) };
     let ektp = authorized_jobs(&journal, 10).await;
-    let mut kia = Vec::new();
-    for n in 11..=20 {
-        let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
-        let template = if n % 2 == 0 { "kia" } else { "kia-lama" };
-        let job = journal.admit(&parsed(&payload), &payload, template, chrono::Utc::now()).await.unwrap().job_id();
-        walk(&journal, job, JobState::AwaitingAuthorization, &[JobState::Authorized], chrono::Utc::now()).await;
-        kia.push(job);
-    }
+    let kia = authorized_kia_jobs(&journal, 10).await;
 
     let printers = Printers::from_config(&[kia_printer], &printing).unwrap();
     let spool = Spool::open(&printing.spool_dir).unwrap();
@@ -645,6 +637,50 @@ async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_po
     let undrawn = ektp_states.iter().filter(|state| **state == JobState::Authorized).count();
     assert!((1..=3).contains(&drawn), "ektp: at most its bound drawn: {ektp_states:?}");
     assert_eq!(drawn + undrawn, 10, "ektp: the rest waiting undrawn: {ektp_states:?}");
+}
+
+#[tokio::test]
+async fn more_cards_drawn_than_a_claim_takes_for_a_pool_that_prints_nothing_hold_up_no_other_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    // `ektp` has no printer, and room for all its 150 cards drawn: more than a claim of the
+    // printers' queue takes at once (a batch, 64), all of them ahead of `kia`'s in the claim
+    // order (older; `kia`'s are not urgent).
+    let printing = PrintingConfig { max_drawn_waiting: 200, ..printing(&dir.path().join("spool")) };
+    let kia_printer =
+        PrinterConfig { pool: "kia".into(), ..services::folder_printer("kia", &dir.path().join("hot"), 2) };
+    let ektp = authorized_jobs(&journal, 150).await;
+    let kia = authorized_kia_jobs(&journal, 10).await;
+
+    let printers = Printers::from_config(&[kia_printer], &printing).unwrap();
+    let spool = Spool::open(&printing.spool_dir).unwrap();
+    let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(TwoPoolCards), printing, Clock::system());
+    let token = CancellationToken::new();
+    let task = tokio::spawn(dispatch.run(token.clone()));
+    let kia_states = wait_for(&journal, &kia, &[JobState::Printed], Duration::from_secs(30)).await;
+    let ektp_states = states(&journal, &ektp).await;
+    token.cancel();
+    task.await.unwrap();
+
+    assert!(kia_states.iter().all(|state| *state == JobState::Printed), "{kia_states:?}");
+    let drawn = ektp_states.iter().filter(|state| **state == JobState::Rendered).count();
+    assert_eq!(drawn, 150, "ektp: all drawn and waiting, the case at hand");
+}
+
+/// `count` authorized jobs of the `kia` pool, none urgent, alternately of its templates `kia`
+/// and `kia-lama`.
+async fn authorized_kia_jobs(journal: &Journal, count: usize) -> Vec<JobId> {
+    use crate::support::fixtures::{parsed, synthetic_payload, walk};
+    let mut kia = Vec::new();
+    // The synthetic event `n` is urgent when `n` is a multiple of ten.
+    for n in (1001..).filter(|n| n % 10 != 0).take(count) {
+        let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), n);
+        let template = if n % 2 == 0 { "kia" } else { "kia-lama" };
+        let job = journal.admit(&parsed(&payload), &payload, template, chrono::Utc::now()).await.unwrap().job_id();
+        walk(journal, job, JobState::AwaitingAuthorization, &[JobState::Authorized], chrono::Utc::now()).await;
+        kia.push(job);
+    }
+    kia
 }
 
 #[tokio::test]
