@@ -13,7 +13,7 @@
 
 use crate::i18n::Lang;
 use crate::tr;
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -227,17 +227,16 @@ impl Printers {
         self.inner.entries.iter().any(|entry| entry.pool == pool)
     }
 
-    /// How many more jobs each pool's printers could take now (healthy, unpaused, slots free);
-    /// pools whose printers can take none are absent.
-    pub fn free_slots_by_pool(&self) -> HashMap<String, usize> {
+    /// The pools with a printer that could take a job now (healthy, unpaused, a slot free).
+    pub fn pools_taking_jobs(&self) -> BTreeSet<String> {
         let guard = self.lock();
-        let mut free: HashMap<String, usize> = HashMap::new();
-        for (entry, runtime) in self.inner.entries.iter().zip(&guard.1) {
-            if runtime.can_take_a_job(entry) {
-                *free.entry(entry.pool.clone()).or_default() += (entry.max_jobs - runtime.in_flight) as usize;
-            }
-        }
-        free
+        self.inner
+            .entries
+            .iter()
+            .zip(&guard.1)
+            .filter(|(entry, runtime)| runtime.can_take_a_job(entry))
+            .map(|(entry, _)| entry.pool.clone())
+            .collect()
     }
 
     /// The next healthy, unpaused printer of `pool` with a free slot: the one given a job
