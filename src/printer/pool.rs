@@ -539,6 +539,21 @@ mod tests {
     }
 
     #[test]
+    fn the_pools_taking_jobs_are_those_with_a_ready_unpaused_printer_with_a_slot_free() {
+        let printers = printers(&[("a", "ektp", 1), ("b", "ektp", 1), ("k", "kia", 1), ("r", "rusak", 1)]);
+        let pools = |printers: &Printers| printers.pools_taking_jobs().into_iter().collect::<Vec<_>>();
+        assert!(pools(&printers).is_empty(), "unchecked printers take no job");
+        ready(&printers, &["a", "b", "k"]);
+        printers.observe("r", &Ok(jammed()), Utc::now());
+        assert_eq!(pools(&printers), ["ektp", "kia"]);
+        let _on_k = printers.acquire("kia").unwrap();
+        let _on_a = printers.acquire("ektp").unwrap();
+        assert_eq!(pools(&printers), ["ektp"], "`b` still has its slot free; `k` has none");
+        printers.pause("b", "rina", None, Utc::now());
+        assert!(pools(&printers).is_empty());
+    }
+
+    #[test]
     fn paused_printers_take_no_jobs() {
         let printers = printers(&[("a", "ektp", 1)]);
         ready(&printers, &["a"]);
