@@ -285,6 +285,9 @@ impl Dispatch {
                 }
             }
         }
+        if let Err(error) = self.fail_cards_of_unknown_templates().await {
+            warn!(%error, "cannot look for drawn cards of templates this spooler does not have");
+        }
         tokio::join!(self.render_loop(&shutdown), self.print_loop(&tasks, &shutdown), self.sweep_loop(&shutdown));
         tasks.close();
         tasks.wait().await;

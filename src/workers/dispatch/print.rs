@@ -119,6 +119,34 @@ impl Dispatch {
         Ok(jobs)
     }
 
+    /// Fails the drawn cards of templates this spooler does not have (a template removed
+    /// between two starts), as the printers' queue did when it met them: with several pools it
+    /// claims each pool's own templates only, so it would leave them waiting for good.
+    pub(super) async fn fail_cards_of_unknown_templates(&self) -> Result<(), JournalError> {
+        let known: BTreeSet<String> = self.renderer.templates().into_iter().map(|(template, _)| template).collect();
+        let waiting = self.journal.count_in_state_by_template(JobState::Rendered).await?;
+        let unknown: Vec<String> = waiting.into_keys().filter(|template| !known.contains(template)).collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        loop {
+            let (now, until) = (self.clock.now(), self.lease_until());
+            let jobs = self
+                .journal
+                .claim_due_of_templates(JobState::Rendered, &self.instance, now, until, BATCH, unknown.clone())
+                .await?;
+            if jobs.is_empty() {
+                return Ok(());
+            }
+            for job in jobs {
+                warn!(job_id = %job.id, template = %job.template, "a drawn card of a template this spooler does not have");
+                let why = tr!(Lang::En, "said-unknown-template", template = format!("{:?}", job.template));
+                let step = Step::system(JobState::Rendered, JobState::Failed, why, self.clock.now());
+                ignore_conflict(self.journal.transition(job.id, &step).await)?;
+            }
+        }
+    }
+
     /// Check, validate, journal `printing`, submit, follow, settle.
     pub(super) async fn print(
         &self,

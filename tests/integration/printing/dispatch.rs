@@ -667,6 +667,38 @@ async fn more_cards_drawn_than_a_claim_takes_for_a_pool_that_prints_nothing_hold
     assert_eq!(drawn, 150, "ektp: all drawn and waiting, the case at hand");
 }
 
+#[tokio::test]
+async fn a_drawn_card_of_a_template_no_longer_loaded_fails_at_start_with_several_pools() {
+    use crate::support::fixtures::{parsed, synthetic_payload, walk};
+    let dir = tempfile::tempdir().unwrap();
+    let journal = journal::sqlite_in(dir.path()).await;
+    let printing = printing(&dir.path().join("spool"));
+    let kia_printer =
+        PrinterConfig { pool: "kia".into(), ..services::folder_printer("kia", &dir.path().join("hot"), 2) };
+    let payload = synthetic_payload(&uuid::Uuid::new_v4().to_string(), 7);
+    let now = chrono::Utc::now();
+    let removed = journal.admit(&parsed(&payload), &payload, "kia-hapus", now).await.unwrap().job_id();
+    walk(&journal, removed, JobState::AwaitingAuthorization, &[JobState::Authorized, JobState::Rendered], now).await;
+    let kia = authorized_kia_jobs(&journal, 2).await;
+
+    let printers = Printers::from_config(&[kia_printer], &printing).unwrap();
+    let spool = Spool::open(&printing.spool_dir).unwrap();
+    let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(TwoPoolCards), printing, Clock::system());
+    let token = CancellationToken::new();
+    let task = tokio::spawn(dispatch.run(token.clone()));
+    let kia_states = wait_for(&journal, &kia, &[JobState::Printed], Duration::from_secs(30)).await;
+    let removed_state = states(&journal, &[removed]).await;
+    token.cancel();
+    task.await.unwrap();
+
+    assert!(kia_states.iter().all(|state| *state == JobState::Printed), "{kia_states:?}");
+    // Each pool's queue claims its own templates only: without the check at start it would
+    // wait in `rendered` for good.
+    assert_eq!(removed_state, [JobState::Failed]);
+    let history = journal.history(removed).await.unwrap();
+    assert!(history.iter().any(|entry| entry.reason.contains("kia-hapus")), "{history:?}");
+}
+
 /// `count` authorized jobs of the `kia` pool, none urgent, alternately of its templates `kia`
 /// and `kia-lama`.
 async fn authorized_kia_jobs(journal: &Journal, count: usize) -> Vec<JobId> {
