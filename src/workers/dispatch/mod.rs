@@ -200,6 +200,25 @@ impl Dispatch {
         }
     }
 
+    /// Claims due jobs in `state` of `templates` only, up to `limit`, template by template,
+    /// starting each call at the next template (`claim_turn`): one template's waiting jobs do
+    /// not starve another's.
+    async fn claim_templates_in_turn(
+        &self,
+        state: JobState,
+        mut templates: Vec<String>,
+        limit: u32,
+    ) -> Result<Vec<JobRecord>, JournalError> {
+        if templates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let turn = self.claim_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let first = turn % templates.len();
+        templates.rotate_left(first);
+        let now = self.clock.now();
+        self.journal.claim_due_of_templates(state, &self.instance, now, self.lease_until(), limit, templates).await
+    }
+
     /// Holds the cards it sends under `instance`'s name for `lease` at a time (renewed while
     /// it follows them); by default the host name and `[journal] lease_s`'s default.
     #[must_use]

@@ -44,13 +44,7 @@ impl Dispatch {
         let mut left = Vec::new();
         for job in jobs {
             let Some(pool) = self.renderer.pool(&job.template) else {
-                let step = Step::system(
-                    JobState::Rendered,
-                    JobState::Failed,
-                    tr!(Lang::En, "said-unknown-template", template = format!("{:?}", job.template)),
-                    self.clock.now(),
-                );
-                ignore_conflict(self.journal.transition(job.id, &step).await)?;
+                self.fail_for_unknown_template(&job).await?;
                 continue;
             };
             if !self.printers.has_pool(&pool) {
@@ -95,26 +89,19 @@ impl Dispatch {
         if taking.is_empty() {
             return Ok(Vec::new());
         }
-        let (now, until) = (self.clock.now(), self.lease_until());
         let templates = self.renderer.templates();
         let pools: BTreeSet<&str> = templates.iter().map(|(_, pool)| pool.as_str()).collect();
         if pools.len() <= 1 {
             // One pool, as in most offices: one claim. (It also takes cards of a template the
             // renderer no longer knows, which fail below.)
+            let (now, until) = (self.clock.now(), self.lease_until());
             return self.journal.claim_due(JobState::Rendered, &self.instance, now, until, BATCH).await;
         }
-        let turn = self.claim_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut jobs = Vec::new();
         for pool in taking {
-            let mut of_pool: Vec<String> =
+            let of_pool: Vec<String> =
                 templates.iter().filter(|(_, of)| *of == pool).map(|(template, _)| template.clone()).collect();
-            if of_pool.is_empty() {
-                continue;
-            }
-            let first = turn % of_pool.len();
-            of_pool.rotate_left(first);
-            let state = JobState::Rendered;
-            jobs.extend(self.journal.claim_due_of_templates(state, &self.instance, now, until, BATCH, of_pool).await?);
+            jobs.extend(self.claim_templates_in_turn(JobState::Rendered, of_pool, BATCH).await?);
         }
         Ok(jobs)
     }
@@ -140,11 +127,16 @@ impl Dispatch {
             }
             for job in jobs {
                 warn!(job_id = %job.id, template = %job.template, "a drawn card of a template this spooler does not have");
-                let why = tr!(Lang::En, "said-unknown-template", template = format!("{:?}", job.template));
-                let step = Step::system(JobState::Rendered, JobState::Failed, why, self.clock.now());
-                ignore_conflict(self.journal.transition(job.id, &step).await)?;
+                self.fail_for_unknown_template(&job).await?;
             }
         }
+    }
+
+    /// A drawn card whose template this spooler does not have: `failed`, saying which.
+    async fn fail_for_unknown_template(&self, job: &JobRecord) -> Result<(), JournalError> {
+        let why = tr!(Lang::En, "said-unknown-template", template = format!("{:?}", job.template));
+        let step = Step::system(JobState::Rendered, JobState::Failed, why, self.clock.now());
+        ignore_conflict(self.journal.transition(job.id, &step).await)
     }
 
     /// Check, validate, journal `printing`, submit, follow, settle.

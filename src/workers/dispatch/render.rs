@@ -43,17 +43,16 @@ impl Dispatch {
     /// held its place until its commit, the stage ran at the pace of the commits, a tenth of
     /// what the cores draw.)
     pub(super) async fn render_authorized(&self) -> Result<DrawingPass, JournalError> {
-        let now = self.clock.now();
-        let (batch, until) = (BATCH.min(self.config.max_drawn_waiting), self.lease_until());
+        let batch = BATCH.min(self.config.max_drawn_waiting);
         let state = JobState::Authorized;
         let (jobs, some_pool_full) = match self.room_to_draw().await? {
             RoomToDraw::NoPool => return Ok(DrawingPass { handled: 0, held_by_bound: true }),
-            RoomToDraw::EveryPool => (self.journal.claim_due(state, &self.instance, now, until, batch).await?, false),
-            RoomToDraw::TheseTemplates(mut templates) => {
-                let turn = self.claim_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let first = turn % templates.len();
-                templates.rotate_left(first);
-                (self.journal.claim_due_of_templates(state, &self.instance, now, until, batch, templates).await?, true)
+            RoomToDraw::EveryPool => {
+                let (now, until) = (self.clock.now(), self.lease_until());
+                (self.journal.claim_due(state, &self.instance, now, until, batch).await?, false)
+            }
+            RoomToDraw::TheseTemplates(templates) => {
+                (self.claim_templates_in_turn(state, templates, batch).await?, true)
             }
         };
         let taken: Vec<(JobRecord, InHand)> =

@@ -187,7 +187,17 @@ fn start_dispatch_drawing(
     printing: PrintingConfig,
     cards: Arc<dyn CardRenderer>,
 ) -> Running {
-    let printers = Printers::from_config(&printer_configs(sims), &printing).unwrap();
+    start_dispatch_on(journal, &printer_configs(sims), printing, cards)
+}
+
+/// As [`start_dispatch_drawing`], on printers of any kind (hot folders, say).
+fn start_dispatch_on(
+    journal: &Journal,
+    configs: &[PrinterConfig],
+    printing: PrintingConfig,
+    cards: Arc<dyn CardRenderer>,
+) -> Running {
+    let printers = Printers::from_config(configs, &printing).unwrap();
     let spool = Spool::open(&printing.spool_dir).unwrap();
     let dispatch = Dispatch::new(journal.clone(), printers.clone(), spool, cards, printing, Clock::system());
     let token = CancellationToken::new();
@@ -615,11 +625,7 @@ async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_po
     let ektp = authorized_jobs(&journal, 10).await;
     let kia = authorized_kia_jobs(&journal, 10).await;
 
-    let printers = Printers::from_config(&[kia_printer], &printing).unwrap();
-    let spool = Spool::open(&printing.spool_dir).unwrap();
-    let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(TwoPoolCards), printing, Clock::system());
-    let token = CancellationToken::new();
-    let task = tokio::spawn(dispatch.run(token.clone()));
+    let running = start_dispatch_on(&journal, &[kia_printer], printing, Arc::new(TwoPoolCards));
     // `kia` goes past its bound of three many times over: drawing goes on as its cards print,
     // for both its templates, claimed one template at a time while `ektp` is full.
     let kia_states = wait_for(&journal, &kia, &[JobState::Printed], Duration::from_secs(60)).await;
@@ -627,8 +633,7 @@ async fn a_pool_that_prints_nothing_has_at_most_its_bound_drawn_and_the_other_po
     // were it not kept.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let ektp_states = states(&journal, &ektp).await;
-    token.cancel();
-    task.await.unwrap();
+    running.stop().await;
 
     assert!(kia_states.iter().all(|state| *state == JobState::Printed), "{kia_states:?}");
     // The first claims take both pools' jobs (urgent first); `ektp` stops once fewer than a
@@ -652,15 +657,10 @@ async fn more_cards_drawn_than_a_claim_takes_for_a_pool_that_prints_nothing_hold
     let ektp = authorized_jobs(&journal, 150).await;
     let kia = authorized_kia_jobs(&journal, 10).await;
 
-    let printers = Printers::from_config(&[kia_printer], &printing).unwrap();
-    let spool = Spool::open(&printing.spool_dir).unwrap();
-    let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(TwoPoolCards), printing, Clock::system());
-    let token = CancellationToken::new();
-    let task = tokio::spawn(dispatch.run(token.clone()));
+    let running = start_dispatch_on(&journal, &[kia_printer], printing, Arc::new(TwoPoolCards));
     let kia_states = wait_for(&journal, &kia, &[JobState::Printed], Duration::from_secs(30)).await;
     let ektp_states = states(&journal, &ektp).await;
-    token.cancel();
-    task.await.unwrap();
+    running.stop().await;
 
     assert!(kia_states.iter().all(|state| *state == JobState::Printed), "{kia_states:?}");
     let drawn = ektp_states.iter().filter(|state| **state == JobState::Rendered).count();
@@ -681,15 +681,10 @@ async fn a_drawn_card_of_a_template_no_longer_loaded_fails_at_start_with_several
     walk(&journal, removed, JobState::AwaitingAuthorization, &[JobState::Authorized, JobState::Rendered], now).await;
     let kia = authorized_kia_jobs(&journal, 2).await;
 
-    let printers = Printers::from_config(&[kia_printer], &printing).unwrap();
-    let spool = Spool::open(&printing.spool_dir).unwrap();
-    let dispatch = Dispatch::new(journal.clone(), printers, spool, Arc::new(TwoPoolCards), printing, Clock::system());
-    let token = CancellationToken::new();
-    let task = tokio::spawn(dispatch.run(token.clone()));
+    let running = start_dispatch_on(&journal, &[kia_printer], printing, Arc::new(TwoPoolCards));
     let kia_states = wait_for(&journal, &kia, &[JobState::Printed], Duration::from_secs(30)).await;
     let removed_state = states(&journal, &[removed]).await;
-    token.cancel();
-    task.await.unwrap();
+    running.stop().await;
 
     assert!(kia_states.iter().all(|state| *state == JobState::Printed), "{kia_states:?}");
     // Each pool's queue claims its own templates only: without the check at start it would
