@@ -519,6 +519,8 @@ async fn the_fault_campaign_loses_nothing_and_prints_no_card_twice() {
         last_card.as_secs_f64(),
         last_card.saturating_sub(last_fault).as_secs_f64()
     );
+    // Passed: its database goes now (a failed test's stays for a look).
+    services::drop_postgres(&office.journal_url).await;
 }
 
 /// The ids of every status event the journal wrote (each published with it as `message_id`).

@@ -193,4 +193,6 @@ async fn two_spoolers_on_one_journal_print_each_card_once_and_one_survives_the_o
     })
     .await;
     assert_eq!(b.terminate().code(), Some(0));
+    // Passed: its database goes now (a failed test's stays for a look).
+    services::drop_postgres(&office.journal_url).await;
 }

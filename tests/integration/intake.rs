@@ -165,6 +165,9 @@ async fn a_spooler_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
     assert_eq!(total(&journal).await, 1000, "one job per event: nothing lost, nothing doubled");
     assert_eq!(journal.rejection_counts().await.unwrap(), (0, 0));
     assert_eq!(vhost.queue_depth("cardspool.dead").await, 0);
+    // Passed: its database goes now (a failed test's stays for a look).
+    journal.close().await;
+    services::drop_postgres(&journal_url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -222,6 +222,8 @@ async fn a_commit_wakes_the_other_instances_stages() {
     tokio::time::timeout(std::time::Duration::from_secs(10), other_wakers.print.notified())
         .await
         .expect("the rendered card woke the other instance's print stage");
+    // Passed: its database goes now (a failed test's stays for a look).
+    crate::support::services::drop_postgres(&url).await;
 }
 
 async fn journal_step(journal: &Journal, job: cardspool::domain::job::JobId, from: JobState, to: JobState) {

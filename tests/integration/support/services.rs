@@ -35,10 +35,10 @@ static LEFT_BEHIND_SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::Ato
 
 /// Creates an empty database of its own for one test and returns its URL.
 ///
-/// The tests run on both backends drop theirs when they pass ([`drop_postgres`]); the others'
-/// (a spooler process may still hold connections) and the failed ones' stay, so the first test
-/// of a run drops what earlier runs left: databases named with a creation time over three hours
-/// ago, or with none (older builds').
+/// A test drops its own when it passes ([`drop_postgres`]; `on_both_backends!` does it for the
+/// tests it runs); a failed test's stays for a look, so the first test of a run drops what
+/// earlier runs left: databases named with a creation time over three hours ago, or with none
+/// (older builds').
 pub async fn fresh_postgres() -> String {
     use sqlx::Connection as _;
     let base = base_postgres_url();
