@@ -13,7 +13,7 @@
 
 use crate::i18n::Lang;
 use crate::tr;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -227,16 +227,23 @@ impl Printers {
         self.inner.entries.iter().any(|entry| entry.pool == pool)
     }
 
-    /// The pools with a printer that could take a job now (healthy, unpaused, a slot free).
-    pub fn pools_taking_jobs(&self) -> BTreeSet<String> {
+    /// The pools with a printer that could take a job now (healthy, unpaused, a slot free),
+    /// each with the slots of its healthy, unpaused printers, busy or free: as many cards as the
+    /// pool's printers can hold at once.
+    pub fn pools_taking_jobs(&self) -> BTreeMap<String, u32> {
         let guard = self.lock();
-        self.inner
-            .entries
-            .iter()
-            .zip(&guard.1)
+        let printing = || self.inner.entries.iter().zip(&guard.1);
+        let taking: BTreeSet<&str> = printing()
             .filter(|(entry, runtime)| runtime.can_take_a_job(entry))
-            .map(|(entry, _)| entry.pool.clone())
-            .collect()
+            .map(|(entry, _)| entry.pool.as_str())
+            .collect();
+        let mut slots = BTreeMap::new();
+        for (entry, runtime) in printing() {
+            if taking.contains(entry.pool.as_str()) && runtime.health.is_ready() && runtime.paused.is_none() {
+                *slots.entry(entry.pool.clone()).or_default() += entry.max_jobs;
+            }
+        }
+        slots
     }
 
     /// The next healthy, unpaused printer of `pool` with a free slot: the one given a job
@@ -540,17 +547,20 @@ mod tests {
 
     #[test]
     fn the_pools_taking_jobs_are_those_with_a_ready_unpaused_printer_with_a_slot_free() {
-        let printers = printers(&[("a", "ektp", 1), ("b", "ektp", 1), ("k", "kia", 1), ("r", "rusak", 1)]);
+        let printers = printers(&[("a", "ektp", 2), ("b", "ektp", 3), ("k", "kia", 1), ("r", "rusak", 1)]);
         let pools = |printers: &Printers| printers.pools_taking_jobs().into_iter().collect::<Vec<_>>();
         assert!(pools(&printers).is_empty(), "unchecked printers take no job");
         ready(&printers, &["a", "b", "k"]);
         printers.observe("r", &Ok(jammed()), Utc::now());
-        assert_eq!(pools(&printers), ["ektp", "kia"]);
+        assert_eq!(pools(&printers), [("ektp".to_owned(), 5), ("kia".to_owned(), 1)]);
         let _on_k = printers.acquire("kia").unwrap();
-        let _on_a = printers.acquire("ektp").unwrap();
-        assert_eq!(pools(&printers), ["ektp"], "`b` still has its slot free; `k` has none");
+        assert_eq!(pools(&printers), [("ektp".to_owned(), 5)], "`k` has no slot free");
         printers.pause("b", "rina", None, Utc::now());
-        assert!(pools(&printers).is_empty());
+        assert_eq!(pools(&printers), [("ektp".to_owned(), 2)], "a paused printer's slots are not the pool's now");
+        let _on_a = printers.acquire("ektp").unwrap();
+        assert_eq!(pools(&printers), [("ektp".to_owned(), 2)], "`a` has a slot free; its busy one counts too");
+        let _also_on_a = printers.acquire("ektp").unwrap();
+        assert_eq!(pools(&printers), [], "`a` is full and `b` paused");
     }
 
     #[test]

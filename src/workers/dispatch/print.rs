@@ -76,32 +76,38 @@ impl Dispatch {
         self.journal.release_claims(&self.instance, &left).await
     }
 
-    /// Claims a batch of the rendered jobs due for the pools whose printers can take a card now,
-    /// pool by pool when there are several. One claim of the queue's head across pools would
-    /// take the cards of a pool whose printers stopped (up to `printing.max_drawn_waiting` of
-    /// them, ahead of the others' in the claim order), find them no slot and give them back,
-    /// pass after pass, while the other pools' printers idled. A claim takes a batch, not just
-    /// as many as slots are free: claims of one or two cards at each freed slot cost a commit
-    /// each (0.44 commits per card instead of 0.25 on PostgreSQL, docs/performance.md); what
-    /// finds no slot is given back.
+    /// Claims the rendered jobs due for the pools whose printers can take a card now, pool by
+    /// pool when there are several. One claim of the queue's head across pools would take the
+    /// cards of a pool whose printers stopped (up to `printing.max_drawn_waiting` of them, ahead
+    /// of the others' in the claim order), find them no slot and give them back, pass after
+    /// pass, while the other pools' printers idled.
+    ///
+    /// A pool's claim takes as many jobs as its printers have slots, busy or free (at most a
+    /// batch): a claim also returns the jobs this instance holds already (on their way to a
+    /// printer, in the busy slots), and a freed slot needs one job more. A whole batch at each
+    /// freed slot, the rest given back, rewrote some 120 job rows for one card on the writer
+    /// every stage waits for; a claim of only the free slots' number took mostly the jobs held
+    /// already, and the queue passed again and again (docs/performance.md).
     async fn claim_for_free_slots(&self) -> Result<Vec<JobRecord>, JournalError> {
         let taking = self.printers.pools_taking_jobs();
         if taking.is_empty() {
             return Ok(Vec::new());
         }
+        let up_to = |slots: u32| slots.clamp(1, BATCH);
         let templates = self.renderer.templates();
         let pools: BTreeSet<&str> = templates.iter().map(|(_, pool)| pool.as_str()).collect();
         if pools.len() <= 1 {
             // One pool, as in most offices: one claim. (It also takes cards of a template the
             // renderer no longer knows, which fail below.)
             let (now, until) = (self.clock.now(), self.lease_until());
-            return self.journal.claim_due(JobState::Rendered, &self.instance, now, until, BATCH).await;
+            let limit = up_to(taking.values().sum());
+            return self.journal.claim_due(JobState::Rendered, &self.instance, now, until, limit).await;
         }
         let mut jobs = Vec::new();
-        for pool in taking {
+        for (pool, slots) in taking {
             let of_pool: Vec<String> =
                 templates.iter().filter(|(_, of)| *of == pool).map(|(template, _)| template.clone()).collect();
-            jobs.extend(self.claim_templates_in_turn(JobState::Rendered, of_pool, BATCH).await?);
+            jobs.extend(self.claim_templates_in_turn(JobState::Rendered, of_pool, up_to(slots)).await?);
         }
         Ok(jobs)
     }
