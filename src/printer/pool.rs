@@ -232,13 +232,13 @@ impl Printers {
     /// pool's printers can hold at once.
     pub fn pools_taking_jobs(&self) -> BTreeMap<String, u32> {
         let guard = self.lock();
-        let printing = || self.inner.entries.iter().zip(&guard.1);
-        let taking: BTreeSet<&str> = printing()
+        let entries = || self.inner.entries.iter().zip(&guard.1);
+        let taking: BTreeSet<&str> = entries()
             .filter(|(entry, runtime)| runtime.can_take_a_job(entry))
             .map(|(entry, _)| entry.pool.as_str())
             .collect();
         let mut slots = BTreeMap::new();
-        for (entry, runtime) in printing() {
+        for (entry, runtime) in entries() {
             if taking.contains(entry.pool.as_str()) && runtime.health.is_ready() && runtime.paused.is_none() {
                 *slots.entry(entry.pool.clone()).or_default() += entry.max_jobs;
             }
