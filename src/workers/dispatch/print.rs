@@ -123,11 +123,7 @@ impl Dispatch {
             return Ok(());
         }
         loop {
-            let (now, until) = (self.clock.now(), self.lease_until());
-            let jobs = self
-                .journal
-                .claim_due_of_templates(JobState::Rendered, &self.instance, now, until, BATCH, unknown.clone())
-                .await?;
+            let jobs = self.claim_templates_in_turn(JobState::Rendered, unknown.clone(), BATCH).await?;
             if jobs.is_empty() {
                 return Ok(());
             }
